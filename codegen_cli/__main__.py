@@ -1,0 +1,3 @@
+from codegen_cli.cli.app import main
+
+main()

@@ -1,0 +1,61 @@
+"""Shared option aliases and the exception -> exit code table for every command.
+
+Commands import the engine lazily inside their function so `codegen --help` stays fast (torch and
+transformers take seconds to import).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Iterator, NoReturn, Optional
+
+import typer
+
+from codegen_cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, CodegenError
+from codegen_cli.output import console
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print ONE JSON summary object on stdout (logs go to stderr).")]
+OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
+WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Worker processes (default: all cores).")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
+SetOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override any config key: --set section.key=value (repeatable)."),
+]
+
+
+def examples(*lines: str) -> str:
+    """Format an Examples block for a command's help (Typer keeps paragraphs with \\b)."""
+    body = "\n".join(f"  $ {line}" for line in lines)
+    return f"\n\nExamples:\n\n\b\n{body}\n"
+
+
+def fail(message: str, code: int) -> NoReturn:
+    console().print(f"[bold red]error:[/bold red] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def engine_errors() -> Iterator[None]:
+    """Map engine exceptions to one red line on stderr and the DESIGN.md §2 exit code.
+
+    Tracebacks only with CODEGEN_DEBUG=1: users get the fix, developers get the stack.
+    """
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except CodegenError as exc:
+        if os.environ.get("CODEGEN_DEBUG"):
+            traceback.print_exc(file=sys.stderr)
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - last line of defence, still one line + exit 1
+        if os.environ.get("CODEGEN_DEBUG"):
+            traceback.print_exc(file=sys.stderr)
+        fail(f"{type(exc).__name__}: {exc} (set CODEGEN_DEBUG=1 for the traceback)", EXIT_FAILED)

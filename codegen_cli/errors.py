@@ -1,0 +1,55 @@
+"""Exceptions the engine raises, each tied to one exit code of DESIGN.md §2.
+
+The engine never exits; it raises one of these with a one-line message that names the file or field and
+says what to do. The CLI layer maps them to exit codes, so shell scripts can branch on the code.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_BAD_INPUT = 3
+EXIT_MISMATCH = 4
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 the job failed; 2 bad usage or config; 3 bad input data; "
+    "4 resume/compatibility mismatch; 130 interrupted (after saving what could be saved)."
+)
+
+
+class CodegenError(Exception):
+    """Base class: a message for the user and the exit code it maps to."""
+
+    exit_code: int = EXIT_FAILED
+
+
+class JobFailed(CodegenError):
+    """The job ran but could not finish (e.g. a toolchain crashed, NaN loss)."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(CodegenError):
+    """Bad flags, bad config keys or values, a path argument that does not exist."""
+
+    exit_code = EXIT_USAGE
+
+
+class InputDataError(CodegenError):
+    """An input folder or file exists but its content is wrong (not a corpus, corrupt shard, bad JSONL)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class MismatchError(CodegenError):
+    """Resuming into an output made with other settings, or reading an output of an incompatible version."""
+
+    exit_code = EXIT_MISMATCH
+
+
+class Interrupted(CodegenError):
+    """SIGINT/SIGTERM arrived; whatever could be saved was saved before this was raised."""
+
+    exit_code = EXIT_INTERRUPTED

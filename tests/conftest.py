@@ -1,0 +1,40 @@
+"""Shared fixtures: paths to the shared HumanEval-X data and a CLI runner that keeps stdout and stderr apart."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+HUMANEVAL_X = SHARED_DATA / "humaneval-x"
+
+# Progress bars never render in tests; plain progress lines stay rare.
+os.environ.setdefault("CODEGEN_NO_PROGRESS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture
+def humaneval_x_dir() -> Path:
+    if not HUMANEVAL_X.is_dir():
+        pytest.skip(f"HumanEval-X data not found at {HUMANEVAL_X}")
+    return HUMANEVAL_X
+
+
+@pytest.fixture
+def cli():
+    """Invoke the real Typer app in-process; result has .exit_code, .stdout and .stderr separately."""
+    from typer.testing import CliRunner
+
+    from codegen_cli.cli.app import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, **kwargs):
+        return runner.invoke(app, [str(a) for a in args], **kwargs)
+
+    return invoke
