@@ -1,0 +1,70 @@
+"""Tag helpers and the public train_tokenizer(): what eval and train use to build prompts and test tokenizers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codegen_cli.errors import InputDataError, UsageError
+from codegen_cli.tokenizer import add_language_tag, add_tag_for_path, read_tag_style, train_tokenizer
+
+DOCS = [
+    ("def add(a, b):\n    return a + b\n\n\nclass A:\n    def f(self):\n        return 1\n", "Python"),
+    ("package main\n\nfunc main() {\n\tprintln(\"hi\")\n}\n", "Go"),
+    ("#include <cstdio>\nint main() {\n    std::printf(\"%d\\n\", 1);\n}\n", "C++"),
+] * 20
+
+
+@pytest.fixture(scope="module", params=["token", "comment"])
+def small_tokenizer(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tok") / "tokenizer"
+    return train_tokenizer(DOCS, out, vocab_size=400, tag_style=request.param), request.param
+
+
+def test_add_language_tag_styles():
+    assert add_language_tag("x", "Python", "comment") == "# language: Python\nx"
+    assert add_language_tag("x", "cpp", "comment") == "// language: C++\nx"
+    assert add_language_tag("x", "js", "token") == "<|lang:JavaScript|>x"
+    assert add_language_tag("x", "Go", None) == "x"
+    assert add_tag_for_path("x", "src/main.rs", "comment") == "// language: Rust\nx"
+    with pytest.raises(ValueError):
+        add_tag_for_path("x", "notes.unknownext", "comment")
+
+
+def test_folder_records_style_and_loads_with_autotokenizer(small_tokenizer):
+    from transformers import AutoTokenizer
+
+    folder, style = small_tokenizer
+    assert read_tag_style(folder) == style
+    info = json.loads((folder / "codegen_tokenizer.json").read_text())
+    assert info == {"format_version": 1, "tag_style": style, "languages": ["C++", "Go", "Python"]}
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    assert tok.eos_token == "<|endoftext|>" and tok.pad_token == "<|pad|>"
+    assert tok.convert_tokens_to_ids("<|fim_middle|>") == 3
+    text = add_language_tag("def f():\n\treturn '中文 😀'\r\n", "Python", style)
+    ids = tok(text)["input_ids"]
+    assert tok.decode(ids) == text
+    if style == "token":
+        assert ids[0] == tok.convert_tokens_to_ids("<|lang:Python|>")
+
+
+def test_chat_template_adds_the_same_tag(small_tokenizer):
+    from transformers import AutoTokenizer
+
+    folder, style = small_tokenizer
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    rendered = tok.apply_chat_template([{"role": "user", "content": "x = 1\n"}], language="python", tokenize=False)
+    assert rendered == add_language_tag("x = 1\n", "Python", style)
+
+
+def test_read_tag_style_absent_and_broken(tmp_path):
+    assert read_tag_style(tmp_path) is None
+    (tmp_path / "codegen_tokenizer.json").write_text("{not json")
+    with pytest.raises(InputDataError):
+        read_tag_style(tmp_path)
+
+
+def test_vocab_too_small_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="too small"):
+        train_tokenizer(DOCS, tmp_path / "t", vocab_size=200, tag_style="token")
