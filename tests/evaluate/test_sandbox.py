@@ -1,0 +1,174 @@
+"""The sandbox's ordinary behaviour, in every tier that works on this host (hostile programs: test_sandbox_hostile)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from codegen_cli.evaluate.sandbox import (
+    MINIMAL_ENV, TIERS, Limits, Sandbox, SandboxUnavailable, _probe_cached, detect_tier, scratch_dir)
+
+PY = [sys.executable, "-I", "-S"]
+WORKING_TIERS = [t for t in TIERS if _probe_cached(t) is None]
+
+
+@pytest.fixture(params=WORKING_TIERS)
+def sandbox(request) -> Sandbox:
+    return Sandbox(request.param)
+
+
+@pytest.fixture
+def work():
+    with scratch_dir() as path:
+        yield path
+
+
+def test_detect_tier_names_a_working_tier():
+    tier, reason = detect_tier()
+    assert tier in TIERS and reason
+    assert tier == WORKING_TIERS[0]
+
+
+def test_bwrap_works_here_as_documented():
+    # CI and the dev box have bubblewrap; if this fails, the fallback tiers are what is being tested.
+    if _probe_cached("bwrap") is not None:
+        pytest.skip(f"bwrap unusable here: {_probe_cached('bwrap')}")
+    assert Sandbox().tier == "bwrap"
+
+
+def test_unknown_tier_is_rejected():
+    with pytest.raises(ValueError, match="unknown sandbox tier"):
+        Sandbox("docker")
+
+
+def test_unavailable_tier_raises(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    _probe_cached.cache_clear()
+    try:
+        with pytest.raises(SandboxUnavailable, match="bwrap"):
+            Sandbox("bwrap")
+    finally:
+        _probe_cached.cache_clear()
+
+
+def test_env_var_caps_the_tier(monkeypatch):
+    monkeypatch.setenv("CODEGEN_SANDBOX_TIER", "rlimits")
+    assert detect_tier()[0] == "rlimits"
+
+
+def test_runs_and_captures(sandbox, work):
+    code = "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"
+    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30))
+    assert (res.returncode, res.stdout, res.stderr) == (3, "out\n", "err\n")
+    assert not res.timed_out and not res.output_truncated and not res.memory_exceeded
+    assert res.tier == sandbox.tier and res.seconds > 0
+
+
+def test_environment_is_minimal(sandbox, work, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_canary")
+    code = "import os, json; print(json.dumps(dict(os.environ)))"
+    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30), env={"EXTRA": "1"})
+    import json
+    env = json.loads(res.stdout)
+    assert "HF_TOKEN" not in env and "hf_secret_canary" not in res.stdout
+    assert env["HOME"] == str(work.resolve()) and env["TMPDIR"] == str(work.resolve()) and env["EXTRA"] == "1"
+    assert env["PATH"] == MINIMAL_ENV["PATH"]
+    assert set(env) <= set(MINIMAL_ENV) | {"HOME", "TMPDIR", "EXTRA", "CODEGEN_SANDBOX_TOKEN", "PWD", "_",
+                                           "SHLVL", "LC_CTYPE"}
+
+
+def test_workdir_is_cwd_and_writable(sandbox, work):
+    code = "import os; open('made.txt', 'w').write('x'); print(os.getcwd())"
+    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == str(work.resolve())
+    assert (work / "made.txt").read_text() == "x"
+
+
+def test_stdin_data_and_default_devnull(sandbox, work):
+    code = "import sys; print(repr(sys.stdin.read()))"
+    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30), stdin_data=b"abc\n")
+    assert res.stdout.strip() == repr("abc\n")
+    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30))
+    assert res.stdout.strip() == repr("")
+
+
+def test_output_is_capped_per_stream(sandbox, work):
+    code = "import sys; sys.stdout.write('a' * 300000); sys.stderr.write('b' * 10)"
+    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30, output_bytes=1000))
+    assert res.returncode == 0 and res.output_truncated
+    assert res.stdout == "a" * 1000 and res.stderr == "b" * 10
+
+
+def test_timeout_kills(sandbox, work):
+    res = sandbox.run(["sleep", "60"], workdir=work, limits=Limits(wall_seconds=1))
+    assert res.timed_out and res.returncode is None
+    assert res.seconds < 30
+
+
+def test_missing_program_is_a_failed_run(sandbox, work):
+    res = sandbox.run(["/nonexistent/prog"], workdir=work, limits=Limits(wall_seconds=30))
+    assert res.returncode not in (0, None)
+
+
+def test_missing_paths_raise(sandbox, work):
+    with pytest.raises(FileNotFoundError):
+        sandbox.run(["true"], workdir=work / "nope", limits=Limits())
+
+
+def test_writable_and_readonly_paths(sandbox, work, tmp_path):
+    shared, ro = tmp_path / "cache", tmp_path / "deps"
+    shared.mkdir(), ro.mkdir()
+    (ro / "lib.txt").write_text("lib")
+    code = ("import sys; open(sys.argv[1] + '/c', 'w').write('c'); print(open(sys.argv[2] + '/lib.txt').read());"
+            "\ntry:\n open(sys.argv[2] + '/w', 'w')\nexcept OSError: print('ro')")
+    res = sandbox.run(PY + ["-c", code, str(shared), str(ro)], workdir=work, limits=Limits(wall_seconds=30),
+                      writable_paths=[shared], readonly_paths=[ro])
+    assert res.returncode == 0, res.stderr
+    assert (shared / "c").read_text() == "c"
+    assert res.stdout.startswith("lib")
+    if sandbox.tier == "bwrap":
+        assert "ro" in res.stdout and not (ro / "w").exists()
+
+
+def test_cpu_limit(sandbox, work):
+    res = sandbox.run(PY + ["-c", "while True: pass"], workdir=work,
+                      limits=Limits(wall_seconds=60, cpu_seconds=1))
+    assert not res.timed_out and res.returncode != 0  # SIGXCPU/SIGKILL long before the wall limit
+
+
+def test_memory_limit_reports_memory(sandbox, work):
+    res = sandbox.run(PY + ["-c", "x = bytearray(3 << 30)"], workdir=work,
+                      limits=Limits(wall_seconds=30, memory_bytes=1 << 30))
+    assert res.returncode != 0 and res.memory_exceeded and "MemoryError" in res.stderr
+
+
+def test_file_size_limit(sandbox, work):
+    code = "open('big', 'wb').write(b'x' * (4 << 20))"
+    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30, file_size_bytes=1 << 20))
+    assert res.returncode != 0 and "File too large" in res.stderr
+    assert (work / "big").stat().st_size <= 1 << 20
+
+
+def test_scratch_dir_removes_hostile_leftovers():
+    with scratch_dir() as path:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+        sub = path / "a" / "b"
+        sub.mkdir(parents=True)
+        (sub / "f").write_text("x")
+        os.chmod(sub / "f", 0)
+        os.chmod(sub, 0)
+        os.chmod(path / "a", stat.S_IRUSR)
+        (path / "link").symlink_to("/etc/passwd")
+    assert not path.exists()
+    assert Path("/etc/passwd").exists()
+
+
+def test_scratch_dir_under_root(tmp_path):
+    with scratch_dir(tmp_path) as path:
+        assert path.parent == tmp_path
+    assert list(tmp_path.iterdir()) == []
