@@ -118,6 +118,7 @@ def save_tokenizer_folder(tok: Tokenizer, out_dir: str | Path, *, tag_style: str
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is meant to be shared
     try:
         tag_tokens = tag_tokens_for(languages, tag_style)
         hf = PreTrainedTokenizerFast(
