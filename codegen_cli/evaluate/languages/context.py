@@ -1,0 +1,35 @@
+"""What a language needs to build and run programs: the sandbox, the limits and the tool cache folder.
+
+The tool cache holds things built ONCE from trusted inputs (C++ precompiled header, Rust crates, the
+javac class-data archive, a warm Go build cache, the js-md5 package). Sandboxed programs see it read-only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def default_cache_dir() -> Path:
+    """CODEGEN_EVAL_CACHE, else $XDG_CACHE_HOME/codegen/eval, else ~/.cache/codegen/eval."""
+    if os.environ.get("CODEGEN_EVAL_CACHE"):
+        return Path(os.environ["CODEGEN_EVAL_CACHE"]).expanduser().resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return (Path(base) / "codegen" / "eval").resolve()
+
+
+@dataclass
+class Context:
+    sandbox: Any  # codegen_cli.evaluate.sandbox.Sandbox
+    cache_dir: Path
+    compile_limits: Any  # sandbox.Limits
+    run_limits: Any  # sandbox.Limits
+
+    def run(self, argv: list[str], *, workdir: Path, limits: Any, env: dict[str, str] | None = None,
+            readonly: tuple[Path, ...] = ()) -> Any:
+        """Run one command in the sandbox with the tool cache readable."""
+        paths = tuple(dict.fromkeys([self.cache_dir, *readonly]))
+        return self.sandbox.run(argv, workdir=workdir, limits=limits, env=env or {},
+                                writable_paths=(workdir,), readonly_paths=paths)

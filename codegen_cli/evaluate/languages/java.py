@@ -1,0 +1,128 @@
+"""Java: prompt + completion + test (`public class Main`) per program, each in its own package.
+
+Speed-up (DESIGN.md §5): ONE javac call compiles a whole batch (javac start-up is most of the cost),
+with a class-data-sharing archive for javac itself built once; then every program runs in its own JVM,
+own scratch dir holding only its own classes. javac runs no program code (`-proc:none`). A harness class
+calls Main.main and prints the marker afterwards, so System.exit(0) in the completion fails the sample.
+When the batch does not compile, the files javac names are compile errors and the rest is recompiled;
+anything still unattributed is compiled one by one.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER, Built, Program, RunSpec, marker_verdict, text_of
+from codegen_cli.evaluate.problems import Problem
+
+RUNNER = "CodegenRunner"
+HARNESS = (
+    "\nclass " + RUNNER + " {{\n  public static void main(String[] args) throws Throwable {{\n"
+    "    Main.main(args);\n    System.out.println(\"{marker}\");\n    System.out.flush();\n  }}\n}}\n"
+)
+# Start-up tuned JVM: C1 only, serial GC, no perf-data file; tests are tiny and short.
+JVM_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss16m", "-Xmx1g",
+             "-XX:ReservedCodeCacheSize=64m", "-XX:CompressedClassSpaceSize=128m")
+_lock = threading.Lock()
+
+
+def _jsa(cache_dir: Path) -> Path:
+    return cache_dir / "java" / "javac.jsa"
+
+
+def _javac_argv(cache_dir: Path) -> list[str]:
+    argv = ["javac", "-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "-J-XX:-UsePerfData", "-J-Xmx1g"]
+    if _jsa(cache_dir).is_file():
+        argv.append(f"-J-XX:SharedArchiveFile={_jsa(cache_dir)}")
+    return argv + ["-proc:none", "-nowarn", "-encoding", "UTF-8", "-d", "out"]
+
+
+class Java:
+    key = "java"
+    batch_size = 64
+    tools = ("javac", "java")
+
+    def assemble(self, problem: Problem, completion: str) -> Program:
+        body = problem.prompt + completion + "\n" + problem.test + "\n"
+        return Program(self.key, problem.task_id, body + HARNESS.format(marker=MARKER_PLACEHOLDER))
+
+    def _source(self, program: Program, marker: str) -> str:
+        return f"package {program.name};\n" + program.text(marker)
+
+    def prepare(self, ctx) -> None:
+        """Record javac's class list into a CDS archive once (halves javac start-up)."""
+        jsa = _jsa(ctx.cache_dir)
+        with _lock:
+            if jsa.is_file():
+                return
+            folder = jsa.parent / "warmup"
+            (folder / "p").mkdir(parents=True, exist_ok=True)
+            (folder / "p" / "Main.java").write_text(
+                "package p;\nimport java.util.*;\npublic class Main { public static void main(String[] a) {"
+                " List<Integer> x = new ArrayList<>(Arrays.asList(1, 2)); System.out.println(x); } }\n")
+            tmp = jsa.with_suffix(".tmp")
+            subprocess.run(["javac", f"-J-XX:ArchiveClassesAtExit={tmp}", "-d", str(folder / "out"),
+                            str(folder / "p" / "Main.java")], check=True, capture_output=True, timeout=300)
+            tmp.rename(jsa)
+
+    def build(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
+        for program in programs:
+            (workdir / program.name).mkdir(exist_ok=True)
+            (workdir / program.name / "Main.java").write_text(self._source(program, marker), encoding="utf-8")
+        built: dict[str, Built] = {}
+        pending = list(programs)
+        for _attempt in range(3):
+            if not pending:
+                return built
+            rest = self._compile(pending, workdir, ctx, built)
+            if len(rest) == len(pending):  # javac blamed no file we can attribute
+                break
+            pending = rest
+        for program in pending:  # still undecided: compile one by one
+            self._compile([program], workdir, ctx, built, single=True)
+        return built
+
+    def _compile(self, programs: list[Program], workdir: Path, ctx, built: dict[str, Built],
+                 single: bool = False) -> list[Program]:
+        """Compile a group; fill `built` for what is decided and return the programs left to retry."""
+        files = [f"{p.name}/Main.java" for p in programs]
+        start = time.monotonic()
+        result = ctx.run(_javac_argv(ctx.cache_dir) + files, workdir=workdir, limits=ctx.compile_limits)
+        seconds = (time.monotonic() - start) / len(programs)
+        stderr = text_of(result.stderr) + text_of(result.stdout)
+        if result.returncode == 0:
+            for program in programs:
+                built[program.sha256] = self._artifacts(program, workdir, seconds)
+            return []
+        if single:
+            program = programs[0]
+            built[program.sha256] = Built(ok=False, seconds=seconds, error=stderr, exit_code=result.returncode,
+                                          timed_out=result.timed_out)
+            return []
+        blamed = set(re.findall(r"^(p[0-9a-f]{20})/Main\.java:\d+: error", stderr, re.M))
+        rest = []
+        for program in programs:
+            if program.name in blamed:
+                errors = "\n".join(line for line in stderr.splitlines() if program.name in line or
+                                   not re.match(r"^p[0-9a-f]{20}/", line))
+                built[program.sha256] = Built(ok=False, seconds=seconds, error=errors, exit_code=result.returncode)
+            else:
+                rest.append(program)
+        return rest
+
+    @staticmethod
+    def _artifacts(program: Program, workdir: Path, seconds: float) -> Built:
+        classes = sorted((workdir / "out" / program.name).glob("*.class"))
+        if not classes:
+            return Built(ok=False, seconds=seconds, error="javac produced no classes")
+        return Built(ok=True, seconds=seconds, files={f"{program.name}/{c.name}": c for c in classes})
+
+    def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
+        return RunSpec(["java", *JVM_FLAGS, "-cp", ".", f"{program.name}.{RUNNER}"])
+
+    def verdict(self, program: Program, result, marker: str) -> str:
+        return marker_verdict(result, marker)

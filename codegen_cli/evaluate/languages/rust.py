@@ -1,0 +1,142 @@
+"""Rust: prompt + declaration + completion + test, built with `rustc --test` against prebuilt crates.
+
+Every HumanEval-X Rust prompt imports rand, regex and md5; crates.io is unreachable, so the Debian crate
+sources (/usr/share/cargo/registry) are built ONCE into the tool cache with cargo, offline, keyed by the
+rustc version (rlibs only load in the rustc that built them). Each program is then one `rustc --test`
+(~0.1 s) instead of a cargo project. No `fn main` is added: the test harness has its own.
+Verdict: exit 0 AND libtest's summary "test result: ok. N passed; 0 failed" with N equal to the number of
+#[test] functions in the problem's test (at least 1). A std::process::exit(0) in the completion ends the
+binary before that line; a test commented out (Rust/32) leaves N = 0 and fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+from codegen_cli.evaluate.languages.base import Built, Program, RunSpec, strip_c_comments, text_of
+from codegen_cli.evaluate.problems import Problem
+
+REGISTRY = Path("/usr/share/cargo/registry")
+CRATES = {"rand": "0.8", "regex": "1", "md5": "0.7"}
+_SUMMARY = re.compile(r"^test result: ok\. (\d+) passed; 0 failed", re.M)
+_lock = threading.Lock()
+
+
+def rustc_binary() -> str:
+    """The real rustc (not the rustup proxy, which the sandbox hides along with ~/.cargo)."""
+    proxy = shutil.which("rustc") or "rustc"
+    try:
+        sysroot = subprocess.run([proxy, "--print", "sysroot"], capture_output=True, text=True, check=True,
+                                 timeout=60).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return proxy
+    candidate = Path(sysroot) / "bin" / "rustc"
+    return str(candidate) if candidate.is_file() else proxy
+
+
+def _deps_dir(cache_dir: Path, rustc: str) -> Path:
+    version = subprocess.run([rustc, "-vV"], capture_output=True, text=True, timeout=60).stdout
+    return cache_dir / "rust" / hashlib.sha256(version.encode()).hexdigest()[:16]
+
+
+class Rust:
+    key = "rust"
+    batch_size = 1
+    tools = ("rustc", "cargo")
+
+    def __init__(self) -> None:
+        self._rustc: str | None = None
+        self._externs: list[str] | None = None
+
+    def assemble(self, problem: Problem, completion: str) -> Program:
+        head = problem.prompt
+        if problem.declaration.strip() and problem.declaration.strip() not in problem.prompt:
+            head += problem.declaration
+        expected = len(re.findall(r"#\[test\]", strip_c_comments(problem.test)))
+        return Program(self.key, problem.task_id, head + completion + "\n" + problem.test + "\n",
+                       meta={"tests": expected})
+
+    @property
+    def rustc(self) -> str:
+        if self._rustc is None:
+            self._rustc = rustc_binary()
+        return self._rustc
+
+    def prepare(self, ctx) -> None:
+        """Build rand/regex/md5 from the Debian sources once, offline, and remember the rlib paths."""
+        with _lock:
+            deps = _deps_dir(ctx.cache_dir, self.rustc)
+            index = deps / "externs.json"
+            if not index.is_file():
+                self._build_deps(deps)
+            self._externs = json.loads(index.read_text())
+
+    def _build_deps(self, deps: Path) -> None:
+        project = deps / "project"
+        (project / "src").mkdir(parents=True, exist_ok=True)
+        (project / ".cargo").mkdir(exist_ok=True)
+        (project / "src" / "main.rs").write_text("fn main() {}\n")
+        requires = "".join(f'{name} = "{version}"\n' for name, version in CRATES.items())
+        (project / "Cargo.toml").write_text(
+            '[package]\nname = "codegen_eval_deps"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n'
+            + requires + "\n[profile.dev]\ndebug = 0\n")
+        (project / ".cargo" / "config.toml").write_text(
+            f'[source.crates-io]\nreplace-with = "debian"\n\n[source.debian]\ndirectory = "{REGISTRY}"\n\n'
+            "[net]\noffline = true\n")
+        env = {**os.environ, "CARGO_HOME": str(deps / "cargo-home"), "RUSTC": self.rustc}
+        result = subprocess.run(["cargo", "build", "--offline", "--message-format=json"], cwd=project, env=env,
+                                capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            raise RuntimeError(f"building the Rust crates rand/regex/md5 failed: {result.stderr[-2000:]}")
+        externs = []
+        for line in result.stdout.splitlines():
+            message = json.loads(line) if line.startswith("{") else {}
+            target = message.get("target", {})
+            if message.get("reason") == "compiler-artifact" and target.get("name") in CRATES:
+                rlibs = [f for f in message.get("filenames", []) if f.endswith(".rlib")]
+                externs += [f"{target['name']}={rlibs[0]}"] if rlibs else []
+        (deps / "externs.json").write_text(json.dumps(sorted(externs)))
+
+    def build(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
+        if self._externs is None:
+            self.prepare(ctx)
+        built = {}
+        deps_folder = Path(self._externs[0].split("=", 1)[1]).parent if self._externs else workdir
+        sysroot = Path(self.rustc).parent.parent
+        for program in programs:
+            source = workdir / f"{program.name}.rs"
+            source.write_text(program.text(marker), encoding="utf-8")
+            argv = [self.rustc, "--edition", "2021", "--test", "-C", "debuginfo=0", "-A", "warnings",
+                    source.name, "-o", program.name, "-L", f"dependency={deps_folder}"]
+            for extern in self._externs or []:
+                argv += ["--extern", extern]
+            result = ctx.run(argv, workdir=workdir, limits=ctx.compile_limits, readonly=(sysroot,))
+            binary = workdir / program.name
+            ok = result.returncode == 0 and binary.is_file()
+            built[program.sha256] = Built(ok=ok, seconds=result.seconds, files={"main": binary} if ok else {},
+                                          error="" if ok else text_of(result.stderr), exit_code=result.returncode,
+                                          timed_out=result.timed_out)
+        return built
+
+    def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
+        return RunSpec(["./main", "--test-threads=1"])
+
+    def verdict(self, program: Program, result, marker: str) -> str:
+        if result.timed_out:
+            return "timeout"
+        if result.memory_exceeded:
+            return "memory"
+        if result.returncode is None:
+            return "sandbox_error"
+        expected = int(program.meta.get("tests", 0))
+        counts = [int(n) for n in _SUMMARY.findall(text_of(result.stdout))]
+        if result.returncode == 0 and expected >= 1 and counts and counts[-1] == expected:
+            return "passed"
+        return "failed"
