@@ -1,0 +1,144 @@
+"""RUN/hf: a Hugging Face folder (safetensors model + tokenizer) that loads offline.
+
+Written at the end of `codegen train` from the live model and by `codegen export CKPT -o DIR` from a
+checkpoint. The tokenizer folder is copied whole, including `codegen_tokenizer.json`, so eval can read
+the language-tag style the model was trained with. The folder appears by rename, complete or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from codegen_cli.errors import InputDataError, UsageError
+from codegen_cli.train.checkpoint import MODEL_CONFIG_NAME, list_checkpoints, read_state
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class ExportConfig:
+    checkpoint: Path
+    output: Path
+    tokenizer: Optional[Path] = None  # default: RUN/tokenizer next to the checkpoints
+    dtype: str = "float32"
+
+
+@dataclass
+class ExportSummary:
+    checkpoint: str
+    export_dir: str
+    step: int
+    parameters: int
+    dtype: str
+
+
+def copy_tokenizer(tokenizer_dir: Path, dest: Path) -> None:
+    for item in Path(tokenizer_dir).iterdir():
+        if item.is_file():
+            shutil.copy2(item, dest / item.name)
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Replace `final` by the complete `tmp` folder (old copy removed only once the new one exists)."""
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def save_hf(model: Any, state_dict: Optional[dict[str, Any]], out: Path, tokenizer_dir: Path,
+            dtype: str = "float32") -> None:
+    """save_pretrained + tokenizer files into `out`, atomically (call on the main process only)."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no tqdm bar on stderr for a one-file save
+    model.config.use_cache = True
+    if dtype != "float32":
+        state_dict = {k: v.to(DTYPES[dtype]) for k, v in (state_dict or model.state_dict()).items()}
+        model.config.dtype = dtype
+    model.save_pretrained(str(tmp), state_dict=state_dict, safe_serialization=True)
+    copy_tokenizer(tokenizer_dir, tmp)
+    _swap_in(tmp, out)
+
+
+def resolve_checkpoint(path: Path) -> Path:
+    """A checkpoint folder, or a run folder (then its newest checkpoint)."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path}: no such checkpoint or run folder")
+    if (path / "trainer_state.json").is_file():
+        return path
+    found = list_checkpoints(path)
+    if not found:
+        raise InputDataError(f"{path}: neither a checkpoint (no trainer_state.json) nor a run with checkpoints")
+    return found[-1]
+
+
+def _load_weights(ckpt: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    single = ckpt / "model.safetensors"
+    if single.is_file():
+        return load_file(str(single))
+    if (ckpt / "pytorch_model.bin").is_file():
+        return torch.load(ckpt / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    fsdp = ckpt / "pytorch_model_fsdp_0"
+    if fsdp.is_dir():
+        from accelerate.utils import merge_fsdp_weights
+
+        merged = ckpt / ".merged"
+        merge_fsdp_weights(str(fsdp), str(merged), safe_serialization=True)
+        return load_file(str(merged / "model.safetensors"))
+    raise InputDataError(f"{ckpt}: no model weights found (model.safetensors or an FSDP shard folder); "
+                         "for DeepSpeed ZeRO checkpoints run its zero_to_fp32.py first")
+
+
+def _strip_prefixes(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Keys saved from a compiled or DDP-wrapped model carry `_orig_mod.` / `module.` prefixes."""
+    out = {}
+    for key, value in weights.items():
+        for prefix in ("_orig_mod.", "module."):
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+        out[key] = value
+    return out
+
+
+def export_checkpoint(cfg: ExportConfig) -> ExportSummary:
+    """Rebuild the model from a checkpoint's model_config.json + weights and write an HF folder."""
+    from transformers import AutoModelForCausalLM, CONFIG_MAPPING
+
+    if cfg.dtype not in DTYPES:
+        raise UsageError(f"--dtype {cfg.dtype!r}: use one of {', '.join(DTYPES)}")
+    ckpt = resolve_checkpoint(cfg.checkpoint)
+    state = read_state(ckpt)
+    tokenizer = Path(cfg.tokenizer) if cfg.tokenizer else ckpt.parent.parent / "tokenizer"
+    if not tokenizer.is_dir():
+        raise UsageError(f"{tokenizer}: tokenizer folder not found; pass --tokenizer TOKENS/tokenizer")
+    try:
+        config_dict = json.loads((ckpt / MODEL_CONFIG_NAME).read_text(encoding="utf-8"))
+        config = CONFIG_MAPPING[config_dict["model_type"]].from_dict(config_dict)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputDataError(f"{ckpt / MODEL_CONFIG_NAME}: missing or unreadable ({exc})") from exc
+    model = AutoModelForCausalLM.from_config(config)
+    missing, unexpected = model.load_state_dict(_strip_prefixes(_load_weights(ckpt)), strict=False)
+    tied = {"lm_head.weight"} if config.tie_word_embeddings else set()
+    if set(missing) - tied or unexpected:
+        raise InputDataError(f"{ckpt}: weights do not match model_config.json "
+                             f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
+    model.tie_weights()
+    save_hf(model, None, cfg.output, tokenizer, cfg.dtype)
+    return ExportSummary(str(ckpt), str(cfg.output), int(state["step"]),
+                         sum(p.numel() for p in model.parameters()), cfg.dtype)

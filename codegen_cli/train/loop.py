@@ -1,0 +1,356 @@
+"""`train(TrainConfig) -> TrainSummary`: the pretraining loop, read top to bottom.
+
+Order of work: check every input (config, tokens folder, tokenizer, data size, resume compatibility)
+before writing anything, so a bad call leaves an existing run untouched; then build the model, restore
+a checkpoint if any, and run optimizer steps until max_steps / max_tokens or a stop signal.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from codegen_cli.atomic import atomic_write_text, sha256_file, sha256_json
+from codegen_cli.config import to_dict
+from codegen_cli.errors import InputDataError, Interrupted, JobFailed, UsageError
+from codegen_cli.manifest import Manifest, write_manifest
+from codegen_cli.output import log, progress, warn
+from codegen_cli.train import checkpoint as ckpt_io
+from codegen_cli.train.config import TrainConfig, identity, resolve, to_toml
+from codegen_cli.train.data import TokensInfo, WindowOrder, WindowSource, check_tokenizer, read_tokens_info
+from codegen_cli.train.export import save_hf
+from codegen_cli.train.metrics import MetricsLog, flops_per_token, fmt_mfu, mfu, peak_flops
+from codegen_cli.train.model import build_model, hf_config, matmul_params
+from codegen_cli.train.optim import build_optimizer, lr_at, set_lr
+from codegen_cli.train.runtime import (StopFlag, any_rank, choose_checkpoint, clear_run, make_accelerator,
+                                       oom_message, reset_accelerate_state)
+
+
+@dataclass
+class TrainSummary:
+    run_dir: str
+    steps: int
+    tokens: int
+    final_train_loss: Optional[float]
+    final_val_loss: Optional[float]
+    val_perplexity: Optional[float]
+    tokens_per_s: Optional[float]
+    mfu: Optional[float]
+    export_dir: Optional[str]
+    resumed_from: Optional[str]
+    parameters: int
+    world_size: int
+    global_batch_tokens: int
+
+
+@dataclass
+class _Plan:
+    """Everything fixed before the first step."""
+
+    cfg: TrainConfig
+    info: TokensInfo
+    train: WindowSource
+    val: WindowSource
+    config_hash: str
+    total_steps: int
+    windows_per_step: int
+
+
+def train(cfg: TrainConfig) -> TrainSummary:
+    cfg = resolve(cfg)
+    info = read_tokens_info(cfg.tokens)
+    check_tokenizer(info)
+    sources = _sources(info, cfg)
+    resume_from = choose_checkpoint(cfg)
+    accelerator = make_accelerator(cfg)
+    try:
+        with StopFlag() as stop:
+            return _run(accelerator, cfg, info, sources, resume_from, stop)
+    except torch.OutOfMemoryError as exc:
+        raise UsageError(oom_message(cfg)) from exc
+    finally:
+        accelerator.end_training()
+        if accelerator.num_processes == 1:
+            reset_accelerate_state()
+
+
+def _sources(info: TokensInfo, cfg: TrainConfig) -> tuple[WindowSource, WindowSource]:
+    train_src = WindowSource(info, "train", int(cfg.seq_len))
+    if len(train_src) == 0:
+        raise InputDataError(f"{info.folder}: no train shard holds {cfg.seq_len + 1} tokens; "
+                             "use a smaller --seq-len or more data")
+    val_src = WindowSource(info, "val", int(cfg.seq_len))
+    if len(val_src) == 0:
+        warn(f"{info.folder}: the val split is shorter than seq_len + 1 tokens; no validation loss")
+    return train_src, val_src
+
+
+def _plan(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],
+          world: int) -> _Plan:
+    windows_per_step = int(cfg.micro_batch_size) * cfg.grad_accum * world
+    tokens_per_step = windows_per_step * int(cfg.seq_len)
+    limits = [cfg.max_steps] if cfg.max_steps is not None else []
+    if cfg.max_tokens is not None:
+        limits.append(math.ceil(cfg.max_tokens / tokens_per_step))
+    fingerprint = {"vocab_size": info.vocab_size, "tokenizer_sha256": info.meta.get("tokenizer_sha256"),
+                   "train_tokens": info.meta["splits"]["train"].get("tokens")}
+    config_hash = sha256_json({"config": identity(cfg), "data": fingerprint})
+    return _Plan(cfg, info, sources[0], sources[1], config_hash, min(limits), windows_per_step)
+
+
+def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],
+         resume_from: Optional[Path], stop: StopFlag) -> TrainSummary:
+    plan = _plan(cfg, info, sources, acc.num_processes)
+    run = Path(cfg.output)
+    state: dict[str, Any] = {"step": 0, "tokens_seen": 0, "data_position": 0}
+    if resume_from is not None:
+        saved = ckpt_io.read_state(resume_from)
+        for problem in ckpt_io.check_compatible(saved, ckpt=resume_from, config_hash=plan.config_hash,
+                                                world_size=acc.num_processes, force=cfg.force):
+            warn(f"--force: resuming although {problem}")
+        state.update({k: saved[k] for k in state})
+    metrics = MetricsLog(run / "metrics.jsonl")
+    if acc.is_main_process:
+        _prepare_run_dir(cfg, info, run, metrics, resume_from, state["step"])
+    acc.wait_for_everyone()
+
+    config = hf_config(cfg.model, vocab_size=info.vocab_size, seq_len=int(cfg.seq_len),
+                       special_ids=info.special_ids)
+    model = build_model(config, seed=cfg.seed)
+    n_params = sum(p.numel() for p in model.parameters())
+    flops_token = flops_per_token(matmul_params(model), int(cfg.model.num_layers),
+                                  int(cfg.model.hidden_size), int(cfg.seq_len))
+    if cfg.activation_checkpointing:
+        model.gradient_checkpointing_enable()
+    optimizer = build_optimizer(model, cfg.optim, fused=acc.device.type == "cuda")
+    if cfg.compile:
+        model = torch.compile(model)
+    model, optimizer = acc.prepare(model, optimizer)
+    if resume_from is not None:
+        acc.load_state(str(resume_from))
+        if acc.is_main_process:
+            log(f"resumed from {resume_from} (step {state['step']}, {state['tokens_seen']:,} tokens)")
+    if cfg.trackers:
+        acc.init_trackers("codegen", config={k: v for k, v in to_dict(cfg).items() if not isinstance(v, dict)})
+
+    device_name = torch.cuda.get_device_name(acc.device) if acc.device.type == "cuda" else None
+    peak = peak_flops(device_name, cfg.peak_tflops)
+    if acc.is_main_process:
+        log(f"model {cfg.model.arch} ({cfg.preset}): {n_params:,} parameters, vocab {config.vocab_size}; "
+            f"{acc.num_processes} process(es) on {acc.device.type}, precision {acc.mixed_precision}; "
+            f"{plan.windows_per_step * int(cfg.seq_len):,} tokens per step, {plan.total_steps} steps")
+    loop = _Loop(acc, plan, model, optimizer, metrics, flops_token, peak, state)
+    loop.run(stop)
+
+    if acc.is_main_process:
+        log(f"done: {state['step']} steps, {state['tokens_seen']:,} tokens")
+    export_dir = None
+    if cfg.export:
+        export_dir = run / "hf"
+        weights = acc.get_state_dict(model)  # collective under FSDP/ZeRO-3: every rank calls it
+        if acc.is_main_process:
+            save_hf(acc.unwrap_model(model, keep_torch_compile=False), weights, export_dir, run / "tokenizer")
+        acc.wait_for_everyone()
+    summary = TrainSummary(
+        run_dir=str(run), steps=state["step"], tokens=state["tokens_seen"],
+        final_train_loss=loop.last_loss, final_val_loss=loop.last_val,
+        val_perplexity=math.exp(loop.last_val) if loop.last_val is not None else None,
+        tokens_per_s=loop.overall_tokens_per_s(), mfu=mfu(loop.overall_tokens_per_s() or 0, flops_token,
+                                                          peak, acc.num_processes),
+        export_dir=str(export_dir) if export_dir else None,
+        resumed_from=str(resume_from) if resume_from else None, parameters=n_params,
+        world_size=acc.num_processes, global_batch_tokens=plan.windows_per_step * int(cfg.seq_len),
+    )
+    if acc.is_main_process:
+        _write_manifest(plan, summary, loop.train_seconds)
+    return summary
+
+
+def _prepare_run_dir(cfg: TrainConfig, info: TokensInfo, run: Path, metrics: MetricsLog,
+                     resume_from: Optional[Path], step: int) -> None:
+    """Main process only, after every check passed: the first writes into RUN."""
+    if cfg.resume == "never" and cfg.force:
+        clear_run(run)
+    run.mkdir(parents=True, exist_ok=True)
+    ckpt_io.remove_partial(run)
+    metrics.truncate_after(step if resume_from is not None else 0)
+    atomic_write_text(run / "config.toml", to_toml(to_dict(cfg)))
+    tok = run / "tokenizer"  # a copy, so `codegen export` works even if TOKENS moves
+    tmp = run / ".tokenizer.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(info.tokenizer_dir, tmp)
+    shutil.rmtree(tok, ignore_errors=True)
+    tmp.rename(tok)
+
+
+def _write_manifest(plan: _Plan, summary: TrainSummary, seconds: float) -> None:
+    meta = plan.info.folder / "meta.json"
+    write_manifest(plan.cfg.output, Manifest(
+        stage="train",
+        inputs=[{"path": str(plan.info.folder), "meta_sha256": sha256_file(meta)}],
+        options=to_dict(plan.cfg),
+        counts={"steps": summary.steps, "tokens": summary.tokens, "parameters": summary.parameters,
+                "world_size": summary.world_size},
+        timings={"train_seconds": round(seconds, 3)},
+        extra={"config_hash": plan.config_hash, "summary": asdict(summary)},
+    ))
+
+
+class _Loop:
+    """The optimizer-step loop with its counters; `state` is what a checkpoint stores."""
+
+    def __init__(self, acc: Any, plan: _Plan, model: Any, optimizer: Any, metrics: MetricsLog,
+                 flops_token: float, peak: Optional[float], state: dict[str, Any]) -> None:
+        self.acc, self.plan, self.model, self.optimizer = acc, plan, model, optimizer
+        self.metrics, self.flops_token, self.peak, self.state = metrics, flops_token, peak, state
+        self.order = WindowOrder(len(plan.train), plan.cfg.seed)
+        self.last_loss: Optional[float] = None
+        self.last_val: Optional[float] = None
+        self.last_saved = state["step"]
+        self.train_seconds = 0.0
+        self.trained_tokens = 0
+        self._window = [0.0, 0]  # seconds and tokens since the last log line
+
+    def run(self, stop: StopFlag) -> None:
+        cfg, state = self.plan.cfg, self.state
+        tracker_cm = progress("train", total=self.plan.total_steps, unit="steps") if self.acc.is_main_process \
+            else _NullProgress()
+        with tracker_cm as bar:
+            bar.advance(state["step"])
+            while state["step"] < self.plan.total_steps:
+                seconds, loss, grad_norm, lr = self._step()
+                step = state["step"]
+                self._window[0] += seconds
+                self._window[1] += self.plan.windows_per_step * int(cfg.seq_len)
+                val = self.evaluate() if cfg.eval_every and step % cfg.eval_every == 0 else None
+                if step % cfg.log_every == 0 or val is not None or step == self.plan.total_steps:
+                    self._log(loss, grad_norm, lr, val, bar)
+                else:
+                    bar.advance(1)
+                stopping = any_rank(self.acc, stop.requested)
+                if step % cfg.save_every == 0 or stopping:
+                    self.save()
+                if stopping:
+                    raise Interrupted(f"interrupted at step {step}; checkpoint saved to "
+                                      f"{ckpt_io.step_dir(cfg.output, step)}; rerun the same command to resume")
+        if self.last_val is None or self.plan.cfg.eval_every == 0 or state["step"] % cfg.eval_every:
+            val = self.evaluate()
+            if val is not None and self.acc.is_main_process:
+                self.metrics.write({"step": state["step"], "tokens": state["tokens_seen"], "val_loss": val,
+                                    "val_perplexity": math.exp(min(val, 50.0))})
+                log(f"final val loss {val:.4f} (perplexity {math.exp(min(val, 50.0)):.2f})")
+        if self.last_saved != state["step"]:
+            self.save()
+
+    def _step(self) -> tuple[float, float, Optional[float], float]:
+        """One optimizer step over grad_accum micro-batches; returns (seconds, loss, grad norm, lr)."""
+        acc, cfg, state = self.acc, self.plan.cfg, self.state
+        start = time.perf_counter()
+        b, world, rank = int(cfg.micro_batch_size), acc.num_processes, acc.process_index
+        loss_sum = torch.zeros((), device=acc.device)
+        for micro in range(cfg.grad_accum):
+            first = state["data_position"] + micro * b * world + rank * b
+            batch = torch.from_numpy(self.plan.train.batch(self.order.take(first, b)))
+            batch = batch.to(acc.device, non_blocking=True)
+            with acc.accumulate(self.model):
+                logits = self.model(input_ids=batch[:, :-1]).logits
+                loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), batch[:, 1:].reshape(-1))
+                acc.backward(loss)
+            loss_sum += loss.detach()
+        mean_loss = (acc.reduce(loss_sum, "mean") / cfg.grad_accum).item()
+        if not math.isfinite(mean_loss):
+            saved = ckpt_io.list_checkpoints(cfg.output)
+            last = f"last good checkpoint: {saved[-1]}" if saved else "no checkpoint was saved yet"
+            raise JobFailed(f"loss became {mean_loss} at step {state['step'] + 1}; stopped without saving "
+                            f"({last}); lower --lr or raise optim.warmup_steps, then resume")
+        grad_norm = None
+        if cfg.optim.grad_clip > 0:
+            grad_norm = acc.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
+        lr = lr_at(state["step"], cfg.optim, self.plan.total_steps)
+        set_lr(self.optimizer, lr)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        state["step"] += 1
+        state["data_position"] += self.plan.windows_per_step
+        tokens = self.plan.windows_per_step * int(cfg.seq_len)
+        state["tokens_seen"] += tokens
+        seconds = time.perf_counter() - start
+        self.train_seconds += seconds
+        self.trained_tokens += tokens
+        self.last_loss = mean_loss
+        return seconds, mean_loss, (float(grad_norm) if grad_norm is not None else None), lr
+
+    def evaluate(self) -> Optional[float]:
+        """Mean loss over the first eval_batches micro-batches per rank of the val split (fixed order)."""
+        val, cfg, acc = self.plan.val, self.plan.cfg, self.acc
+        if len(val) == 0:
+            return None
+        b, world = int(cfg.micro_batch_size), acc.num_processes
+        batches = max(1, min(cfg.eval_batches, math.ceil(len(val) / (b * world))))
+        total = torch.zeros((), device=acc.device)
+        self.model.eval()
+        with torch.no_grad():
+            for i in range(batches):
+                idx = (np.arange(b) + (i * world + acc.process_index) * b) % len(val)
+                batch = torch.from_numpy(val.batch(idx)).to(acc.device)
+                logits = self.model(input_ids=batch[:, :-1]).logits
+                total += F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), batch[:, 1:].reshape(-1))
+        self.model.train()
+        self.last_val = (acc.reduce(total, "mean") / batches).item()
+        return self.last_val
+
+    def _log(self, loss: float, grad_norm: Optional[float], lr: float, val: Optional[float], bar: Any) -> None:
+        seconds, tokens = self._window
+        self._window = [0.0, 0]
+        tps = tokens / seconds if seconds > 0 else 0.0
+        util = mfu(tps, self.flops_token, self.peak, self.acc.num_processes)
+        state = self.state
+        row = {"step": state["step"], "tokens": state["tokens_seen"], "loss": loss, "lr": lr,
+               "grad_norm": grad_norm, "tokens_per_s": round(tps, 2), "mfu": util,
+               "epoch": self.order.epoch_of(state["data_position"])}
+        if val is not None:
+            row.update(val_loss=val, val_perplexity=math.exp(min(val, 50.0)))
+        if not self.acc.is_main_process:
+            return
+        self.metrics.write(row)
+        if self.plan.cfg.trackers:
+            self.acc.log({k: v for k, v in row.items() if v is not None}, step=state["step"])
+        bar.advance(1, loss=f"{loss:.3f}", tok_s=f"{tps:,.0f}", mfu=fmt_mfu(util))
+        extra = f" val {val:.4f}" if val is not None else ""
+        log(f"step {state['step']}/{self.plan.total_steps} loss {loss:.4f}{extra} lr {lr:.2e} "
+            f"{tps:,.0f} tok/s mfu {fmt_mfu(util)}")
+
+    def save(self) -> None:
+        cfg, state = self.plan.cfg, self.state
+        trainer_state = {**state, "config_hash": self.plan.config_hash, "world_size": self.acc.num_processes,
+                         "seed": cfg.seed, "loss": self.last_loss, "val_loss": self.last_val,
+                         "epoch": self.order.epoch_of(state["data_position"]),
+                         "windows_per_step": self.plan.windows_per_step}
+        model_config = self.acc.unwrap_model(self.model, keep_torch_compile=False).config.to_dict()
+        ckpt_io.save_checkpoint(self.acc, cfg.output, state["step"], trainer_state, model_config,
+                                cfg.keep_checkpoints)
+        self.last_saved = state["step"]
+
+    def overall_tokens_per_s(self) -> Optional[float]:
+        return self.trained_tokens / self.train_seconds if self.train_seconds > 0 else None
+
+
+class _NullProgress:
+    """Stand-in for the progress bar on non-main processes."""
+
+    def __enter__(self) -> "_NullProgress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def advance(self, *args: Any, **kwargs: Any) -> None:
+        return None
