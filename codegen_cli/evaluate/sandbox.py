@@ -35,7 +35,8 @@ from codegen_cli.evaluate.sandbox_procs import (
 TIERS = ("bwrap", "unshare", "rlimits")  # strongest first
 _MASKED = ("/tmp", "/root", "/home", "/var/tmp", "/run/user")  # empty tmpfs inside bwrap
 _MEMORY_SIGNATURES = ("MemoryError", "std::bad_alloc", "Cannot allocate memory", "OutOfMemoryError",
-                      "out of memory", "memory allocation of", "Out of memory", "ENOMEM")
+                      "out of memory", "memory allocation of", "Out of memory", "ENOMEM",
+                      "Array buffer allocation failed")
 
 
 def _toolchain_dirs() -> list[str]:
@@ -106,11 +107,22 @@ def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], re
         argv += ["--ro-bind", str(p), str(p)]
     for p in writable:
         argv += ["--bind", str(p), str(p)]
-    argv += ["--bind", str(workdir), str(workdir), "--proc", "/proc", "--dev", "/dev",
+    argv += ["--bind", str(workdir), str(workdir), *_bwrap_proc_args(), "--dev", "/dev",
              "--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(workdir), "--clearenv"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
     return argv + ["--"]
+
+
+# A fresh /proc for the new PID namespace; nested in another sandbox or a container that masks parts of
+# /proc the kernel refuses that mount, and a read-only bind of the outer /proc still gives every other
+# protection (the outer PIDs are visible there but cannot be signalled from the new PID namespace).
+_PROC_FRESH, _PROC_BIND = ("--proc", "/proc"), ("--ro-bind", "/proc", "/proc")
+_bwrap_proc = list(_PROC_FRESH)
+
+
+def _bwrap_proc_args() -> list[str]:
+    return list(_bwrap_proc)
 
 
 def _unshare_argv() -> list[str]:
@@ -125,6 +137,17 @@ def _probe(tier: str) -> str | None:
         return None
     if shutil.which(exe) is None:
         return f"{exe} not found"
+    problem = _probe_once(tier)
+    if problem is not None and tier == "bwrap" and "proc" in problem:
+        _bwrap_proc[:] = _PROC_BIND
+        if _probe_once(tier) is None:
+            return None
+        _bwrap_proc[:] = _PROC_FRESH
+    return problem
+
+
+def _probe_once(tier: str) -> str | None:
+    exe = tier
     with scratch_dir() as work:
         env = {**MINIMAL_ENV, "HOME": str(work)}
         argv = _bwrap_argv(work, env, (), ()) if tier == "bwrap" else _unshare_argv()
@@ -158,11 +181,24 @@ def detect_tier() -> tuple[str, str]:
                                "private PIDs",
                       "unshare": "user/net/pid namespaces (no filesystem protection)",
                       "rlimits": "rlimits and process groups only: NO isolation"}[tier]
+            if tier == "bwrap" and _bwrap_proc[0] != _PROC_FRESH[0]:
+                reason += "; nested: the outer /proc is bound read-only (a fresh /proc was refused)"
             if why_not:
                 reason += " (" + "; ".join(why_not) + ")"
             return tier, reason
         why_not.append(problem)
     raise AssertionError("the rlimits tier always works")
+
+
+@functools.lru_cache(maxsize=None)
+def fork_guard() -> str | None:
+    """What bounds a fork bomb here: "pids cgroup", "RLIMIT_NPROC" (non-root only: the kernel exempts
+    root), or None (root without a writable pids cgroup: only the wall timeout stops it)."""
+    cgroup = PidsCgroup.create(uuid.uuid4().hex, 1)
+    if cgroup is not None:
+        cgroup.remove()
+        return "pids cgroup"
+    return "RLIMIT_NPROC" if os.geteuid() != 0 else None
 
 
 class Sandbox:

@@ -1,0 +1,3 @@
+// Burn CPU forever, ignoring SIGTERM.
+process.on('SIGTERM', () => {});
+for (;;) {}

@@ -1,0 +1,7 @@
+// Burn CPU forever.
+fn main() {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
