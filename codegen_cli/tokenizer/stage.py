@@ -36,7 +36,7 @@ from codegen_cli.tokenizer.folder import (
 from codegen_cli.tokenizer.runner import run_units
 from codegen_cli.tokenizer.shards import build_meta, read_markers, total_counts, write_shards
 from codegen_cli.tokenizer.specials import SPECIAL_TOKENS
-from codegen_cli.tokenizer.train_bpe import save_tokenizer_folder, tag_tokens_for, train_bpe
+from codegen_cli.tokenizer.train_bpe import check_vocab_size, save_tokenizer_folder, tag_tokens_for, train_bpe
 
 WORK_DIR = ".work"
 META_NAME = "meta.json"
@@ -68,25 +68,46 @@ def _select_languages(cfg: TokenizeConfig, docs: dict[str, int], corpus: Path) -
     return present, empty
 
 
-def _prepare_output(cfg: TokenizeConfig, run_hash: str) -> tuple[Path, bool]:
-    """Create or reuse OUT; returns (work dir, output already complete)."""
+def _finished(cfg: TokenizeConfig, run_hash: str) -> bool:
+    """True when OUT already holds this exact run; a finished run of other settings is a MismatchError."""
+    path = cfg.output / MANIFEST_NAME
+    if not path.is_file():
+        return False
+    if json.loads(path.read_text(encoding="utf-8")).get("run_hash") == run_hash:
+        return True
+    raise MismatchError(f"{cfg.output}: holds a finished tokenize output made with other options or input; "
+                        "use another --output or delete it")
+
+
+def _has_progress(out: Path, work: Path) -> bool:
+    return (out / "tokenizer").is_dir() or any((work / "parts").glob("*.json"))
+
+
+def _prepare_output(cfg: TokenizeConfig, run_hash: str) -> Path:
+    """Create OUT/.work (or reuse it for the same run hash); returns the work folder."""
     out, work = cfg.output, cfg.output / WORK_DIR
-    if (out / MANIFEST_NAME).is_file():
-        done = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
-        if done.get("run_hash") == run_hash:
-            return work, True
-        raise MismatchError(f"{out}: holds a finished tokenize output made with other options or input; "
-                            "use another --output or delete it")
     state_path = work / "state.json"
     if state_path.is_file():
-        if json.loads(state_path.read_text(encoding="utf-8")).get("run_hash") != run_hash:
+        same = json.loads(state_path.read_text(encoding="utf-8")).get("run_hash") == run_hash
+        if not same and _has_progress(out, work):
             raise MismatchError(f"{out}: holds a partial tokenize run with other options or input; rerun with "
                                 "the same options to resume, or delete it")
     elif out.exists() and any(out.iterdir()):
         raise UsageError(f"{out}: exists, is not empty and is not a tokenize output; choose another --output")
     (work / "parts").mkdir(parents=True, exist_ok=True)
     atomic_write_json(state_path, {"run_hash": run_hash})
-    return work, False
+    return work
+
+
+def _check_before_work(cfg: TokenizeConfig, languages: list[str]) -> None:
+    """Every check that can fail on the options or the given tokenizer, before OUT is touched."""
+    if cfg.tokenizer is not None:
+        given = load_tokenizer_folder(cfg.tokenizer)
+        check_covers(given, languages)
+        resolve_dtype(cfg.dtype, given.vocab_size)
+    else:
+        check_vocab_size(cfg.vocab_size, len(tag_tokens_for(languages, cfg.tag_style)))
+        resolve_dtype(cfg.dtype, cfg.vocab_size)
 
 
 def _training_texts(cfg: TokenizeConfig, files: list[Path], languages: list[str], sizes: dict[str, int]):
@@ -171,14 +192,15 @@ def tokenize(cfg: TokenizeConfig) -> TokenizeSummary:
     files = corpus_io.parquet_files(corpus)
     fingerprint = corpus_io.corpus_fingerprint(corpus, files)
     run_hash = _run_hash(cfg, fingerprint)
-    work, complete = _prepare_output(cfg, run_hash)
-    if complete:
+    if _finished(cfg, run_hash):
         manifest = json.loads((cfg.output / MANIFEST_NAME).read_text(encoding="utf-8"))
         meta = json.loads((cfg.output / META_NAME).read_text(encoding="utf-8"))
         return _summary(cfg, meta, manifest["counts"], trained_tokenizer=cfg.tokenizer is None, resumed=False,
                         already_done=True)
     docs, sizes = corpus_io.scan_languages(files)
     languages, empty = _select_languages(cfg, docs, corpus)
+    _check_before_work(cfg, languages)
+    work = _prepare_output(cfg, run_hash)
     for lang in empty:
         warn(f"no documents for language {lang} in {corpus}")
     t0 = time.monotonic()

@@ -92,3 +92,36 @@ def corpus_docs() -> list[tuple[str, str, str]]:
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory, corpus_docs) -> Path:
     return write_corpus(tmp_path_factory.mktemp("corpus") / "corpus", corpus_docs)
+
+
+def run_stage(corpus: Path, output: Path, **options):
+    """The real stage with small, fast settings (2000-token vocab, 8-document work units)."""
+    from codegen_cli.tokenizer import TokenizeConfig, tokenize
+
+    settings = {"vocab_size": 2000, "val_fraction": 0.2, "chunk_docs": 8, "workers": 1, "verify": True}
+    settings.update(options)
+    return tokenize(TokenizeConfig(corpus=corpus, output=output, **settings))
+
+
+@pytest.fixture(scope="session")
+def tokens_token(tmp_path_factory, corpus_dir):
+    """A tokens folder in token tag style, encoded by 2 worker processes."""
+    out = tmp_path_factory.mktemp("tokens") / "tokens"
+    return run_stage(corpus_dir, out, tag_style="token", workers=2), out
+
+
+@pytest.fixture(scope="session")
+def tokens_comment(tmp_path_factory, corpus_dir):
+    """A tokens folder in comment (CodeGeeX) tag style, encoded in-process."""
+    out = tmp_path_factory.mktemp("tokens") / "tokens"
+    return run_stage(corpus_dir, out, tag_style="comment"), out
+
+
+def read_split(folder: Path, split: str) -> "np.ndarray":
+    import json
+
+    import numpy as np
+
+    meta = json.loads((folder / "meta.json").read_text())
+    parts = [np.fromfile(folder / rel, dtype=np.dtype(meta["dtype"]).newbyteorder("<")) for rel in meta["splits"][split]["shards"]]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=meta["dtype"])
