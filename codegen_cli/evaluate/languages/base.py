@@ -9,6 +9,7 @@ exits 0 early (sys.exit(0), process.exit(0), System.exit(0), exit(0)) or prints 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -70,6 +71,12 @@ class RunSpec:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     readonly_paths: tuple[Path, ...] = ()
+
+
+def batch_limits(limits: Any, count: int) -> Any:
+    """Limits for one compiler call over `count` programs: the per-program time plus 2 s each, <= 10 min."""
+    wall = min(600.0, max(limits.wall_seconds, limits.wall_seconds + 2.0 * (count - 1)))
+    return dataclasses.replace(limits, wall_seconds=wall)
 
 
 def text_of(value: Any) -> str:

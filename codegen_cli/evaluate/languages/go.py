@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER, Built, Program, RunSpec, marker_verdict, text_of
+from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER, Built, Program, RunSpec, batch_limits, marker_verdict, text_of
 from codegen_cli.evaluate.problems import Problem
 
 HELPER_PACKAGES = ("math", "strings", "fmt", "strconv", "time", "bytes", "regexp", "sort", "math/rand",
@@ -54,6 +54,7 @@ def _uses(code: str, path: str) -> bool:
 class Go:
     key = "go"
     batch_size = 64
+    reserves_virtual_memory = True  # no address-space limit: the runtime reserves GiBs it never uses
     tools = ("go",)
 
     def assemble(self, problem: Problem, completion: str) -> Program:
@@ -107,7 +108,7 @@ class Go:
         argv = ["go", "test", "-count=1", "-vet=off", "-p", "2", "-exec", str(collect)]
         argv += [f"./{p.name}" for p in programs]
         start = time.monotonic()
-        result = ctx.run(argv, workdir=workdir, limits=ctx.compile_limits, env=go_env(ctx.cache_dir, workdir))
+        result = ctx.run(argv, workdir=workdir, limits=batch_limits(ctx.compile_limits, len(programs)), env=go_env(ctx.cache_dir, workdir))
         seconds = (time.monotonic() - start) / len(programs)
         output = text_of(result.stdout) + "\n" + text_of(result.stderr)
         built = {}

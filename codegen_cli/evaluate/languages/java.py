@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER, Built, Program, RunSpec, marker_verdict, text_of
+from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER, Built, Program, RunSpec, batch_limits, marker_verdict, text_of
 from codegen_cli.evaluate.problems import Problem
 
 RUNNER = "CodegenRunner"
@@ -44,6 +44,7 @@ def _javac_argv(cache_dir: Path) -> list[str]:
 class Java:
     key = "java"
     batch_size = 64
+    reserves_virtual_memory = True  # no address-space limit: the runtime reserves GiBs it never uses
     tools = ("javac", "java")
 
     def assemble(self, problem: Problem, completion: str) -> Program:
@@ -91,7 +92,7 @@ class Java:
         """Compile a group; fill `built` for what is decided and return the programs left to retry."""
         files = [f"{p.name}/Main.java" for p in programs]
         start = time.monotonic()
-        result = ctx.run(_javac_argv(ctx.cache_dir) + files, workdir=workdir, limits=ctx.compile_limits)
+        result = ctx.run(_javac_argv(ctx.cache_dir) + files, workdir=workdir, limits=batch_limits(ctx.compile_limits, len(programs)))
         seconds = (time.monotonic() - start) / len(programs)
         stderr = text_of(result.stderr) + text_of(result.stdout)
         if result.returncode == 0:

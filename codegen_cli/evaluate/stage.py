@@ -1,0 +1,190 @@
+"""`score(EvalConfig) -> EvalSummary`: the scoring entry point of `codegen eval`.
+
+Steps: select problems and samples, preflight the toolchains, pick the sandbox tier, skip samples whose
+result is already in results.jsonl (resume) or whose program was already run (cache by program sha256:
+identical programs run once), build + run the rest in parallel, then compute pass@k and write summary.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from codegen_cli.atomic import atomic_write_json, atomic_write_text, sha256_file
+from codegen_cli.errors import Interrupted, MismatchError
+from codegen_cli.evaluate.config import EvalConfig
+from codegen_cli.evaluate.executor import Outcome, execute
+from codegen_cli.evaluate.languages import get_language
+from codegen_cli.evaluate.languages.base import Program
+from codegen_cli.evaluate.languages.context import Context, default_cache_dir
+from codegen_cli.evaluate.problems import LANGUAGE_KEYS, Problem, load_problems
+from codegen_cli.evaluate.samples import Sample, read_samples, reference_samples
+from codegen_cli.evaluate.store import ResultsStore
+from codegen_cli.evaluate.summary import EvalSummary, language_block, reference_report
+from codegen_cli.output import log, progress, warn
+
+
+def _select(cfg: EvalConfig) -> tuple[list[Problem], list[Sample]]:
+    languages = cfg.languages or None
+    every = load_problems(cfg.problems, benchmark=cfg.benchmark, languages=languages)
+    if cfg.tasks or cfg.limit:
+        chosen = load_problems(cfg.problems, benchmark=cfg.benchmark, languages=languages, tasks=cfg.tasks,
+                               limit=cfg.limit)
+    else:
+        chosen = every
+    if cfg.check_references:
+        return chosen, reference_samples(chosen)
+    samples = read_samples(cfg.samples, every, {p.task_id for p in chosen})
+    return chosen, samples
+
+
+def _write_samples_copy(cfg: EvalConfig, samples: list[Sample]) -> None:
+    """results/samples.jsonl holds what was scored; never clobber a different file already there."""
+    target = cfg.output / "samples.jsonl"
+    if cfg.samples is not None and target.exists() and target.resolve() == cfg.samples.resolve():
+        return
+    import json
+
+    text = "".join(json.dumps(s.to_row(), ensure_ascii=False, sort_keys=True) + "\n" for s in samples)
+    if target.exists():
+        if target.read_text(encoding="utf-8") == text:
+            return
+        raise MismatchError(f"{target} already holds other samples; score into a new --output folder")
+    atomic_write_text(target, text)
+
+
+def _result_row(sample: Sample, program: Program, outcome: Outcome, cached: bool) -> dict[str, Any]:
+    return {"task_id": sample.task_id, "language": sample.language, "sample_idx": sample.sample_idx,
+            "status": outcome.status, "passed": outcome.status == "passed", "exit_code": outcome.exit_code,
+            "stdout": outcome.stdout, "stderr": outcome.stderr, "compile_seconds": outcome.compile_seconds,
+            "run_seconds": outcome.run_seconds, "program_sha256": program.sha256,
+            "completion_sha256": sample.completion_sha256, "cached": cached}
+
+
+def _outcome_of(row: dict[str, Any]) -> Outcome:
+    return Outcome(row["status"], row.get("exit_code"), row.get("stdout", ""), row.get("stderr", ""),
+                   row.get("compile_seconds", 0.0), row.get("run_seconds", 0.0))
+
+
+def _contexts(cfg: EvalConfig, sandbox: Any, cache: Path, languages: list[str]) -> dict[str, Context]:
+    from codegen_cli.evaluate.sandbox import Limits
+
+    memory = cfg.memory_mb << 20
+    contexts = {}
+    for key in languages:
+        hungry = getattr(get_language(key), "reserves_virtual_memory", False)
+        run = Limits(wall_seconds=cfg.timeout, memory_bytes=None if hungry else memory)
+        build = Limits(wall_seconds=cfg.compile_timeout, memory_bytes=None if hungry else memory)
+        contexts[key] = Context(sandbox, cache, build, run)
+    return contexts
+
+
+def _check_resumable(done: dict[tuple[str, int], dict[str, Any]], samples: list[Sample], path: Path) -> None:
+    for sample in samples:
+        row = done.get(sample.key)
+        if row is not None and row.get("completion_sha256") != sample.completion_sha256:
+            raise MismatchError(f"{path} has a result for {sample.task_id} #{sample.sample_idx} made from a "
+                                "different completion; score into a new --output folder")
+
+
+def score(cfg: EvalConfig) -> EvalSummary:
+    """Score samples (or the canonical solutions) and write results.jsonl + summary.json in cfg.output."""
+    from codegen_cli.evaluate.preflight import preflight
+    from codegen_cli.evaluate.sandbox import Sandbox
+
+    start = time.monotonic()
+    cfg.validate()
+    problems, samples = _select(cfg)
+    languages = [key for key in LANGUAGE_KEYS if any(s.language == key for s in samples)]
+    cache = (cfg.cache_dir or default_cache_dir()).resolve()
+    toolchains = preflight(languages, cache)
+    for key in languages:
+        log(f"toolchain {key}: " + "; ".join(f"{tool} {version}" for tool, version in toolchains[key].items()))
+    sandbox = Sandbox(cfg.sandbox)
+    log(f"sandbox tier: [bold]{sandbox.tier}[/bold] ({sandbox.reason})")
+    cfg.output.mkdir(parents=True, exist_ok=True)
+    _write_samples_copy(cfg, samples)
+    store = ResultsStore(cfg.output / "results.jsonl")
+    done = store.load()
+    _check_resumable(done, samples, store.path)
+    counters = _run_pending(cfg, samples, problems, done, store, _contexts(cfg, sandbox, cache, languages))
+    summary = _summarize(cfg, problems, samples, store.load(), toolchains, sandbox, counters,
+                         time.monotonic() - start)
+    atomic_write_json(cfg.output / "summary.json", summary.to_dict())
+    return summary
+
+
+def _run_pending(cfg: EvalConfig, samples: list[Sample], problems: list[Problem],
+                 done: dict[tuple[str, int], dict[str, Any]], store: ResultsStore,
+                 contexts: dict[str, Context]) -> dict[str, int]:
+    """Reuse cached outcomes, run the rest; returns {"run": programs run, "cached": samples reused}."""
+    by_id = {p.task_id: p for p in problems}
+    pending = [s for s in samples if s.key not in done]
+    known = {row["program_sha256"]: row for row in done.values() if row.get("program_sha256")}
+    languages = {key: get_language(key) for key in contexts}
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    programs: dict[str, Program] = {}
+    for sample in pending:
+        program = languages[sample.language].assemble(by_id[sample.task_id], sample.completion)
+        groups[program.sha256].append(sample)
+        programs.setdefault(program.sha256, program)
+    counters = {"run": 0, "cached": 0}
+    if len(samples) > len(pending):
+        log(f"resuming: {len(samples) - len(pending)} of {len(samples)} samples already scored")
+    with progress("eval", total=len(pending), unit="samples") as bar:
+        tally = {"passed": 0}
+
+        def record(program: Program, outcome: Outcome, cached: bool) -> None:
+            for sample in groups.pop(program.sha256, []):
+                store.append(_result_row(sample, program, outcome, cached))
+                tally["passed"] += outcome.status == "passed"
+                bar.advance(1, passed=tally["passed"])
+            counters["cached" if cached else "run"] += 1
+
+        for sha in [sha for sha in programs if sha in known]:
+            record(programs[sha], _outcome_of(known[sha]), True)
+        work = []
+        for key, language in languages.items():
+            todo = [p for sha, p in programs.items() if sha in groups and p.language == key]
+            if todo:
+                language.prepare(contexts[key])
+                work.append((language, todo, contexts[key]))
+        workers = cfg.workers or os.cpu_count() or 1
+        try:
+            execute(work, workers=workers, on_outcome=lambda p, o: record(p, o, False))
+        except KeyboardInterrupt as exc:
+            raise Interrupted(f"interrupted; {store.path} keeps every finished result, rerun to resume") from exc
+        finally:
+            store.close()
+    return counters
+
+
+def _summarize(cfg: EvalConfig, problems: list[Problem], samples: list[Sample], rows: dict, toolchains: dict,
+               sandbox: Any, counters: dict[str, int], seconds: float) -> EvalSummary:
+    wanted = {s.key for s in samples}
+    selected = [row for key, row in rows.items() if key in wanted]
+    per_language = {}
+    for key in LANGUAGE_KEYS:
+        mine = [row for row in selected if row["language"] == key]
+        if mine:
+            per_language[key] = language_block(mine, cfg.k)
+    overall = language_block(selected, cfg.k)
+    with_samples = {s.task_id for s in samples}
+    missing = sum(1 for p in problems if p.task_id not in with_samples and p.language in per_language)
+    if missing:
+        warn(f"{missing} selected problem(s) have no samples and are left out of pass@k")
+    for k in cfg.k:
+        if f"pass@{k}" not in overall["pass_at_k"]:
+            warn(f"pass@{k} not reported: some problem has fewer than {k} samples (n_min={overall['n_min']})")
+    return EvalSummary(
+        output=str(cfg.output), mode="check-references" if cfg.check_references else "samples",
+        benchmark=cfg.benchmark, sandbox_tier=sandbox.tier, sandbox_reason=sandbox.reason, toolchains=toolchains,
+        ks=cfg.k, pass_at_k=overall["pass_at_k"], per_language=per_language, statuses=overall["statuses"],
+        problems=overall["problems"], samples=overall["samples"], programs_run=counters["run"],
+        programs_cached=counters["cached"], seconds=seconds,
+        references=reference_report(selected) if cfg.check_references else {},
+        problems_without_samples=missing)
