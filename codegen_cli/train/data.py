@@ -126,6 +126,19 @@ def check_tokenizer(info: TokensInfo) -> int:
     return len(tok)
 
 
+CHECK_TOKENS = 1 << 20  # ids checked at each end of a shard: a foreign vocabulary shows up at once
+
+
+def _check_ids(data: np.ndarray, vocab_size: int, path: Path) -> None:
+    """Cheap sanity check (head and tail of the shard), so a mismatch fails before training starts."""
+    if len(data) == 0:
+        return
+    top = max(int(data[:CHECK_TOKENS].max()), int(data[-CHECK_TOKENS:].max()))
+    if top >= vocab_size:
+        raise InputDataError(f"{path}: token id {top} >= vocab_size {vocab_size} in meta.json; the shards were "
+                             "made with another tokenizer, rerun `codegen tokenize`")
+
+
 class WindowSource:
     """Fixed-length windows over one split's shards (memory-mapped, read-only)."""
 
@@ -139,27 +152,20 @@ class WindowSource:
             if path.stat().st_size == 0:
                 continue
             data = np.memmap(path, dtype=info.dtype, mode="r")
+            _check_ids(data, info.vocab_size, path)
             self._maps.append(data)
             count = (len(data) - 1) // seq_len  # each window needs seq_len + 1 tokens
             if count > 0:
                 offsets = np.arange(count, dtype=np.int64) * seq_len
                 starts.append(np.stack([np.full(count, len(self._maps) - 1, np.int64), offsets], axis=1))
         self._index = np.concatenate(starts) if starts else np.zeros((0, 2), np.int64)
-        self._vocab = info.vocab_size
-        self._checked: set[int] = set()
 
     def __len__(self) -> int:
         return len(self._index)
 
     def window(self, i: int) -> np.ndarray:
         shard, start = self._index[i]
-        out = np.asarray(self._maps[shard][start:start + self.seq_len + 1], dtype=np.int64)
-        if int(shard) not in self._checked:  # one cheap check per shard catches a foreign vocabulary
-            self._checked.add(int(shard))
-            if out.max(initial=0) >= self._vocab:
-                raise InputDataError(f"{self.split} shard {shard}: token id {int(out.max())} >= vocab_size "
-                                     f"{self._vocab}; the shards and meta.json do not match")
-        return out
+        return np.asarray(self._maps[shard][start:start + self.seq_len + 1], dtype=np.int64)
 
     def batch(self, indices: np.ndarray) -> np.ndarray:
         """[len(indices), seq_len + 1] int64 windows."""

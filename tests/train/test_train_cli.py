@@ -1,0 +1,191 @@
+"""`codegen train` / `codegen export` end to end on a real tokens folder (in-process CLI)."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from codegen_cli.cli.app import app
+from codegen_cli.train.metrics import read_metrics
+from tests.train.conftest import train_args
+
+STEPS = 60
+
+
+def _invoke(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def trained(tokens_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """One tiny run shared by the tests below (treat it as read-only; copy before changing)."""
+    run = tmp_path_factory.mktemp("trained") / "run"
+    result = _invoke(*train_args(tokens_dir, run, "--seq-len", "64", "--micro-batch-size", "8",
+                                 "--max-steps", str(STEPS), "--save-every", "25", "--eval-every", "30",
+                                 "--json"))
+    assert result.exit_code == 0, result.stderr
+    return run, json.loads(result.stdout)
+
+
+def test_loss_falls_well_below_uniform(trained: tuple[Path, dict]) -> None:
+    run, summary = trained
+    uniform = math.log(1024)
+    rows = [r for r in read_metrics(run / "metrics.jsonl") if "loss" in r]
+    assert [r["step"] for r in rows] == list(range(1, STEPS + 1))  # log_every=1: one row per step
+    assert rows[0]["loss"] > uniform - 0.3  # starts near uniform
+    assert summary["final_train_loss"] < uniform - 1.0
+    assert summary["final_val_loss"] < uniform - 0.5
+    assert summary["steps"] == STEPS and summary["tokens"] == STEPS * 8 * 64
+    assert summary["val_perplexity"] == pytest.approx(math.exp(summary["final_val_loss"]))
+    assert summary["mfu"] is None and summary["tokens_per_s"] > 0  # CPU: MFU n/a
+    vals = [r for r in read_metrics(run / "metrics.jsonl") if "val_loss" in r]
+    assert [r["step"] for r in vals] == [30, 60]
+
+
+def test_run_folder_layout(trained: tuple[Path, dict]) -> None:
+    run, summary = trained
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-00000025", "step-00000050",
+                                                                       "step-00000060"]
+    state = json.loads((run / "checkpoints" / "step-00000060" / "trainer_state.json").read_text())
+    assert state["step"] == STEPS and state["tokens_seen"] == summary["tokens"] and state["world_size"] == 1
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["stage"] == "train" and manifest["counts"]["steps"] == STEPS
+    assert "max_steps = 60" in (run / "config.toml").read_text()
+    assert (run / "hf" / "model.safetensors").is_file() and (run / "hf" / "codegen_tokenizer.json").is_file()
+
+
+def test_export_then_from_pretrained_and_generate(trained: tuple[Path, dict], tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from codegen_cli.tokenizer import read_tag_style
+
+    run, _ = trained
+    out = tmp_path / "model"
+    result = _invoke("export", run, "-o", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["step"] == STEPS
+    # the exported final checkpoint equals the model written at the end of training
+    a, b = load_file(str(out / "model.safetensors")), load_file(str(run / "hf" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert read_tag_style(out) == "comment"
+    model = AutoModelForCausalLM.from_pretrained(str(out))
+    tok = AutoTokenizer.from_pretrained(str(out))
+    ids = tok("# language: Python\ndef main(", return_tensors="pt")
+    gen = model.generate(**ids, max_new_tokens=8, do_sample=False, pad_token_id=tok.pad_token_id)
+    assert gen.shape[1] == ids["input_ids"].shape[1] + 8 or gen[0, -1].item() == tok.eos_token_id
+    assert isinstance(tok.decode(gen[0]), str)
+
+
+def test_export_of_a_non_checkpoint_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    assert _invoke("export", tmp_path / "empty", "-o", tmp_path / "x").exit_code == 3
+    assert _invoke("export", tmp_path / "missing", "-o", tmp_path / "x").exit_code == 2
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _break_shard_length(tokens: Path) -> None:
+    with (tokens / "train" / "000001.bin").open("ab") as handle:
+        handle.write(b"\x01")
+
+
+def _truncate_shard(tokens: Path) -> None:
+    path = tokens / "train" / "000001.bin"
+    path.write_bytes(path.read_bytes()[:-200])
+
+
+def _replace_tokenizer(tokens: Path) -> None:
+    cfg = tokens / "tokenizer" / "tokenizer_config.json"
+    data = json.loads(cfg.read_text())
+    data["model_max_length"] = 123
+    cfg.write_text(json.dumps(data))
+
+
+def _wrong_stage(tokens: Path) -> None:
+    path = tokens / "manifest.json"
+    path.write_text(path.read_text().replace('"stage": "tokenize"', '"stage": "collect"'))
+
+
+def _foreign_ids(tokens: Path) -> None:
+    arr = np.fromfile(tokens / "train" / "000000.bin", dtype="<u2")
+    arr[:10] = 5000  # ids beyond the 1024-token vocabulary
+    arr.tofile(tokens / "train" / "000000.bin")
+
+
+@pytest.mark.parametrize("damage, code, words", [
+    (_break_shard_length, 3, "whole number"),
+    (_truncate_shard, 3, "truncated"),
+    (_replace_tokenizer, 3, "sha256"),
+    (_wrong_stage, 3, "tokenize"),
+    (_foreign_ids, 3, "vocab_size"),
+])
+def test_bad_tokens_folder_exits_3_and_leaves_the_run(trained, tokens_copy, tmp_path, damage, code, words):
+    run = tmp_path / "run"
+    shutil.copytree(trained[0], run)
+    before = _snapshot(run)
+    damage(tokens_copy)
+    result = _invoke(*train_args(tokens_copy, run, "--seq-len", "64", "--micro-batch-size", "8",
+                                 "--max-steps", "70", "--save-every", "1"))
+    assert result.exit_code == code, result.stderr
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) <= 3
+    assert _snapshot(run) == before  # every check runs before the run folder is touched
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (("--preset", "gigantic"), 2, "gigantic"),
+    (("--set", "optim.wd=0.1"), 2, "'wd'"),
+    (("--set", "nonsense"), 2, "KEY=VALUE"),
+    (("--seq-len", "10000000"), 3, "--seq-len"),
+    (("--lr", "0.01"), 4, "config differs"),
+    (("--resume", "never"), 4, "--force"),
+    (("--micro-batch-size", "0"), 2, "--micro-batch-size"),
+])
+def test_bad_usage_exit_codes_leave_the_run(trained, tokens_dir, tmp_path, args, code, words):
+    run = tmp_path / "run"
+    shutil.copytree(trained[0], run)
+    before = _snapshot(run)
+    base = train_args(tokens_dir, run, "--seq-len", "64", "--micro-batch-size", "8", "--max-steps", "70")
+    result = _invoke(*base, *args)
+    assert result.exit_code == code, result.stderr
+    assert words in result.stderr
+    assert _snapshot(run) == before
+
+
+def test_missing_tokens_folder(tmp_path: Path) -> None:
+    result = _invoke(*train_args(tmp_path / "nope", tmp_path / "run", "--max-steps", "1"))
+    assert result.exit_code == 3 and "codegen tokenize" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_continues_a_finished_run_with_more_steps(trained, tokens_dir, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained[0], run)
+    result = _invoke(*train_args(tokens_dir, run, "--seq-len", "64", "--micro-batch-size", "8",
+                                 "--max-steps", "63", "--save-every", "25", "--eval-every", "30", "--json"))
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["steps"] == 63 and summary["resumed_from"].endswith("step-00000060")
+    steps = [r["step"] for r in read_metrics(run / "metrics.jsonl") if "loss" in r]
+    assert steps == list(range(1, 64))
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tokens_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = _invoke(*train_args(tokens_dir, run, "--max-steps", "40", "--save-every", "2", "--lr", "1e6",
+                                 "--set", "optim.warmup_steps=0", "--set", "optim.grad_clip=0"))
+    assert result.exit_code == 1, result.stderr
+    assert "loss became nan" in result.stderr and "last good checkpoint" in result.stderr
+    saved = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert saved and all(json.loads((run / "checkpoints" / s / "trainer_state.json").read_text())["loss"] is not None
+                         and math.isfinite(json.loads((run / "checkpoints" / s / "trainer_state.json").read_text())["loss"])
+                         for s in saved)
