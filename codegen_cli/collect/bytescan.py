@@ -1,0 +1,87 @@
+"""One numpy pass over a file's UTF-8 bytes, shared by the filters and MinHash.
+
+Pure-Python character loops run at a few MB/s; lookup tables over `np.frombuffer` run at hundreds. The
+token boundaries found here feed the shingles (minhash.py), the decontamination check and the hex-data
+prefilter, so each file is tokenised once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def _table(chars: bytes, high: bool = False) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    for c in chars:
+        table[c] = True
+    if high:
+        table[0xC0:] = True  # UTF-8 lead bytes: count each non-ASCII character once
+    return table
+
+
+_LETTERS_DIGITS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+IS_WORD = _table(_LETTERS_DIGITS + b"_")
+IS_ALNUM = _table(_LETTERS_DIGITS, high=True)
+IS_HEX = _table(b"0123456789abcdefABCDEF")
+IS_BASE64 = _table(_LETTERS_DIGITS + b"+/=\n")
+IS_CHAR_START = _table(bytes(range(0x80)), high=True)  # bytes that start a character
+
+
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end indices of the maximal runs of True in `mask`."""
+    edges = np.flatnonzero(np.diff(mask.view(np.int8), prepend=0, append=0))
+    return edges[0::2], edges[1::2]
+
+
+@dataclass
+class ByteView:
+    """Lazily computed byte-level facts about one document."""
+
+    data: bytes
+    raw: np.ndarray = field(init=False)
+    _tokens: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.raw = np.frombuffer(self.data, dtype=np.uint8)
+
+    @property
+    def tokens(self) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ends) of the `[A-Za-z_0-9]+` tokens."""
+        if self._tokens is None:
+            self._tokens = runs(IS_WORD[self.raw])
+        return self._tokens
+
+    def num_chars(self) -> int:
+        return int(np.count_nonzero(IS_CHAR_START[self.raw]))
+
+    def alnum_chars(self) -> int:
+        """ASCII letters and digits plus every non-ASCII character (almost all are letters, e.g. CJK)."""
+        return int(np.count_nonzero(IS_ALNUM[self.raw]))
+
+    def base64_runs(self, min_len: int = 64) -> np.ndarray:
+        """Lengths of the maximal `[a-zA-Z0-9+/\\n=]{min_len,}` runs (the StarCoder2 base64 pattern)."""
+        starts, ends = runs(IS_BASE64[self.raw])
+        lengths = ends - starts
+        return lengths[lengths >= min_len]
+
+    def may_have_hex_data(self, min_units: int = 8) -> bool:
+        """Necessary condition for the hex-data pattern: `min_units` tokens in a row that look like `ff`,
+        `0xff` or `xff`. Cheap, so the slow hex regex runs only on files that pass."""
+        starts, ends = self.tokens
+        if len(starts) < min_units:
+            return False
+        raw, size = self.raw, len(self.raw)
+        length = ends - starts
+        first = IS_HEX[raw[starts]]
+        second = IS_HEX[raw[np.minimum(starts + 1, size - 1)]]
+        third = IS_HEX[raw[np.minimum(starts + 2, size - 1)]]
+        fourth = IS_HEX[raw[np.minimum(starts + 3, size - 1)]]
+        lead = raw[starts]
+        unit = (length == 2) & first & second
+        unit |= (length == 4) & (lead == ord("0")) & (raw[np.minimum(starts + 1, size - 1)] == ord("x")) \
+            & third & fourth
+        unit |= (length == 3) & (lead == ord("x")) & second & third
+        run_starts, run_ends = runs(unit)
+        return bool(len(run_starts)) and int((run_ends - run_starts).max()) >= min_units

@@ -1,0 +1,224 @@
+"""`collect(CollectConfig) -> CollectSummary`: the one entry point of the collect stage.
+
+Two passes, both resumable:
+1. per-chunk work (runner.py / process.py): read, filter, redact, hash, sign -> `.work/parts/NNNNNN.*`;
+   a `--shard I/N` run does only its chunks and stops here with a shard marker;
+2. finish (or `--merge`): global exact + near dedup over the key arrays of all chunks, then the
+   surviving rows are copied into `data/part-NNNNN.parquet`, and `manifest.json` is written last.
+A finished corpus folder is recognised on rerun (same options) and returned as is.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codegen_cli.atomic import atomic_write_json, sha256_json
+from codegen_cli.collect import dedup, sources as src
+from codegen_cli.collect.config import CollectConfig, CollectSummary
+from codegen_cli.collect.decontaminate import load_benchmark
+from codegen_cli.collect.licenses import parse_allow_list
+from codegen_cli.collect.process import WorkerSettings, chunk_paths
+from codegen_cli.collect.runner import make_chunks, run_chunks
+from codegen_cli.collect.stats import Stats
+from codegen_cli.collect.writer import write_corpus
+from codegen_cli.errors import InputDataError, MismatchError, UsageError
+from codegen_cli.languages import parse_language_list
+from codegen_cli.manifest import MANIFEST_NAME, Manifest, write_manifest
+from codegen_cli.output import progress, warn
+
+DEDUP_REASONS = ("", "exact_duplicate", "near_duplicate")
+
+
+def collect(cfg: CollectConfig) -> CollectSummary:
+    cfg.validate()
+    started = time.monotonic()
+    if cfg.merge:
+        return merge(cfg)
+    options = cfg.row_options()
+    options["sources"] = source_specs(cfg)
+    digest = sha256_json(options)
+    done = _finished(cfg, digest)
+    if done is not None:
+        return done
+    work = _prepare_work_dir(cfg, options, digest)
+    sources = [src.prepare(src.parse_spec(spec), cache_dir=cfg.cache_dir) for spec in options["sources"]]
+    _check_sources(sources, cfg)
+    settings = _worker_settings(cfg, work)
+    shard_index, shard_count = cfg.shard_spec()
+    stats, chunk_ids, resumed = Stats(), [], 0
+
+    def on_done(marker: dict[str, Any], was_resumed: bool) -> None:
+        nonlocal resumed
+        part = Stats.from_dict(marker["stats"])
+        stats.add(part)
+        chunk_ids.append(marker["index"])
+        resumed += was_resumed
+        bar.advance(part.files_seen, MB=round(stats.bytes_in / 1e6, 1), kept=sum(v[0] for v in stats.kept.values()))
+
+    streams = ((i, s.name, src.iter_items(s, skip_vendored=cfg.skip_vendored, content_column=cfg.content_column,
+                                          path_column=cfg.path_column, language_column=cfg.language_column))
+               for i, s in enumerate(sources))
+    mine = (c for c in make_chunks(streams, cfg.chunk_files) if c.index % shard_count == shard_index)
+    with progress("collect", unit="files") as bar:
+        run_chunks(mine, settings, cfg.worker_count(), on_done)
+    source_info = [s.to_dict() for s in sources]
+    atomic_write_json(work / "shards" / f"{shard_index}-of-{shard_count}.json",
+                      {"options_sha256": digest, "chunks": sorted(chunk_ids), "sources": source_info})
+    if cfg.shard:
+        return _summary(cfg, stats, source_info, [], complete=False, chunks=len(chunk_ids), resumed=resumed,
+                        seconds=time.monotonic() - started)
+    return _finish(cfg, work, options, digest, source_info, stats, sorted(chunk_ids), resumed, started)
+
+
+def source_specs(cfg: CollectConfig) -> list[str]:
+    specs = list(cfg.sources)
+    if cfg.sources_file is not None:
+        specs += src.read_sources_file(cfg.sources_file)
+    return specs or [str(src.stdlib_dir())]
+
+
+def _worker_settings(cfg: CollectConfig, work: Path) -> WorkerSettings:
+    languages = parse_language_list(cfg.languages)
+    return WorkerSettings(
+        work_dir=str(work), filters=cfg.filter_settings(),
+        languages=frozenset(languages) if languages else None, max_file_size=cfg.max_file_size,
+        allow_licenses=parse_allow_list(cfg.licenses), redact_secrets=cfg.redact_secrets,
+        near_dedup=cfg.near_dedup, ngram_size=cfg.ngram_size, num_perm=cfg.num_perm, bands=cfg.bands,
+        rows=cfg.rows, benchmark=load_benchmark(cfg.decontaminate) if cfg.decontaminate else None,
+    )
+
+
+def _check_sources(sources: list[src.Source], cfg: CollectConfig) -> None:
+    for source in sources:
+        if source.error:
+            warn(source.error)
+        else:
+            src.check_dataset(source, content_column=cfg.content_column)
+    if all(source.error for source in sources):
+        raise InputDataError("no source could be read: " + "; ".join(str(s.error) for s in sources))
+
+
+def _finished(cfg: CollectConfig, digest: str) -> CollectSummary | None:
+    """The summary of an already finished corpus made with the same options (a rerun is a no-op)."""
+    path = cfg.output / MANIFEST_NAME
+    if not path.is_file() or cfg.shard:
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("options_sha256") == digest and not cfg.overwrite:
+        summary = CollectSummary(**data["summary"])
+        summary.already_complete = True
+        return summary
+    if not cfg.overwrite:
+        raise MismatchError(f"{cfg.output} holds a corpus made with other options or sources; "
+                            "use another --output or add --overwrite")
+    return None
+
+
+def _prepare_work_dir(cfg: CollectConfig, options: dict[str, Any], digest: str) -> Path:
+    work = cfg.output / ".work"
+    if cfg.overwrite:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(cfg.output / "data", ignore_errors=True)
+        (cfg.output / MANIFEST_NAME).unlink(missing_ok=True)
+    recorded = work / "options.json"
+    if recorded.is_file():
+        old = json.loads(recorded.read_text(encoding="utf-8"))
+        if old.get("options_sha256") != digest:
+            changed = sorted(k for k in set(old["options"]) | set(options)
+                             if old["options"].get(k) != options.get(k))
+            raise MismatchError(f"{work} holds an unfinished run with other options ({', '.join(changed)}); "
+                                "rerun with the same options, or add --overwrite to start again")
+    else:
+        atomic_write_json(recorded, {"options_sha256": digest, "options": options})
+    (work / "parts").mkdir(parents=True, exist_ok=True)
+    return work
+
+
+def merge(cfg: CollectConfig) -> CollectSummary:
+    """Finish a corpus from the `--shard I/N` runs recorded in OUTPUT/.work (global dedup across shards)."""
+    started = time.monotonic()
+    work = cfg.output / ".work"
+    recorded = work / "options.json"
+    if not recorded.is_file():
+        raise UsageError(f"{cfg.output}: no shard runs to merge; run `codegen collect ... --shard I/N -o "
+                         f"{cfg.output}` for every I first")
+    data = json.loads(recorded.read_text(encoding="utf-8"))
+    markers = sorted((work / "shards").glob("*-of-*.json"))
+    counts = {int(m.stem.split("-of-")[1]) for m in markers}
+    if len(counts) != 1:
+        raise InputDataError(f"{work / 'shards'}: shard markers of different shard counts: {sorted(counts)}")
+    total = counts.pop()
+    present = {int(m.stem.split("-of-")[0]) for m in markers}
+    missing = sorted(set(range(total)) - present)
+    if missing:
+        raise InputDataError(f"cannot merge: shards {missing} of {total} have not finished; run them first")
+    chunk_ids: list[int] = []
+    stats = Stats()
+    source_info: list[dict[str, Any]] = []
+    for marker in markers:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        chunk_ids += info["chunks"]
+        source_info = info["sources"]
+    for index in chunk_ids:
+        stats.add(Stats.from_dict(json.loads(chunk_paths(work, index)[2].read_text(encoding="utf-8"))["stats"]))
+    stored = CollectConfig(**{**_config_fields(data["options"]), "output": cfg.output, "keep_work": cfg.keep_work})
+    return _finish(stored, work, data["options"], data["options_sha256"], source_info, stats, sorted(chunk_ids),
+                   0, started)
+
+
+def _config_fields(options: dict[str, Any]) -> dict[str, Any]:
+    from codegen_cli.config import from_mapping
+
+    fields = {k: v for k, v in options.items() if k != "sources"}
+    cfg = from_mapping(CollectConfig, fields, where="recorded options")
+    return {**cfg.__dict__, "sources": options["sources"]}
+
+
+def _finish(cfg: CollectConfig, work: Path, options: dict[str, Any], digest: str, source_info: list[dict[str, Any]],
+            stats: Stats, chunk_ids: list[int], resumed: int, started: float) -> CollectSummary:
+    tables = [chunk_paths(work, i)[0] for i in chunk_ids]
+    keys = [chunk_paths(work, i)[1] for i in chunk_ids]
+    t_dedup = time.monotonic()
+    codes = np.zeros(sum(np.load(k, mmap_mode="r").shape[0] for k in keys), dtype=np.uint8)
+    if cfg.exact_dedup:
+        codes[dedup.exact_duplicates(keys)] = 1
+    clusters = 0
+    if cfg.near_dedup:
+        near, clusters = dedup.near_duplicates(keys, codes != 0, cfg.bands)
+        codes[near] = 2
+    t_write = time.monotonic()
+    shards = write_corpus(tables, codes, DEDUP_REASONS, cfg.output / "data", cfg.shard_size_mb * 1_000_000,
+                          stats.unkeep)
+    timings = {"dedup_s": round(t_write - t_dedup, 3), "write_s": round(time.monotonic() - t_write, 3)}
+    summary = _summary(cfg, stats, source_info, [f"data/{name}" for name in shards], complete=True,
+                       chunks=len(chunk_ids), resumed=resumed, seconds=time.monotonic() - started)
+    counts = {"documents": summary.documents, "files_seen": summary.files_seen, "bytes_in": summary.bytes_in,
+              "bytes_out": summary.bytes_out, "per_language": summary.per_language, "dropped": summary.dropped,
+              "dropped_per_language": summary.dropped_per_language, "redactions": summary.redactions,
+              "near_duplicate_clusters": clusters}
+    timings["total_s"] = round(summary.seconds, 3)
+    write_manifest(cfg.output, Manifest(
+        stage="collect", inputs=source_info, options=options, counts=counts, timings=timings,
+        extra={"options_sha256": digest, "shards": summary.shards, "summary": summary.to_dict()},
+    ))
+    if not cfg.keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+def _summary(cfg: CollectConfig, stats: Stats, source_info: list[dict[str, Any]], shards: list[str], *,
+             complete: bool, chunks: int, resumed: int, seconds: float) -> CollectSummary:
+    per_language = {lang: {"files": n, "bytes": b} for lang, (n, b) in sorted(stats.kept.items())}
+    return CollectSummary(
+        output=str(cfg.output), complete=complete, documents=sum(v["files"] for v in per_language.values()),
+        files_seen=stats.files_seen, bytes_in=stats.bytes_in,
+        bytes_out=sum(v["bytes"] for v in per_language.values()), per_language=per_language,
+        dropped=stats.dropped_table(), dropped_per_language=stats.per_language_dropped(), redactions=dict(sorted(stats.redactions.items())), sources=source_info,
+        shards=shards, chunks=chunks, chunks_resumed=resumed, seconds=round(seconds, 3),
+    )
