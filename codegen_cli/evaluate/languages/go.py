@@ -22,7 +22,7 @@ from pathlib import Path
 from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER, Built, Program, RunSpec, batch_limits, marker_verdict, text_of
 from codegen_cli.evaluate.problems import Problem
 
-HELPER_PACKAGES = ("math", "strings", "fmt", "strconv", "time", "bytes", "regexp", "sort", "math/rand",
+HELPER_PACKAGES = ("math", "strings", "fmt", "strconv", "time", "bytes", "regexp", "sort", "math/rand", "os",
                    "crypto/md5", "unicode", "errors", "reflect", "encoding/hex", "container/heap")
 ALWAYS = ("testing", "github.com/stretchr/testify/assert")
 TESTMAIN = (
@@ -89,8 +89,8 @@ class Go:
             uses = "".join(f'\t"{p}"\n' for p in names)
             refs = "".join(f"var _ = {p.rsplit('/', 1)[-1]}.{_SYMBOL[p]}\n" for p in names)
             (pkg / "w_test.go").write_text(
-                "package main\n\nimport (\n\t\"testing\"\n\t\"os\"\n\t\"github.com/stretchr/testify/assert\"\n"
-                + uses + ")\n\n" + refs + "var _ = os.Exit\n"
+                "package main\n\nimport (\n\t\"testing\"\n\t\"github.com/stretchr/testify/assert\"\n"
+                + uses + ")\n\n" + refs +
                 "func TestW(t *testing.T) { assert.Equal(t, 1, 1) }\n")
             env = {**go_env(ctx.cache_dir, cache / "warmup"), "PATH": "/usr/local/bin:/usr/bin:/bin",
                    "HOME": str(cache / "warmup")}
@@ -133,4 +133,4 @@ class Go:
 # One exported symbol per warm-up package, so the warm-up file compiles (Go rejects unused imports).
 _SYMBOL = {"math": "Pi", "strings": "Split", "fmt": "Sprint", "strconv": "Itoa", "time": "Now", "bytes": "Equal",
            "regexp": "MustCompile", "sort": "Ints", "math/rand": "Intn", "crypto/md5": "Sum", "unicode": "IsUpper",
-           "errors": "New", "reflect": "TypeOf", "encoding/hex": "EncodeToString", "container/heap": "Init"}
+           "errors": "New", "reflect": "TypeOf", "os": "Exit", "encoding/hex": "EncodeToString", "container/heap": "Init"}

@@ -1,0 +1,46 @@
+"""Fixtures for the scoring tests: the real sandbox, the shared tool cache, and a runner for programs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codegen_cli.errors import UsageError
+from codegen_cli.evaluate.languages.context import default_cache_dir
+from codegen_cli.evaluate.preflight import preflight
+
+HUMANEVAL_X = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "humaneval-x"
+ALL_LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
+
+
+def require_toolchains(*languages: str) -> None:
+    """Skip LOUDLY when a toolchain is genuinely absent (CI installs all six, so nothing skips there)."""
+    try:
+        preflight(list(languages), default_cache_dir())
+    except UsageError as exc:
+        pytest.skip(f"TOOLCHAIN MISSING, language test skipped: {exc}")
+
+
+def score_completions(problems, completions, *, workers: int = 2, timeout: float = 10.0):
+    """Score (problem, completion) pairs through the real engine pieces; returns one Outcome per pair."""
+    from codegen_cli.evaluate.executor import execute
+    from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.languages import get_language
+    from codegen_cli.evaluate.sandbox import Sandbox
+    from codegen_cli.evaluate.stage import _contexts
+
+    languages = sorted({p.language for p in problems})
+    cfg = EvalConfig(check_references=True, timeout=timeout)
+    contexts = _contexts(cfg, Sandbox(), default_cache_dir(), languages)
+    objects = {key: get_language(key) for key in languages}
+    programs = [objects[p.language].assemble(p, c) for p, c in zip(problems, completions)]
+    work = []
+    for key in languages:
+        objects[key].prepare(contexts[key])
+        unique = list({p.sha256: p for p in programs if p.language == key}.values())
+        work.append((objects[key], unique, contexts[key]))
+    outcomes = {}
+    execute(work, workers=workers, on_outcome=lambda program, outcome: outcomes.__setitem__(program.sha256,
+                                                                                             outcome))
+    return [outcomes[p.sha256] for p in programs]
