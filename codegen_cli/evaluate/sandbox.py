@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from codegen_cli.evaluate.sandbox_procs import (
-    TOKEN_VAR, PidsCgroup, cgroup_join_prefix, kill_leftovers, pdeathsig_prefix, pump, rlimit_prefix)
+    TOKEN_VAR, PidsCgroup, cgroup_join_prefix, kill_leftovers, pdeathsig_prefix, pump, rlimit_preexec, rlimit_prefix)
 
 TIERS = ("bwrap", "unshare", "rlimits")  # strongest first
 _MASKED = ("/tmp", "/root", "/home", "/var/tmp", "/run/user")  # empty tmpfs inside bwrap
@@ -250,15 +250,16 @@ class Sandbox:
             wrapper = _unshare_argv()
         else:
             wrapper = []
-        command = (cgroup_join_prefix(cgroup)
-                   + rlimit_prefix(cpu_seconds=cpu, memory_bytes=limits.memory_bytes,
-                                   file_size_bytes=limits.file_size_bytes, open_files=limits.open_files,
-                                   max_processes=limits.max_processes)
-                   + pdeathsig_prefix() + wrapper + list(argv))
+        rlimits = dict(cpu_seconds=cpu, memory_bytes=limits.memory_bytes, file_size_bytes=limits.file_size_bytes,
+                       open_files=limits.open_files, max_processes=limits.max_processes)
+        prefix = rlimit_prefix(**rlimits)
+        preexec = None if prefix else rlimit_preexec(**rlimits)
+        command = pdeathsig_prefix() + cgroup_join_prefix(cgroup) + prefix + wrapper + list(argv)
         stdin = _stdin_file(stdin_data)
         try:
             proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=stdin, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True, close_fds=True)
+                                    stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
+                                    preexec_fn=preexec)
         except OSError as exc:
             return SandboxResult(127, "", f"sandbox: cannot start {argv[0]}: {exc}", False,
                                  False, False, 0.0, self.tier)

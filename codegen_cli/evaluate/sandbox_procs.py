@@ -46,6 +46,26 @@ def rlimit_prefix(*, cpu_seconds: float, memory_bytes: int | None, file_size_byt
     return argv + ["--"]
 
 
+def rlimit_preexec(*, cpu_seconds: float, memory_bytes: int | None, file_size_bytes: int, open_files: int,
+                   max_processes: int | None):
+    """Fallback when `prlimit` is missing: a preexec_fn setting the same limits (unsafe with threads, see
+    the module docstring, so only used on hosts without util-linux)."""
+    import resource
+
+    cpu = max(1, math.ceil(cpu_seconds))
+    limits = [(resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_FSIZE, (file_size_bytes,) * 2),
+              (resource.RLIMIT_NOFILE, (open_files,) * 2), (resource.RLIMIT_CORE, (0, 0))]
+    if memory_bytes is not None:
+        limits.append((resource.RLIMIT_AS, (memory_bytes,) * 2))
+    if max_processes is not None:
+        limits.append((resource.RLIMIT_NPROC, (max_processes,) * 2))
+
+    def apply() -> None:
+        for which, value in limits:
+            resource.setrlimit(which, value)
+    return apply
+
+
 def pdeathsig_prefix() -> list[str]:
     """`setpriv --pdeathsig KILL --`: the sandbox's top process dies if the evaluator dies (or [])."""
     setpriv = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
@@ -69,6 +89,7 @@ class PidsCgroup:
         for parent in _pids_parents():
             try:
                 parent.mkdir(exist_ok=True)
+                _remove_stale(parent)
                 if parent.parent == _V2_ROOT and (parent / "cgroup.subtree_control").exists():
                     (parent / "cgroup.subtree_control").write_text("+pids")
                 path = parent / f"run-{token}"
@@ -111,6 +132,24 @@ class PidsCgroup:
             except OSError:
                 self.kill_all(patience=0.05)
                 time.sleep(0.01)
+
+
+_swept: set[Path] = set()
+
+
+def _remove_stale(parent: Path, age_seconds: float = 3600.0) -> None:
+    """Once per process, rmdir run cgroups left by a killed evaluator: empty and over an hour old (rmdir
+    refuses populated ones, and the age spares a dir another evaluator just made and has not joined yet)."""
+    if parent in _swept:
+        return
+    _swept.add(parent)
+    now = time.time()
+    for child in parent.glob("run-*"):
+        try:
+            if now - child.stat().st_mtime > age_seconds:
+                child.rmdir()
+        except OSError:
+            pass
 
 
 def _pids_parents() -> list[Path]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -172,3 +176,80 @@ def test_scratch_dir_under_root(tmp_path):
     with scratch_dir(tmp_path) as path:
         assert path.parent == tmp_path
     assert list(tmp_path.iterdir()) == []
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _marked(mark: str) -> list[int]:
+    from .hostile.harness import processes_with_mark
+    return processes_with_mark(mark)
+
+
+def _wait_for(condition, seconds: float = 30.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_sandbox_dies_with_the_evaluator(sandbox, work):
+    mark = uuid.uuid4().hex
+    program = "import time; open('started', 'w').close(); time.sleep(300)"
+    script = (f"import sys, pathlib\nfrom codegen_cli.evaluate.sandbox import Sandbox, Limits\n"
+              f"Sandbox({sandbox.tier!r}).run([sys.executable, '-c', {program!r}], "
+              f"workdir=pathlib.Path({str(work)!r}), limits=Limits(wall_seconds=300), "
+              f"env={{'HOSTILE_MARK': {mark!r}}})\n")
+    evaluator = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # wait for the program itself: killing the evaluator while the exec chain (sh, prlimit, setpriv)
+        # is still starting would race with setpriv setting the parent-death signal
+        assert _wait_for(lambda: (work / "started").exists()), "the sandboxed program never started"
+    finally:
+        evaluator.kill()
+        evaluator.wait()
+    assert _wait_for(lambda: _marked(mark) == [], 10), "sandboxed program outlived the evaluator"
+
+
+def test_concurrent_runs_from_threads(sandbox, work):
+    def job(i: int):
+        with scratch_dir() as w:
+            if i % 3 == 0:
+                return i, sandbox.run(["sleep", "30"], workdir=w, limits=Limits(wall_seconds=1))
+            code = f"import sys; sys.stdout.write('{i}' * 200000); open('f', 'w').write('{i}')"
+            res = sandbox.run(PY + ["-c", code], workdir=w, limits=Limits(wall_seconds=60, output_bytes=100))
+            assert (w / "f").read_text() == str(i)
+            return i, res
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(job, range(12)))
+    for i, res in results:
+        if i % 3 == 0:
+            assert res.timed_out
+        else:
+            assert res.returncode == 0 and res.stdout == (str(i) * 100)[:100] and res.output_truncated
+
+
+def test_limits_without_prlimit(monkeypatch, work):
+    import codegen_cli.evaluate.sandbox as sandbox_module
+    monkeypatch.setattr(sandbox_module, "rlimit_prefix", lambda **_: [])
+    res = Sandbox(WORKING_TIERS[0]).run(PY + ["-c", "x = bytearray(3 << 30)"], workdir=work,
+                                        limits=Limits(wall_seconds=30, memory_bytes=1 << 30))
+    assert res.memory_exceeded and "MemoryError" in res.stderr
+
+
+def test_nested_sandbox_falls_back_cleanly(work):
+    """The evaluator itself running inside a sandbox (or a container that masks /proc) still gets a tier
+    that works, and runs programs in it."""
+    script = ("import sys, pathlib\nfrom codegen_cli.evaluate.sandbox import Sandbox, Limits, detect_tier\n"
+              "s = Sandbox()\nprint('TIER', s.tier)\n"
+              "r = s.run([sys.executable, '-c', 'import os; print(os.getppid())'], workdir=pathlib.Path('.'), "
+              "limits=Limits(wall_seconds=30))\nprint('RC', r.returncode, r.stdout.strip())\n")
+    res = Sandbox().run([sys.executable, "-c", script], workdir=work, limits=Limits(wall_seconds=120),
+                        env={"PYTHONPATH": str(REPO_ROOT)}, readonly_paths=[REPO_ROOT])
+    assert res.returncode == 0, res.stderr
+    lines = dict(line.split(" ", 1) for line in res.stdout.splitlines())
+    assert lines["TIER"] in TIERS
+    assert lines["RC"].startswith("0 ")
