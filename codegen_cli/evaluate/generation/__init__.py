@@ -1,0 +1,33 @@
+"""Sample generation for `codegen eval --model` and `codegen generate`.
+
+Public API (torch loads lazily, on first use of the engine):
+    generate_samples(GenerationConfig, problems) -> GenerationSummary   # batch engine -> samples.jsonl
+    complete(model, prompt, language, ...) -> CompletionStream          # one streamed completion
+    cut_completion(text, language, prompt=None) -> (text, stopped)      # the per-language stop rules
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codegen_cli.evaluate.generation.config import GenerationConfig, GenerationSummary
+from codegen_cli.evaluate.generation.stopping import cut_completion, find_stop
+
+__all__ = ["GenerationConfig", "GenerationSummary", "generate_samples", "complete", "cut_completion", "find_stop",
+           "load_model"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "generate_samples":
+        from codegen_cli.evaluate.generation.engine import generate_samples
+
+        return generate_samples
+    if name == "complete":
+        from codegen_cli.evaluate.generation.stream import complete
+
+        return complete
+    if name == "load_model":
+        from codegen_cli.evaluate.generation.sampler import load_model
+
+        return load_model
+    raise AttributeError(name)

@@ -1,0 +1,237 @@
+"""`generate_samples(GenerationConfig, problems) -> GenerationSummary`: the sampling half of `codegen eval`.
+
+The work is planned as fixed batches over (problem, sample_idx) pairs in problem order, BEFORE looking
+at what is already done, and each batch reseeds from (seed, its first pair). So a batch has the same
+rows and seed whatever the number of processes and whether the run was resumed: finished batches are
+skipped and the rest come out as an uninterrupted run would make them (bigcode instead seeds per device,
+so its samples change with the GPU count). Batches are split across processes with Accelerate; every
+process appends its own batches to samples.jsonl under a lock, and the main process gathers the counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from codegen_cli.config import to_dict
+from codegen_cli.errors import Interrupted, UsageError
+from codegen_cli.evaluate.generation.config import GenerationConfig, GenerationSummary
+from codegen_cli.evaluate.generation.prompts import problem_text, resolve_tag_style, tagged_prompt
+from codegen_cli.evaluate.generation.stopping import STOP_RULES_VERSION
+from codegen_cli.evaluate.generation.store import (
+    PROMPT_FORMAT_VERSION, Key, SampleStore, model_fingerprint, settings_hash,
+)
+from codegen_cli.evaluate.problems import Problem
+from codegen_cli.output import log, progress
+
+
+@dataclass
+class Batch:
+    seed: int
+    items: list[tuple[int, int]]  # (problem index, sample_idx) still to make
+
+
+def generation_settings(config: GenerationConfig, tag_style: str) -> dict[str, Any]:
+    """What the settings hash covers (see store.py for what it leaves out and why)."""
+    return {
+        "model": model_fingerprint(config.model),
+        "tag_style": tag_style,
+        "temperature": config.temperature,
+        "top_p": config.top_p if not config.greedy else None,
+        "top_k": config.top_k if not config.greedy else None,
+        "max_new_tokens": config.max_new_tokens,
+        "seed": config.seed if not config.greedy else None,  # greedy ignores the seed
+        "stop_rules_version": STOP_RULES_VERSION,
+        "prompt_format_version": PROMPT_FORMAT_VERSION,
+    }
+
+
+def batch_seed(seed: int, problem: Problem, sample_idx: int) -> int:
+    digest = hashlib.sha256(f"{seed}:{problem.task_id}:{sample_idx}".encode()).hexdigest()
+    return int(digest[:8], 16)
+
+
+def plan_batches(problems: Sequence[Problem], *, n_samples: int, batch_size: int, seed: int,
+                 done: set[Key]) -> list[Batch]:
+    """Fixed batches over every (problem, sample) pair; pairs already done are left out of their batch."""
+    pairs = [(p, s) for p in range(len(problems)) for s in range(n_samples)]
+    batches = []
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start:start + batch_size]
+        first_problem, first_sample = chunk[0]
+        todo = [(p, s) for p, s in chunk if (problems[p].task_id, s) not in done]
+        if todo:
+            batches.append(Batch(batch_seed(seed, problems[first_problem], first_sample), todo))
+    return batches
+
+
+def _check_problems(problems: Sequence[Problem]) -> None:
+    if not problems:
+        raise UsageError("no problems to generate for (check --languages, --tasks and --limit)")
+    ids = [p.task_id for p in problems]
+    if len(set(ids)) != len(ids):
+        raise UsageError("the same task_id was selected twice; pass each problem once")
+
+
+def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> GenerationSummary:
+    """Make the missing samples of `problems` into config.output/samples.jsonl and summarise the file."""
+    from accelerate import PartialState
+
+    config.validate()
+    _check_problems(problems)
+    if config.backend == "vllm":
+        from codegen_cli.evaluate.generation.vllm_backend import require_vllm
+
+        require_vllm()
+    state = PartialState()
+    tag_style = resolve_tag_style(config.model, config.tag_style)
+    settings = generation_settings(config, tag_style)
+    digest = settings_hash(settings)
+    store = SampleStore(config.output)
+    if state.is_main_process:
+        store.repair()
+        done = store.check(digest, force=config.force)
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        done = store.check(digest, force=False)
+    wanted = {(p.task_id, s) for p in problems for s in range(config.n_samples)}
+    reused = len(wanted & set(done))
+    batches = plan_batches(problems, n_samples=config.n_samples, batch_size=config.batch_size,
+                           seed=config.seed, done=set(done))
+    started = time.monotonic()
+    run = RunStats()
+    device, dtype = "none", "none"
+    if batches:
+        runner = _make_runner(config)
+        device, dtype = runner.device, runner.dtype
+        if state.is_main_process:
+            store.write_settings(_settings_record(config, settings, digest, runner, state.num_processes))
+        with state.split_between_processes(batches) as mine:
+            _run_batches(runner, mine, problems, store, digest, config, tag_style, run,
+                         total=sum(len(b.items) for b in batches), show=state.is_main_process)
+    state.wait_for_everyone()
+    totals = _gather(run)
+    return GenerationSummary(
+        samples_path=store.path, settings_hash=digest, model=config.model, backend=config.backend,
+        device=device, dtype=dtype, tag_style=tag_style, processes=state.num_processes,
+        problems=len(problems), requested=len(wanted), reused=reused, generated=totals.samples,
+        generated_tokens=totals.tokens, seconds=time.monotonic() - started,
+        truncated_prompts=totals.truncated, finish_reasons=totals.reasons,
+        per_language=_per_language(store, digest, wanted),
+    )
+
+
+@dataclass
+class RunStats:
+    samples: int = 0
+    tokens: int = 0
+    truncated: int = 0
+    reasons: dict[str, int] | None = None
+
+    def add(self, completions: Sequence[Any]) -> None:
+        self.reasons = self.reasons or {}
+        for c in completions:
+            self.samples += 1
+            self.tokens += c.num_tokens
+            self.truncated += int(c.truncated_prompt)
+            self.reasons[c.finish_reason] = self.reasons.get(c.finish_reason, 0) + 1
+
+
+def _gather(run: RunStats) -> RunStats:
+    from accelerate.utils import gather_object
+
+    total = RunStats(reasons={})
+    for part in gather_object([run]):
+        total.samples += part.samples
+        total.tokens += part.tokens
+        total.truncated += part.truncated
+        for reason, count in (part.reasons or {}).items():
+            total.reasons[reason] = total.reasons.get(reason, 0) + count
+    return total
+
+
+def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Problem], store: SampleStore,
+                 digest: str, config: GenerationConfig, tag_style: str, run: RunStats, *, total: int,
+                 show: bool) -> None:
+    started = time.monotonic()
+    with progress("generate", total=total if show else None, unit="samples") as bar:
+        try:
+            for batch in batches:
+                chosen = [problems[p] for p, _ in batch.items]
+                prompts = [tagged_prompt(problem_text(p), p.language, tag_style) for p in chosen]
+                completions = runner.generate(prompts, [p.language for p in chosen], seed=batch.seed)
+                store.append(_row(p, s, c, digest) for (_, s), p, c in zip(batch.items, chosen, completions))
+                run.add(completions)
+                elapsed = max(time.monotonic() - started, 1e-9)
+                bar.advance(len(completions), **{"samples/s": f"{run.samples / elapsed:.2f}",
+                                                 "tok/s": f"{run.tokens / elapsed:.0f}"})
+        except KeyboardInterrupt as exc:
+            raise Interrupted(
+                f"interrupted; {run.samples} new samples are in {store.path}; rerun the same command to resume"
+            ) from exc
+
+
+def _row(problem: Problem, sample_idx: int, completion: Any, digest: str) -> dict[str, Any]:
+    return {"task_id": problem.task_id, "language": problem.language, "sample_idx": sample_idx,
+            "completion": completion.text, "settings_hash": digest,
+            "finish_reason": completion.finish_reason, "num_tokens": completion.num_tokens}
+
+
+def _per_language(store: SampleStore, digest: str, wanted: set[Key]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    seen: set[Key] = set()
+    for row in store.read():
+        key = (row["task_id"], int(row["sample_idx"]))
+        if row.get("settings_hash") == digest and key in wanted and key not in seen:
+            seen.add(key)
+            counts[row["language"]] = counts.get(row["language"], 0) + 1
+    return counts
+
+
+def _settings_record(config: GenerationConfig, settings: dict[str, Any], digest: str, runner: Any,
+                     processes: int) -> dict[str, Any]:
+    import torch
+    import transformers
+
+    return {"settings_hash": digest, "settings": settings, "config": to_dict(config),
+            "run": {"backend": config.backend, "device": runner.device, "dtype": runner.dtype,
+                    "batch_size": config.batch_size, "processes": processes},
+            "model": runner.describe(),
+            "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                         "transformers": transformers.__version__}}
+
+
+class HFRunner:
+    """The transformers backend: one loaded model, one `generate` call per batch."""
+
+    def __init__(self, config: GenerationConfig) -> None:
+        from codegen_cli.evaluate.generation.sampler import load_model
+
+        self.config = config
+        self.lm = load_model(config.model, device=config.device, dtype=config.dtype,
+                             trust_remote_code=config.trust_remote_code)
+        self.device, self.dtype = str(self.lm.device), self.lm.dtype
+        log(f"model {config.model}: {self.dtype} on {self.device}")
+
+    def generate(self, prompts: list[str], languages: list[str], *, seed: int) -> list[Any]:
+        from codegen_cli.evaluate.generation.sampler import generate_batch
+
+        c = self.config
+        return generate_batch(self.lm, prompts, languages, temperature=c.temperature, top_p=c.top_p,
+                              top_k=c.top_k, max_new_tokens=c.max_new_tokens, seed=seed)
+
+    def describe(self) -> dict[str, Any]:
+        from codegen_cli.evaluate.generation.sampler import describe
+
+        return describe(self.lm)
+
+
+def _make_runner(config: GenerationConfig) -> Any:
+    if config.backend == "vllm":
+        from codegen_cli.evaluate.generation.vllm_backend import VLLMRunner
+
+        return VLLMRunner(config)
+    return HFRunner(config)

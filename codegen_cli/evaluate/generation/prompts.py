@@ -1,0 +1,50 @@
+"""The text a model sees for a problem: the problem's prompt with the language tag it was trained with.
+
+A model trained here records its tag style (`comment`: `# language: Python` on its own line, CodeGeeX's
+convention; `token`: a `<|lang:Python|>` special token) in `codegen_tokenizer.json` next to its tokenizer.
+A third-party model has no such file: it gets the bare prompt unless `--tag-style` says otherwise
+(CodeGeeX checkpoints want `comment`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from codegen_cli.errors import UsageError
+from codegen_cli.evaluate.problems import Problem
+from codegen_cli.languages import with_tag
+from codegen_cli.tokenizer.tagging import read_tag_style
+
+TAG_STYLES = ("comment", "token", "none")
+
+
+def resolve_tag_style(model: str | Path, override: str | None) -> str:
+    """`override` when given, else what the model folder records, else `none` (a third-party model)."""
+    if override is not None:
+        if override not in TAG_STYLES:
+            raise UsageError(f"--tag-style {override!r}: use one of {', '.join(TAG_STYLES)}")
+        return override
+    folder = Path(model)
+    return (read_tag_style(folder) if folder.is_dir() else None) or "none"
+
+
+def problem_text(problem: Problem) -> str:
+    """The code the completion continues: the prompt, plus the declaration for Rust.
+
+    HumanEval-X Rust prompts hold only the doc comment; the signature (and the `use` lines) live in
+    `declaration`, so the model is shown comment + declaration and writes the body, as CodeGeeX2 and
+    HumanEvalPack do. A program is then prompt + declaration + completion + test.
+    """
+    if problem.language == "rust" and problem.declaration and problem.declaration not in problem.prompt:
+        return problem.prompt + problem.declaration
+    return problem.prompt
+
+
+def tagged_prompt(text: str, language: str | None, style: str) -> str:
+    """`text` with the language tag in `style` (no tag without a language)."""
+    if language is None or style == "none":
+        return text
+    try:
+        return with_tag(text, language, style)
+    except KeyError as exc:
+        raise UsageError(f"--language {language!r}: {exc.args[0]}") from exc

@@ -1,0 +1,84 @@
+"""`complete()`: one completion streamed as it is generated, for `codegen generate`.
+
+The same tag and stop rules as the batch engine. Text is handed out as soon as no later token can cut
+it away: for Python a trailing newline waits until the next line shows whether it is still indented.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+from codegen_cli.evaluate.generation.prompts import resolve_tag_style, tagged_prompt
+from codegen_cli.evaluate.generation.sampler import Completion, LoadedModel, generate_batch, load_model
+from codegen_cli.evaluate.generation.stopping import find_stop, held_back, prompt_state, rule_family
+
+
+class CompletionStream:
+    """Iterate to get text pieces; afterwards `.result` holds the whole Completion."""
+
+    def __init__(self, lm: LoadedModel, prompt: str, language: str | None, *, tag_style: str,
+                 settings: dict[str, Any]) -> None:
+        self.lm = lm
+        self.language = language
+        self.prompt = tagged_prompt(prompt, language, tag_style)
+        self.settings = settings
+        self.result: Completion | None = None
+        self._error: BaseException | None = None
+
+    def _run(self, streamer: Any) -> None:
+        try:
+            self.result = generate_batch(self.lm, [self.prompt], [self.language], streamer=streamer,
+                                         **self.settings)[0]
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self._error = exc
+            streamer.end()
+
+    def __iter__(self) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        streamer = TextIteratorStreamer(self.lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        worker = threading.Thread(target=self._run, args=(streamer,), daemon=True)
+        worker.start()
+        state = prompt_state(self.prompt, self.language) if self.language and \
+            rule_family(self.language) == "brace" else None
+        text, sent, stopped = "", 0, False
+        for piece in streamer:
+            if stopped:
+                continue  # drain: generation ends within a step of the stop
+            text += piece
+            cut = find_stop(text, self.language, state) if self.language else None
+            end = cut if cut is not None else len(text) - held_back(text, self.language or "")
+            if end > sent:
+                yield text[sent:end]
+                sent = end
+            stopped = cut is not None
+        worker.join()
+        if self._error is not None:
+            raise self._error
+        final = self.result.text if self.result else text
+        if len(final) > sent and final.startswith(text[:sent]):
+            yield final[sent:]
+
+
+def complete(
+    model: str | Path | LoadedModel,
+    prompt: str,
+    language: str | None = None,
+    *,
+    tag_style: str | None = None,
+    temperature: float = 0.0,
+    top_p: float = 0.95,
+    top_k: int = 0,
+    max_new_tokens: int = 256,
+    seed: int = 1234,
+    device: str | None = None,
+    dtype: str = "auto",
+) -> CompletionStream:
+    """A streamed completion of `prompt` (tagged for `language`; no tag and no stop rule without one)."""
+    lm = model if isinstance(model, LoadedModel) else load_model(str(model), device=device, dtype=dtype)
+    style = resolve_tag_style(lm.name, tag_style)
+    settings = {"temperature": temperature, "top_p": top_p, "top_k": top_k, "max_new_tokens": max_new_tokens,
+                "seed": seed}
+    return CompletionStream(lm, prompt, language, tag_style=style, settings=settings)
