@@ -218,6 +218,7 @@ class _Loop:
         self.train_seconds = 0.0
         self.trained_tokens = 0
         self._window = [0.0, 0]  # seconds and tokens since the last log line
+        self._started = time.monotonic()
 
     def run(self, stop: StopFlag) -> None:
         cfg, state = self.plan.cfg, self.state
@@ -254,6 +255,8 @@ class _Loop:
         """One optimizer step over grad_accum micro-batches; returns (seconds, loss, grad norm, lr)."""
         acc, cfg, state = self.acc, self.plan.cfg, self.state
         start = time.perf_counter()
+        lr = lr_at(state["step"], cfg.optim, self.plan.total_steps)
+        set_lr(self.optimizer, lr)  # before backward: DeepSpeed steps inside the last backward
         b, world, rank = int(cfg.micro_batch_size), acc.num_processes, acc.process_index
         loss_sum = torch.zeros((), device=acc.device)
         for micro in range(cfg.grad_accum):
@@ -274,8 +277,6 @@ class _Loop:
         grad_norm = None
         if cfg.optim.grad_clip > 0:
             grad_norm = acc.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
-        lr = lr_at(state["step"], cfg.optim, self.plan.total_steps)
-        set_lr(self.optimizer, lr)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         state["step"] += 1
@@ -315,7 +316,8 @@ class _Loop:
         state = self.state
         row = {"step": state["step"], "tokens": state["tokens_seen"], "loss": loss, "lr": lr,
                "grad_norm": grad_norm, "tokens_per_s": round(tps, 2), "mfu": util,
-               "epoch": self.order.epoch_of(state["data_position"])}
+               "epoch": self.order.epoch_of(state["data_position"]),
+               "elapsed_s": round(time.monotonic() - self._started, 4)}
         if val is not None:
             row.update(val_loss=val, val_perplexity=math.exp(min(val, 50.0)))
         if not self.acc.is_main_process:
