@@ -1,0 +1,84 @@
+"""Resume after kill -9, determinism across worker counts, and sharded runs merged."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import python_source, read_rows, run_collect, write_files
+from .planted import near_copy
+
+
+def corpus_bytes(corpus: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((corpus / "data").glob("*.parquet"))}
+
+
+def many_files(root: Path, count: int) -> Path:
+    files = {f"pkg{i % 7}/mod_{i:04d}.py": python_source(i, lines=60) for i in range(count)}
+    files.update({f"copies/dup_{i:03d}.py": python_source(i, lines=60) for i in range(0, count, 9)})
+    files.update({f"copies/near_{i:03d}.py": near_copy(python_source(i, lines=200)) for i in range(5)})
+    files.update({f"orig/near_{i:03d}.py": python_source(i, lines=200) for i in range(5)})
+    return write_files(root, files)
+
+
+@pytest.mark.slow
+def test_kill_9_then_rerun_gives_the_same_rows(tmp_path: Path):
+    src = many_files(tmp_path / "src", 300)
+    reference = run_collect([src], tmp_path / "reference", chunk_files=3)
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "codegen_cli", "collect", str(src), "-o", str(out), "--workers", "2",
+               "--set", "chunk_files=3", "--cache-dir", str(tmp_path / "cache")]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((out / ".work" / "parts").glob("*.json"))) >= 10:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "collect finished before it could be killed; make the input larger"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "manifest.json").exists()
+    result = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert '"chunks_resumed": 0' not in result.stdout  # finished chunks were reused
+    assert read_rows(out) == read_rows(tmp_path / "reference")
+    assert corpus_bytes(out) == corpus_bytes(tmp_path / "reference")
+    assert reference.dropped["near_duplicate"]["files"] == 5
+
+
+def test_same_bytes_for_any_worker_count(tmp_path: Path):
+    src = many_files(tmp_path / "src", 60)
+    one = run_collect([src], tmp_path / "one", workers=1, chunk_files=4)
+    two = run_collect([src], tmp_path / "two", workers=2, chunk_files=4)
+    assert one.chunks > 4
+    assert corpus_bytes(tmp_path / "one") == corpus_bytes(tmp_path / "two")
+    assert one.dropped == two.dropped
+
+
+def test_shards_then_merge_equal_a_single_run(tmp_path: Path):
+    src = many_files(tmp_path / "src", 60)
+    single = run_collect([src], tmp_path / "single", chunk_files=4)
+    out = tmp_path / "sharded"
+    for index in range(3):
+        part = run_collect([src], out, chunk_files=4, shard=f"{index}/3")
+        assert not part.complete and not (out / "manifest.json").exists()
+    merged = run_collect([], out, merge=True)
+    assert merged.complete and merged.documents == single.documents
+    assert merged.dropped == single.dropped
+    assert corpus_bytes(out) == corpus_bytes(tmp_path / "single")
+
+
+def test_merge_refuses_missing_shards(tmp_path: Path):
+    from codegen_cli.errors import InputDataError
+
+    src = many_files(tmp_path / "src", 10)
+    run_collect([src], tmp_path / "out", chunk_files=4, shard="0/2")
+    with pytest.raises(InputDataError, match=r"shards \[1\] of 2"):
+        run_collect([], tmp_path / "out", merge=True)

@@ -1,0 +1,91 @@
+"""Sources: real git repositories cloned via file://, dataset files, sources files, and their errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from codegen_cli.collect.sources import parse_spec
+from codegen_cli.errors import InputDataError, UsageError
+
+from .conftest import git, make_repo, python_source, read_rows, run_collect, write_files
+
+
+def test_git_clone_records_commit_and_reuses_cache(tmp_path: Path):
+    commit = make_repo(tmp_path / "repo", {"main.py": python_source(1), "lib/util.go": "package lib\n"})
+    cache = tmp_path / "cache"
+    summary = run_collect([f"file://{tmp_path / 'repo'}"], tmp_path / "out", cache_dir=cache)
+    rows = read_rows(tmp_path / "out")
+    assert {row["path"] for row in rows} == {"main.py", "lib/util.go"}
+    assert {row["source"] for row in rows} == {f"file://{tmp_path / 'repo'}@{commit}"}
+    assert summary.sources[0]["commit"] == commit
+    # a new upstream commit does not change a rerun: the cached checkout is reused
+    write_files(tmp_path / "repo", {"new.py": python_source(2)})
+    git("add", "-A", cwd=tmp_path / "repo")
+    git("commit", "-q", "-m", "second", cwd=tmp_path / "repo")
+    again = run_collect([f"file://{tmp_path / 'repo'}"], tmp_path / "out2", cache_dir=cache)
+    assert again.sources[0]["commit"] == commit
+    assert len(list(cache.iterdir())) == 2  # one checkout + its marker
+
+
+def test_ref_pins_tag_branch_and_commit(tmp_path: Path):
+    repo = tmp_path / "repo"
+    first = make_repo(repo, {"one.py": python_source(1)})
+    git("tag", "v1", cwd=repo)
+    write_files(repo, {"two.py": python_source(2)})
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "second", cwd=repo)
+    for ref in ("v1", first):
+        run_collect([f"file://{repo}@{ref}"], tmp_path / f"out-{ref}", cache_dir=tmp_path / "cache")
+        assert {row["path"] for row in read_rows(tmp_path / f"out-{ref}")} == {"one.py"}
+    run_collect([f"{repo}@main"], tmp_path / "out-main", cache_dir=tmp_path / "cache")  # local path + ref
+    assert {row["path"] for row in read_rows(tmp_path / "out-main")} == {"one.py", "two.py"}
+
+
+def test_failing_git_url_is_reported_and_the_rest_goes_on(tmp_path: Path):
+    write_files(tmp_path / "src", {"ok.py": python_source(1)})
+    bad = f"file://{tmp_path / 'no-such-repo'}"
+    summary = run_collect([bad, tmp_path / "src"], tmp_path / "out")
+    assert summary.documents == 1
+    assert "git clone of" in summary.sources[0]["error"]
+    with pytest.raises(InputDataError, match="no source could be read"):
+        run_collect([bad], tmp_path / "out2")
+
+
+def test_dataset_files_parquet_and_jsonl(tmp_path: Path):
+    rows = [{"text": python_source(i), "file": f"pkg/m{i}.py"} for i in range(3)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "code.parquet")
+    with open(tmp_path / "code.jsonl", "w", encoding="utf-8") as handle:
+        for row in rows + [{"text": "int main() { return 0; }\n", "file": "x.c"}]:
+            handle.write(json.dumps(row) + "\n")
+    summary = run_collect([tmp_path / "code.parquet", tmp_path / "code.jsonl"], tmp_path / "out",
+                          content_column="text", path_column="file")
+    got = read_rows(tmp_path / "out")
+    assert [row["path"] for row in got] == ["pkg/m0.py", "pkg/m1.py", "pkg/m2.py", "x.c"]
+    assert summary.dropped["exact_duplicate"]["files"] == 3  # the JSONL repeats the Parquet rows
+    assert {row["source"] for row in got} == {"code.parquet", "code.jsonl"}
+
+
+def test_dataset_without_content_column(tmp_path: Path):
+    pq.write_table(pa.Table.from_pylist([{"body": "x"}]), tmp_path / "d.parquet")
+    with pytest.raises(InputDataError, match="no column 'content'"):
+        run_collect([tmp_path / "d.parquet"], tmp_path / "out")
+
+
+def test_sources_file_and_bad_specs(tmp_path: Path):
+    write_files(tmp_path / "a", {"a.py": python_source(1)})
+    write_files(tmp_path / "b", {"b.py": python_source(2)})
+    listing = tmp_path / "sources.txt"
+    listing.write_text(f"# my sources\n{tmp_path / 'a'}\n\n{tmp_path / 'b'}  # second\n", encoding="utf-8")
+    summary = run_collect([], tmp_path / "out", sources_file=listing)
+    assert summary.documents == 2
+    with pytest.raises(UsageError, match="no such file or folder"):
+        parse_spec(str(tmp_path / "missing"))
+    assert parse_spec("https://github.com/a/b.git@v1").ref == "v1"
+    assert parse_spec("git@github.com:a/b.git").kind == "git"
+    assert parse_spec("git@github.com:a/b.git").ref is None
+    assert parse_spec("hf:codeparrot/codeparrot-clean").kind == "hf"
