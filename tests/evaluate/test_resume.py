@@ -1,0 +1,66 @@
+"""Resume: a scoring run killed with SIGKILL and rerun ends with exactly one result per sample."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from codegen_cli.evaluate.store import ResultsStore
+
+from .conftest import HUMANEVAL_X, require_toolchains
+
+SAMPLES = 12
+
+
+def _rows(path):
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def test_sigkill_then_rerun_gives_one_result_per_sample(tmp_path):
+    require_toolchains("python")
+    samples = tmp_path / "samples.jsonl"
+    # Distinct programs (the comment differs) that each take ~0.3 s, so the kill lands mid-run.
+    samples.write_text("".join(json.dumps({"task_id": "Python/2", "completion":
+                                           f"    import time; time.sleep(0.3)  # {i}\n    return number % 1.0\n"})
+                               + "\n" for i in range(SAMPLES)))
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "codegen_cli", "eval", "--samples", str(samples), "--problems", str(HUMANEVAL_X),
+            "-l", "python", "-o", str(out), "--workers", "1", "--allow-code-execution"]
+    env = {**os.environ, "CODEGEN_NO_PROGRESS": "1"}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(_rows(out / "results.jsonl")) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = len(_rows(out / "results.jsonl"))
+    assert 3 <= partial < SAMPLES, proc.stderr.read().decode()[-2000:]
+
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = _rows(out / "results.jsonl")
+    assert sorted(r["sample_idx"] for r in rows) == list(range(SAMPLES))
+    assert all(r["status"] == "passed" for r in rows)
+    assert "resuming" in done.stderr
+
+
+def test_torn_last_line_is_dropped(tmp_path):
+    path = tmp_path / "results.jsonl"
+    store = ResultsStore(path)
+    store.append({"task_id": "Python/0", "sample_idx": 0, "status": "passed"})
+    store.close()
+    with path.open("a") as handle:
+        handle.write('{"task_id": "Python/0", "sample_idx": 1, "sta')  # what a kill mid-write leaves
+    rows = ResultsStore(path).load()
+    assert list(rows) == [("Python/0", 0)]
+    store = ResultsStore(path)
+    store.append({"task_id": "Python/0", "sample_idx": 1, "status": "failed"})
+    store.close()
+    assert list(ResultsStore(path).load()) == [("Python/0", 0), ("Python/0", 1)]
