@@ -141,3 +141,49 @@ def test_resume_after_sigkill_without_duplicates(random_model, two_language_prob
     assert samples.read_bytes().startswith(kept)  # finished samples were neither rewritten nor regenerated
     keys = [(r["task_id"], r["sample_idx"]) for r in rows_of(out)]
     assert len(keys) == len(set(keys)) == 16
+
+
+TWO_PROCESS_SCRIPT = """
+import json, sys
+from pathlib import Path
+from codegen_cli.evaluate.generation import GenerationConfig, generate_samples
+from codegen_cli.evaluate.problems import load_problems
+problems = load_problems(sys.argv[3], languages=["python", "cpp"], limit=2)
+config = GenerationConfig(model=sys.argv[1], output=Path(sys.argv[2]), n_samples=3, batch_size=4,
+                          max_new_tokens=40, temperature=1.0, top_p=1.0, seed=11)
+summary = generate_samples(config, problems)
+print(json.dumps({"processes": summary.processes, "generated": summary.generated}))
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_processes_split_the_batches_and_match_one_process(stopper_model, two_language_problems, tmp_path,
+                                                               humaneval_x_dir):
+    """Two CPU processes (gloo, as `accelerate launch --cpu --num_processes 2` would start them) write the
+    same samples as one process: batches and their seeds do not depend on the process count."""
+    out = tmp_path / "two"
+    port = str(_free_port())
+    procs = []
+    for rank in range(2):
+        env = {**os.environ, "PYTHONPATH": str(REPO), "RANK": str(rank), "LOCAL_RANK": str(rank),
+               "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port,
+               "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", TWO_PROCESS_SCRIPT, str(stopper_model), str(out), str(humaneval_x_dir)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [proc.communicate(timeout=600) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
+    main = json.loads(outputs[0][0].strip().splitlines()[-1])
+    assert main == {"processes": 2, "generated": 12}
+    one = tmp_path / "one"
+    generate_samples(config(stopper_model, one), two_language_problems)
+    key = lambda r: (r["task_id"], r["sample_idx"])  # noqa: E731
+    assert sorted(rows_of(out), key=key) == sorted(rows_of(one), key=key)

@@ -78,7 +78,7 @@ def _check_problems(problems: Sequence[Problem]) -> None:
 
 def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> GenerationSummary:
     """Make the missing samples of `problems` into config.output/samples.jsonl and summarise the file."""
-    from accelerate import PartialState
+    from codegen_cli.evaluate.generation.sampler import process_state
 
     config.validate()
     _check_problems(problems)
@@ -86,7 +86,7 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> G
         from codegen_cli.evaluate.generation.vllm_backend import require_vllm
 
         require_vllm()
-    state = PartialState()
+    state = process_state()
     tag_style = resolve_tag_style(config.model, config.tag_style)
     settings = generation_settings(config, tag_style)
     digest = settings_hash(settings)
@@ -111,7 +111,7 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> G
             store.write_settings(_settings_record(config, settings, digest, runner, state.num_processes))
         with state.split_between_processes(batches) as mine:
             _run_batches(runner, mine, problems, store, digest, config, tag_style, run,
-                         total=sum(len(b.items) for b in batches), show=state.is_main_process)
+                         total=sum(len(b.items) for b in mine), show=state.is_main_process)
     state.wait_for_everyone()
     totals = _gather(run)
     return GenerationSummary(

@@ -123,10 +123,16 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _default_device() -> torch.device:
+def process_state() -> Any:
+    """Accelerate's PartialState; on a machine without CUDA it must be told so, or processes started by
+    `accelerate launch`/torchrun would not join a gloo group and would each generate everything."""
     from accelerate import PartialState
 
-    return PartialState().device
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def _default_device() -> torch.device:
+    return process_state().device
 
 
 def _context_length(config: Any) -> int | None:
