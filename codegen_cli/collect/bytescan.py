@@ -25,6 +25,7 @@ _LETTERS_DIGITS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 IS_WORD = _table(_LETTERS_DIGITS + b"_")
 IS_ALNUM = _table(_LETTERS_DIGITS, high=True)
 IS_HEX = _table(b"0123456789abcdefABCDEF")
+IS_SPACE = _table(b" \t\n\r\x0b\x0c")
 IS_BASE64 = _table(_LETTERS_DIGITS + b"+/=\n")
 IS_CHAR_START = _table(bytes(range(0x80)), high=True)  # bytes that start a character
 
@@ -83,5 +84,12 @@ class ByteView:
         unit |= (length == 4) & (lead == ord("0")) & (raw[np.minimum(starts + 1, size - 1)] == ord("x")) \
             & third & fourth
         unit |= (length == 3) & (lead == ord("x")) & second & third
-        run_starts, run_ends = runs(unit)
-        return bool(len(run_starts)) and int((run_ends - run_starts).max()) >= min_units
+        # Between two units the pattern allows only `,` or whitespace, then an optional `\\` (of `\\x`).
+        gap_start, gap_end = ends[:-1], starts[1:]
+        gap_end = gap_end - (raw[gap_end - 1] == ord("\\"))
+        gap = gap_end - gap_start
+        spaces = np.concatenate([[0], np.cumsum(IS_SPACE[raw], dtype=np.int64)])
+        fits = (gap <= 0) | ((gap == 1) & (raw[gap_start] == ord(","))) | (spaces[gap_end] - spaces[gap_start] == gap)
+        links = unit[:-1] & unit[1:] & fits  # token i and i+1 can be consecutive units of one match
+        run_starts, run_ends = runs(links)
+        return bool(len(run_starts)) and int((run_ends - run_starts).max()) >= min_units - 1

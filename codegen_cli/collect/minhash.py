@@ -86,7 +86,8 @@ def shingle_hashes(tokens: np.ndarray, ngram_size: int) -> np.ndarray:
         acc = tokens[:count].copy()
         for offset in range(1, width):
             acc = acc * _SHINGLE_MUL + tokens[offset : offset + count]
-        return np.unique(_fmix64(acc + _U64(width)))
+        hashed = np.sort(_fmix64(acc + _U64(width)))
+    return hashed[np.concatenate([[True], hashed[1:] != hashed[:-1]])]  # sorted unique, no hash table
 
 
 def _probe_table(num_perm: int, probes: int = 64) -> np.ndarray:

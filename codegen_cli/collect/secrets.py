@@ -23,23 +23,24 @@ _PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("slack_token", "<KEY>", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,250}\b")),
     ("google_api_key", "<KEY>", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
     ("jwt", "<KEY>", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
-    ("email", "<EMAIL>", re.compile(
-        r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}\b")),
 )
-# An email needs `@domain.tld`; this literal-led pattern finds that quickly in code full of decorators.
-_EMAIL_HINT = re.compile(r"@[A-Za-z0-9-]{1,63}\.[A-Za-z]")
-_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
-# Literal-led prefilters (the regex engine scans for the first literal quickly): an address must contain
-# `.d.d.` (IPv4) or `:h:h:` / `::` (IPv6). They make the full patterns run on few files.
-_IPV4_HINT = re.compile(r"\.\d{1,3}\.\d{1,3}\.")
-_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{1,4}:|::")
-_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){2,7}:?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{1,4}){0,6}(?![\w:.])")
-
 # Cheap substring tests that rule a pattern out before its regex runs.
 _HINTS: dict[str, tuple[str, ...]] = {
-    "private_key": ("PRIVATE KEY",), "aws_key": ("AKIA", "ASIA"), "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-    "slack_token": ("xox",), "google_api_key": ("AIza",), "jwt": ("eyJ",), "email": ("@",),
+    "private_key": ("PRIVATE KEY",), "aws_key": ("AKIA", "ASIA"),
+    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "slack_token": ("xox",), "google_api_key": ("AIza",), "jwt": ("eyJ",),
 }
+
+# Patterns that start with a literal run fast in Python's regex engine; a leading character class or
+# lookbehind makes it try every position. So addresses are found from literal-led hints (`.d.d.` for
+# IPv4, `:h:h:` or `::` for IPv6) grown over the address characters, then checked with `ipaddress`. Emails are found from their `@domain.tld` part, then the local part is read backwards.
+_EMAIL_DOMAIN = re.compile(r"@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}\b")
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+-]{1,64}$")
+_IPV4_CHARS = frozenset("0123456789.")
+_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:")
+_IPV4_HINT = re.compile(r"\.\d{1,3}\.\d{1,3}\.")
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{1,4}:|::")
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
 def _public_ip(text: str) -> bool:
@@ -47,11 +48,58 @@ def _public_ip(text: str) -> bool:
         address = ipaddress.ip_address(text)
     except ValueError:
         return False
-    if address.version == 6 and not ipaddress.ip_network("2000::/3").supernet_of(
-        ipaddress.ip_network(f"{address}/128")
-    ):
+    if isinstance(address, ipaddress.IPv6Address) and address not in _GLOBAL_UNICAST:
         return False  # only global unicast: `a::b` in C++ or `dead::beef` are not addresses
     return address.is_global
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _email_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for match in _EMAIL_DOMAIN.finditer(text):
+        at = match.start()
+        local = _EMAIL_LOCAL.search(text, max(0, at - 64), at)
+        if not local:
+            continue
+        start = local.start()
+        while start < at and not text[start].isalnum():
+            start += 1  # a local part starts with a letter or digit
+        before = text[start - 1] if start else ""
+        if start < at and not (before and (_is_word(before) or before in ".+-")):
+            spans.append((start, match.end()))
+    return spans
+
+
+def _ip_spans(text: str, hint: re.Pattern[str], chars: frozenset[str], edge: str) -> list[tuple[int, int]]:
+    """Public addresses around each hint hit: grow the hit over address characters, then validate."""
+    spans: list[tuple[int, int]] = []
+    for match in hint.finditer(text):
+        start, end = match.span()
+        if spans and start < spans[-1][1]:
+            continue
+        while start > 0 and text[start - 1] in chars:
+            start -= 1
+        while end < len(text) and text[end] in chars:
+            end += 1
+        before = text[start - 1] if start else ""
+        after = text[end] if end < len(text) else ""
+        if any(c and (_is_word(c) or c in edge) for c in (before, after)):
+            continue
+        if (not spans or start >= spans[-1][1]) and _public_ip(text[start:end]):
+            spans.append((start, end))
+    return spans
+
+
+def _replace(text: str, spans: list[tuple[int, int]], placeholder: str) -> str:
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += [text[last:start], placeholder]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def redact(text: str) -> tuple[str, Counter[str]]:
@@ -60,21 +108,17 @@ def redact(text: str) -> tuple[str, Counter[str]]:
     for kind, placeholder, pattern in _PATTERNS:
         if not any(hint in text for hint in _HINTS[kind]):
             continue
-        if kind == "email" and not _EMAIL_HINT.search(text):
-            continue
         text, n = pattern.subn(placeholder, text)
         if n:
             counts[kind] += n
-    for kind, pattern, placeholder, hint in (("ipv4", _IPV4, "<IP_ADDRESS>", _IPV4_HINT),
-                                             ("ipv6", _IPV6, "<IP_ADDRESS>", _IPV6_HINT)):
-        if not hint.search(text):
+    finders = (("email", "<EMAIL>", "@", lambda t: _email_spans(t)),
+               ("ipv4", "<IP_ADDRESS>", _IPV4_HINT, lambda t: _ip_spans(t, _IPV4_HINT, _IPV4_CHARS, "")),
+               ("ipv6", "<IP_ADDRESS>", _IPV6_HINT, lambda t: _ip_spans(t, _IPV6_HINT, _IPV6_CHARS, ".")))
+    for kind, placeholder, hint, find in finders:
+        if (hint not in text) if isinstance(hint, str) else not hint.search(text):
             continue
-
-        def swap(match: re.Match[str], kind: str = kind, placeholder: str = placeholder) -> str:
-            if _public_ip(match.group(0)):
-                counts[kind] += 1
-                return placeholder
-            return match.group(0)
-
-        text = pattern.sub(swap, text)
+        spans = find(text)
+        if spans:
+            counts[kind] += len(spans)
+            text = _replace(text, spans, placeholder)
     return text, counts
