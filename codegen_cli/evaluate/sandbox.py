@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from codegen_cli.evaluate.sandbox_procs import (
-    TOKEN_VAR, PidsCgroup, cgroup_join_prefix, kill_leftovers, pdeathsig_prefix, pump, rlimit_preexec, rlimit_prefix)
+    TOKEN_VAR, PidsCgroup, cgroup_join_prefix, drop_caps_prefix, kill_leftovers, pdeathsig_prefix, pump, rlimit_preexec,
+    rlimit_prefix)
 
 TIERS = ("bwrap", "unshare", "rlimits")  # strongest first
 _MASKED = ("/tmp", "/root", "/home", "/var/tmp", "/run/user")  # empty tmpfs inside bwrap
@@ -108,7 +109,9 @@ def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], re
     for p in writable:
         argv += ["--bind", str(p), str(p)]
     argv += ["--bind", str(workdir), str(workdir), *_bwrap_proc_args(), "--dev", "/dev",
-             "--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(workdir), "--clearenv"]
+             "--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(workdir), "--clearenv",
+             "--cap-drop", "ALL"]  # as root bwrap keeps every capability in the sandbox's user namespace,
+    # enough to unmount the masks over /root or remount / read-write (verified); drop them all
     for key, value in env.items():
         argv += ["--setenv", key, value]
     return argv + ["--"]
@@ -126,8 +129,9 @@ def _bwrap_proc_args() -> list[str]:
 
 
 def _unshare_argv() -> list[str]:
+    # capabilities are dropped inside the namespaces: unshare itself needs them to write the uid map
     return ["unshare", "--user", "--map-root-user", "--net", "--pid", "--ipc", "--uts", "--mount",
-            "--mount-proc", "--fork", "--kill-child", "--"]
+            "--mount-proc", "--fork", "--kill-child", "--"] + drop_caps_prefix()
 
 
 def _probe(tier: str) -> str | None:
@@ -249,7 +253,7 @@ class Sandbox:
         elif self.tier == "unshare":
             wrapper = _unshare_argv()
         else:
-            wrapper = []
+            wrapper = drop_caps_prefix()
         rlimits = dict(cpu_seconds=cpu, memory_bytes=limits.memory_bytes, file_size_bytes=limits.file_size_bytes,
                        open_files=limits.open_files, max_processes=limits.max_processes)
         prefix = rlimit_prefix(**rlimits)

@@ -66,10 +66,26 @@ def rlimit_preexec(*, cpu_seconds: float, memory_bytes: int | None, file_size_by
     return apply
 
 
+def _setpriv() -> str | None:
+    return shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
+
+
 def pdeathsig_prefix() -> list[str]:
     """`setpriv --pdeathsig KILL --`: the sandbox's top process dies if the evaluator dies (or [])."""
-    setpriv = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
+    setpriv = _setpriv()
     return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
+
+
+def drop_caps_prefix() -> list[str]:
+    """`setpriv` dropping every capability (bounding and inheritable sets) and setting no_new_privs.
+
+    Root keeps uid 0 but loses its powers: it cannot raise its rlimits, mount, or regain privileges
+    through a setuid binary. (bwrap does the same itself with --cap-drop ALL.)
+    """
+    setpriv = _setpriv()
+    if setpriv is None:
+        return []
+    return [setpriv, "--no-new-privs", "--bounding-set", "-all", "--inh-caps", "-all", "--"]
 
 
 class PidsCgroup:

@@ -139,6 +139,16 @@ def test_writable_and_readonly_paths(sandbox, work, tmp_path):
         assert "ro" in res.stdout and not (ro / "w").exists()
 
 
+def test_no_capabilities_and_limits_cannot_be_raised(sandbox, work):
+    code = ("import resource\nprint([l.split()[1] for l in open('/proc/self/status') "
+            "if l.startswith(('CapEff', 'CapPrm', 'NoNewPrivs'))])\ntry:\n"
+            " resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY,) * 2)\n print('RAISED')\n"
+            "except (ValueError, OSError):\n print('blocked')")
+    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split("\n")[:2] == [repr(["0000000000000000", "0000000000000000", "1"]), "blocked"]
+
+
 def test_cpu_limit(sandbox, work):
     res = sandbox.run(PY + ["-c", "while True: pass"], workdir=work,
                       limits=Limits(wall_seconds=60, cpu_seconds=1))
