@@ -31,7 +31,7 @@ from typing import Iterator, Sequence
 
 from codegen_cli.evaluate.sandbox_procs import (
     TOKEN_VAR, PidsCgroup, cgroup_join_prefix, drop_caps_prefix, kill_leftovers, pdeathsig_prefix, pump, rlimit_preexec,
-    rlimit_prefix)
+    rlimit_prefix, tree_usage)
 
 TIERS = ("bwrap", "unshare", "rlimits")  # strongest first
 _MASKED = ("/tmp", "/root", "/home", "/var/tmp", "/run/user")  # empty tmpfs inside bwrap
@@ -79,6 +79,11 @@ class Limits:
     open_files: int = 512  # RLIMIT_NOFILE
     max_processes: int | None = 256  # pids cgroup (root) / RLIMIT_NPROC (non-root); threads count too
     output_bytes: int = 64 << 10  # kept per stream; the rest is read and dropped
+    # Disk the program may fill: files in the workdir (checked twice a second; the run is killed past it),
+    # and the size of each private tmpfs under bwrap (/tmp, /dev/shm...: their pages are RAM that no
+    # RLIMIT_AS counts). None for no check.
+    workdir_bytes: int | None = 1 << 30
+    tmpfs_bytes: int = 256 << 20
 
 
 @dataclass
@@ -97,18 +102,31 @@ class SandboxUnavailable(RuntimeError):
     """The requested isolation tier does not work on this host."""
 
 
-def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], readonly: Sequence[Path]) -> list[str]:
+@functools.lru_cache(maxsize=None)
+def _bwrap_has_size() -> bool:
+    """bwrap >= 0.5 can cap a tmpfs (`--size`); older ones get unbounded private tmpfs mounts."""
+    try:
+        text = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in text
+
+
+def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], readonly: Sequence[Path],
+                tmpfs_bytes: int = Limits.tmpfs_bytes) -> list[str]:
+    size = ["--size", str(tmpfs_bytes)] if _bwrap_has_size() else []
     argv = ["bwrap", "--ro-bind", "/", "/"]
     for masked in _MASKED:
         if os.path.isdir(masked):
-            argv += ["--tmpfs", masked]
+            argv += [*size, "--tmpfs", masked]
     for d in _toolchain_dirs():  # binds must come after the tmpfs they sit under
         argv += ["--ro-bind", d, d]
     for p in readonly:
         argv += ["--ro-bind", str(p), str(p)]
     for p in writable:
         argv += ["--bind", str(p), str(p)]
-    argv += ["--bind", str(workdir), str(workdir), *_bwrap_proc_args(), "--dev", "/dev",
+    argv += ["--bind", str(workdir), str(workdir), *_bwrap_proc_args(), "--dev", "/dev", *size, "--tmpfs",
+             "/dev/shm",
              "--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(workdir), "--clearenv",
              "--cap-drop", "ALL"]  # as root bwrap keeps every capability in the sandbox's user namespace,
     # enough to unmount the masks over /root or remount / read-write (verified); drop them all
@@ -249,7 +267,7 @@ class Sandbox:
         cpu = limits.cpu_seconds if limits.cpu_seconds is not None else math.ceil(limits.wall_seconds) + 1
         if self.tier == "bwrap":
             wrapper = _bwrap_argv(workdir, env, [Path(p).resolve() for p in writable],
-                                  [Path(p).resolve() for p in readonly])
+                                  [Path(p).resolve() for p in readonly], limits.tmpfs_bytes)
         elif self.tier == "unshare":
             wrapper = _unshare_argv()
         else:
@@ -271,14 +289,20 @@ class Sandbox:
             if stdin is not subprocess.DEVNULL:
                 stdin.close()
         with proc:
-            out = pump(proc, wall_seconds=limits.wall_seconds, cap=limits.output_bytes,
+            watch = None
+            if limits.workdir_bytes is not None:
+                watch = functools.partial(tree_usage, workdir, limits.workdir_bytes)
+            out = pump(proc, wall_seconds=limits.wall_seconds, cap=limits.output_bytes, watch=watch,
                        on_exit=lambda _timed_out: kill_leftovers(proc.pid, token, cgroup))
             returncode = proc.wait()
         stdout = out.stdout.decode("utf-8", errors="replace")
         stderr = out.stderr.decode("utf-8", errors="replace")
+        if out.killed_reason:
+            stderr += f"\n[sandbox] killed: {out.killed_reason}\n"
         return SandboxResult(
             returncode=None if out.timed_out else returncode, stdout=stdout, stderr=stderr,
-            timed_out=out.timed_out, memory_exceeded=not out.timed_out and _looks_like_oom(returncode, stderr),
+            timed_out=out.timed_out,
+            memory_exceeded=not (out.timed_out or out.killed_reason) and _looks_like_oom(returncode, stderr),
             output_truncated=out.truncated, seconds=out.seconds, tier=self.tier)
 
 

@@ -19,6 +19,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 TOKEN_VAR = "CODEGEN_SANDBOX_TOKEN"  # per-run marker in the program's environment, used to find leftovers
 _CGROUP_PARENT = "codegen-sandbox"
@@ -242,17 +243,21 @@ class Pumped:
     truncated: bool
     timed_out: bool
     seconds: float
+    killed_reason: str | None = None  # set when `watch` asked for the kill
 
 
-def pump(proc: subprocess.Popen, *, wall_seconds: float, cap: int, on_exit) -> Pumped:
+def pump(proc: subprocess.Popen, *, wall_seconds: float, cap: int, on_exit: Callable[[bool], object],
+         watch: Callable[[], str | None] | None = None, watch_every: float = 0.5) -> Pumped:
     """Read stdout/stderr concurrently (one selector) keeping `cap` bytes each, until the process ends or
     `wall_seconds` pass. Excess output is read and dropped, so the program never blocks on a full pipe.
 
     `on_exit(timed_out)` runs once the top process is gone (or must be killed); it kills what is left so
     the pipes reach EOF. Pipes still open 2 s later (a writer we could not kill) are abandoned.
+    `watch()` runs every `watch_every` seconds; a message from it kills the run like a timeout does.
     """
     start = time.monotonic()
     deadline = start + wall_seconds
+    next_watch = start + watch_every if watch else math.inf
     sel = selectors.DefaultSelector()
     bufs = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
     for stream in (proc.stdout, proc.stderr):
@@ -262,14 +267,17 @@ def pump(proc: subprocess.Popen, *, wall_seconds: float, cap: int, on_exit) -> P
     if pidfd is not None:
         sel.register(pidfd, selectors.EVENT_READ)
     truncated = timed_out = ended = False
-    seconds = 0.0
+    seconds, reason = 0.0, None
     try:
         while True:
             now = time.monotonic()
-            if not ended and (proc.poll() is not None):
+            if not ended and now >= next_watch:
+                reason = watch()
+                next_watch = now + watch_every
+            if not ended and (reason is not None or proc.poll() is not None):
                 ended, seconds = True, now - start
                 on_exit(False)
-                deadline = now + 2.0
+                deadline = time.monotonic() + 2.0
             if now >= deadline:
                 if ended:
                     break
@@ -277,9 +285,11 @@ def pump(proc: subprocess.Popen, *, wall_seconds: float, cap: int, on_exit) -> P
                 on_exit(True)
                 deadline = time.monotonic() + 2.0
                 continue
-            if not any(fd in bufs for fd in _registered(sel)) and ended:
+            if ended and not any(fd in bufs for fd in _registered(sel)):
                 break
-            wait = deadline - now if pidfd is not None else min(0.02, deadline - now)
+            wait = min(deadline, next_watch if not ended else deadline) - now
+            if pidfd is None:
+                wait = min(0.02, wait)
             for key, _ in sel.select(max(0.0, wait)):
                 if key.fd == pidfd:
                     sel.unregister(pidfd)
@@ -290,7 +300,32 @@ def pump(proc: subprocess.Popen, *, wall_seconds: float, cap: int, on_exit) -> P
         if pidfd is not None:
             os.close(pidfd)
     return Pumped(bytes(bufs[proc.stdout.fileno()]), bytes(bufs[proc.stderr.fileno()]), truncated, timed_out,
-                  seconds)
+                  seconds, reason)
+
+
+def tree_usage(root: Path, max_bytes: int, max_entries: int = 100_000) -> str | None:
+    """Why `root` is over budget (apparent bytes of its files, or entry count), or None. Stops early."""
+    total, entries, stack = 0, 0, [str(root)]
+    while stack:
+        try:
+            it = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with it:
+            for entry in it:
+                entries += 1
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    else:
+                        total += entry.stat(follow_symlinks=False).st_blocks * 512
+                except OSError:
+                    continue
+                if total > max_bytes:
+                    return f"the workdir grew past {max_bytes} bytes"
+                if entries > max_entries:
+                    return f"the workdir holds more than {max_entries} files"
+    return None
 
 
 def _registered(sel: selectors.BaseSelector) -> list[int]:

@@ -31,7 +31,7 @@ HEAVY_LANGS = ("java", "go", "rust")  # a compile per program: about a second ea
 # namespace would kill the test runner and everything else of this user).
 STOPPED_BY = {
     "fork_bomb": TIERS, "setsid_escape": TIERS, "infinite_loop": TIERS, "sleep_forever": TIERS,
-    "memory_bomb": TIERS, "huge_output": TIERS, "read_stdin": TIERS, "read_secrets": TIERS,
+    "memory_bomb": TIERS, "huge_output": TIERS, "disk_fill": TIERS, "read_stdin": TIERS, "read_secrets": TIERS,
     "write_outside": ("bwrap",), "network": PID_NS_TIERS, "kill_parent": PID_NS_TIERS,
     # umount/remount attempts are only safe to try inside a private mount namespace
     "privilege_escape": PID_NS_TIERS,
@@ -121,6 +121,19 @@ def check_huge_output(sandbox, lang, argv, work, mark, _mp):
     return res
 
 
+def check_disk_fill(sandbox, lang, argv, work, mark, _mp):
+    # private RAM-backed tmpfs mounts only exist under bwrap; elsewhere /tmp is the host's disk
+    dirs = [".", "/tmp", "/dev/shm"] if sandbox.tier == "bwrap" else ["."]
+    before = {d: set(os.listdir(d)) for d in ("/tmp", "/dev/shm")}
+    res = _run(sandbox, lang, argv + [mark] + dirs, work, mark, wall_seconds=30, workdir_bytes=200 << 20,
+               tmpfs_bytes=64 << 20)
+    assert not res.timed_out and res.returncode != 0, summary(res)
+    assert "[sandbox] killed: the workdir grew past" in res.stderr, summary(res)
+    for d in ("/tmp", "/dev/shm"):
+        assert not [n for n in set(os.listdir(d)) - before[d] if n.startswith(mark)]
+    return res
+
+
 def check_read_stdin(sandbox, lang, argv, work, mark, _mp):
     res = _run(sandbox, lang, argv, work, mark, wall_seconds=20)
     assert not res.timed_out and res.returncode != 0, summary(res)
@@ -201,7 +214,7 @@ CHECKS = {
     "sleep_forever": check_spin, "memory_bomb": check_memory_bomb, "huge_output": check_huge_output,
     "read_stdin": check_read_stdin, "write_outside": check_write_outside, "network": check_network,
     "read_secrets": check_read_secrets, "kill_parent": check_kill_parent,
-    "privilege_escape": check_privilege_escape,
+    "privilege_escape": check_privilege_escape, "disk_fill": check_disk_fill,
 }
 
 
