@@ -32,7 +32,12 @@ IS_CHAR_START = _table(bytes(range(0x80)), high=True)  # bytes that start a char
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end indices of the maximal runs of True in `mask`."""
-    edges = np.flatnonzero(np.diff(mask.view(np.int8), prepend=0, append=0))
+    if not len(mask):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    change = np.flatnonzero(mask[1:] != mask[:-1]) + 1
+    head = [0] if mask[0] else []
+    tail = [len(mask)] if mask[-1] else []
+    edges = np.concatenate((np.array(head, np.int64), change, np.array(tail, np.int64)))
     return edges[0::2], edges[1::2]
 
 
@@ -63,7 +68,13 @@ class ByteView:
 
     def base64_runs(self, min_len: int = 64) -> np.ndarray:
         """Lengths of the maximal `[a-zA-Z0-9+/\\n=]{min_len,}` runs (the StarCoder2 base64 pattern)."""
-        starts, ends = runs(IS_BASE64[self.raw])
+        inside = IS_BASE64[self.raw]
+        if len(inside) < min_len:
+            return np.empty(0, np.int64)
+        outside = np.cumsum(~inside, dtype=np.int64)
+        if not (outside[min_len - 1:] - np.concatenate(([0], outside[:-min_len])) == 0).any():
+            return np.empty(0, np.int64)  # no window of min_len bytes is all base64: the usual case
+        starts, ends = runs(inside)
         lengths = ends - starts
         return lengths[lengths >= min_len]
 
@@ -71,25 +82,26 @@ class ByteView:
         """Necessary condition for the hex-data pattern: `min_units` tokens in a row that look like `ff`,
         `0xff` or `xff`. Cheap, so the slow hex regex runs only on files that pass."""
         starts, ends = self.tokens
-        if len(starts) < min_units:
+        length = ends - starts
+        pick = np.flatnonzero((length >= 2) & (length <= 4))  # units are `ff`, `xff` or `0xff`
+        if len(pick) < min_units:
             return False
         raw, size = self.raw, len(self.raw)
-        length = ends - starts
-        first = IS_HEX[raw[starts]]
-        second = IS_HEX[raw[np.minimum(starts + 1, size - 1)]]
-        third = IS_HEX[raw[np.minimum(starts + 2, size - 1)]]
-        fourth = IS_HEX[raw[np.minimum(starts + 3, size - 1)]]
+        starts, ends, length = starts[pick], ends[pick], length[pick]
+        at = lambda offset: raw[np.minimum(starts + offset, size - 1)]  # noqa: E731
         lead = raw[starts]
-        unit = (length == 2) & first & second
-        unit |= (length == 4) & (lead == ord("0")) & (raw[np.minimum(starts + 1, size - 1)] == ord("x")) \
-            & third & fourth
-        unit |= (length == 3) & (lead == ord("x")) & second & third
+        unit = (length == 2) & IS_HEX[lead] & IS_HEX[at(1)]
+        unit |= (length == 4) & (lead == ord("0")) & (at(1) == ord("x")) & IS_HEX[at(2)] & IS_HEX[at(3)]
+        unit |= (length == 3) & (lead == ord("x")) & IS_HEX[at(1)] & IS_HEX[at(2)]
+        if np.count_nonzero(unit) < min_units:
+            return False
         # Between two units the pattern allows only `,` or whitespace, then an optional `\\` (of `\\x`).
         gap_start, gap_end = ends[:-1], starts[1:]
         gap_end = gap_end - (raw[gap_end - 1] == ord("\\"))
         gap = gap_end - gap_start
         spaces = np.concatenate([[0], np.cumsum(IS_SPACE[raw], dtype=np.int64)])
         fits = (gap <= 0) | ((gap == 1) & (raw[gap_start] == ord(","))) | (spaces[gap_end] - spaces[gap_start] == gap)
-        links = unit[:-1] & unit[1:] & fits  # token i and i+1 can be consecutive units of one match
+        adjacent = pick[1:] == pick[:-1] + 1  # consecutive tokens of the file, not just of the subset
+        links = unit[:-1] & unit[1:] & fits & adjacent  # token i and i+1 can be consecutive units of one match
         run_starts, run_ends = runs(links)
         return bool(len(run_starts)) and int((run_ends - run_starts).max()) >= min_units - 1

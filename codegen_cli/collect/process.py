@@ -199,7 +199,7 @@ def process_chunk(chunk: Chunk, settings: WorkerSettings) -> dict[str, Any]:
     table_path, keys_path, marker_path = chunk_paths(settings.work_dir, chunk.index)
     table = pa.Table.from_pylist([doc.row for doc in kept], schema=SCHEMA)
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
+    pq.write_table(table, sink, compression="lz4")  # intermediate: cheap to write, read once
     atomic_write_bytes(table_path, sink.getvalue())
     keys = np.stack([doc.keys for doc in kept]) if kept else np.zeros((0, 2 + settings.bands), np.uint64)
     buffer = io.BytesIO()
