@@ -9,11 +9,9 @@ only writer of results.jsonl. Every program runs in its own fresh scratch dir ho
 from __future__ import annotations
 
 import math
-import queue
 import shutil
 import tempfile
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -40,7 +38,8 @@ def cap(text: str, limit: int = OUTPUT_CAP) -> str:
 
 
 def chunks(programs: list[Program], batch_size: int, workers: int) -> list[list[Program]]:
-    """Even chunks of at most batch_size, at least `workers` of them when there is enough work."""
+    """Even chunks of at most batch_size, a multiple of `workers` of them (pass workers=1 for a toolchain
+    that compiles a batch on all cores by itself)."""
     if not programs:
         return []
     if batch_size <= 1:
@@ -70,31 +69,32 @@ def _run_one(language, program: Program, built: Built, marker: str, ctx) -> Outc
                    round(built.seconds, 4), round(result.seconds, 4))
 
 
-def _chunk_job(language, programs: list[Program], ctx, report: Callable[[Program, Outcome], None],
-               stop: threading.Event) -> None:
-    """Build one chunk in its own scratch dir, then run each built program alone."""
+@dataclass
+class _Batch:
+    """A built chunk: its build dir lives until the last of its programs has run."""
+
+    language: object
+    ctx: object
+    marker: str
+    workdir: Path
+    left: int
+
+
+def _build_job(language, programs: list[Program], ctx) -> tuple[_Batch, dict[str, Built] | Exception]:
     marker = new_marker()
     workdir = Path(tempfile.mkdtemp(prefix="codegen-build-"))
+    batch = _Batch(language, ctx, marker, workdir, 0)
     try:
-        try:
-            built = language.build(programs, marker, workdir, ctx)
-        except Exception as exc:  # noqa: BLE001 - a broken toolchain call fails these samples, not the run
-            for program in programs:
-                report(program, Outcome("sandbox_error", None, "", f"build failed: {exc}", 0.0, 0.0))
-            return
-        for program in programs:
-            if stop.is_set():
-                return
-            item = built.get(program.sha256)
-            if item is None or not item.ok:
-                report(program, _compile_outcome(item or Built(ok=False, seconds=0.0, error="not built")))
-                continue
-            try:
-                report(program, _run_one(language, program, item, marker, ctx))
-            except Exception as exc:  # noqa: BLE001
-                report(program, Outcome("sandbox_error", None, "", f"run failed: {exc}", item.seconds, 0.0))
-    finally:
-        remove_tree(workdir)
+        return batch, language.build(programs, marker, workdir, ctx)
+    except Exception as exc:  # noqa: BLE001 - a broken toolchain call fails these samples, not the run
+        return batch, exc
+
+
+def _run_job(batch: _Batch, program: Program, built: Built) -> Outcome:
+    try:
+        return _run_one(batch.language, program, built, batch.marker, batch.ctx)
+    except Exception as exc:  # noqa: BLE001
+        return Outcome("sandbox_error", None, "", f"run failed: {exc}", built.seconds, 0.0)
 
 
 def _interleave(lists: list[list]) -> list:
@@ -105,32 +105,55 @@ def _interleave(lists: list[list]) -> list:
     return out
 
 
+def _self_parallel(language) -> bool:
+    return bool(getattr(language, "builds_in_parallel", False))
+
+
 def execute(work: Iterable[tuple[object, list[Program], object]], *, workers: int,
             on_outcome: Callable[[Program, Outcome], None]) -> None:
-    """Run every (language, programs, context); `on_outcome` is called in THIS thread as results arrive."""
-    results: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    jobs = _interleave([[(language, chunk, ctx) for chunk in chunks(programs, language.batch_size, workers)]
+    """Run every (language, programs, context); `on_outcome` is called in THIS thread as results arrive.
+
+    Builds are submitted first (round-robin over languages); as each finishes, its programs' runs are
+    queued on the same pool, so runs of one batch spread over all workers.
+    """
+    jobs = _interleave([[(language, chunk, ctx) for chunk in chunks(programs, language.batch_size,
+                                                                    1 if _self_parallel(language) else workers)]
                         for language, programs, ctx in work])
-    pending = sum(len(chunk) for _, chunk, _ in jobs)
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="codegen-eval")
+    running: dict[Future, tuple] = {}
     try:
-        futures = [pool.submit(_chunk_job, lang, chunk, ctx, lambda p, o: results.put((p, o)), stop)
-                   for lang, chunk, ctx in jobs]
-        while pending:
-            try:
-                program, outcome = results.get(timeout=1.0)
-            except queue.Empty:
-                failed = [f for f in futures if f.done() and f.exception() is not None]
-                if failed:
-                    raise failed[0].exception()
-                if all(f.done() for f in futures) and results.empty():
-                    break
-                continue
-            pending -= 1
-            on_outcome(program, outcome)
+        for language, chunk, ctx in jobs:
+            running[pool.submit(_build_job, language, chunk, ctx)] = ("build", chunk)
+        while running:
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                kind, *info = running.pop(future)
+                if kind == "build":
+                    _after_build(future.result(), info[0], pool, running, on_outcome)
+                else:
+                    batch, program = info
+                    on_outcome(program, future.result())
+                    batch.left -= 1
+                    if batch.left == 0:
+                        remove_tree(batch.workdir)
     except BaseException:
-        stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _after_build(result: tuple[_Batch, dict[str, Built] | Exception], programs: list[Program], pool,
+                 running: dict, on_outcome: Callable[[Program, Outcome], None]) -> None:
+    batch, built = result
+    for program in programs:
+        if isinstance(built, Exception):
+            on_outcome(program, Outcome("sandbox_error", None, "", f"build failed: {built}", 0.0, 0.0))
+            continue
+        item = built.get(program.sha256)
+        if item is None or not item.ok:
+            on_outcome(program, _compile_outcome(item or Built(ok=False, seconds=0.0, error="not built")))
+            continue
+        batch.left += 1
+        running[pool.submit(_run_job, batch, program, item)] = ("run", batch, program)
+    if batch.left == 0:
+        remove_tree(batch.workdir)

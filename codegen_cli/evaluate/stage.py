@@ -79,7 +79,7 @@ def _contexts(cfg: EvalConfig, sandbox: Any, cache: Path, languages: list[str]) 
         hungry = getattr(get_language(key), "reserves_virtual_memory", False)
         run = Limits(wall_seconds=cfg.timeout, memory_bytes=None if hungry else memory)
         build = Limits(wall_seconds=cfg.compile_timeout, memory_bytes=None if hungry else memory)
-        contexts[key] = Context(sandbox, cache, build, run)
+        contexts[key] = Context(sandbox, cache, build, run, jobs=cfg.workers or os.cpu_count() or 1)
     return contexts
 
 

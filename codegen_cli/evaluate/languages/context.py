@@ -26,6 +26,7 @@ class Context:
     cache_dir: Path
     compile_limits: Any  # sandbox.Limits
     run_limits: Any  # sandbox.Limits
+    jobs: int = 2  # parallel compiler processes a batch build may use (= --workers)
 
     def run(self, argv: list[str], *, workdir: Path, limits: Any, env: dict[str, str] | None = None,
             readonly: tuple[Path, ...] = ()) -> Any:

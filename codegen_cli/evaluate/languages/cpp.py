@@ -8,6 +8,7 @@ then fails the sample.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -23,6 +24,7 @@ HARNESS = (
     "int main() {{ codegen_test_main(); std::fputs(\"\\n{marker}\\n\", stdout); std::fflush(stdout); return 0; }}\n"
 )
 _lock = threading.Lock()
+_GOLD = shutil.which("ld.gold") is not None
 
 
 def pch_dir(cache_dir: Path) -> Path:
@@ -64,6 +66,8 @@ class Cpp:
             argv = ["g++", *FLAGS, "-Winvalid-pch", "-include", str(header), source.name, "-o", binary.name]
             if "openssl" in program.source:
                 argv += ["-lcrypto"]
+            if _GOLD:
+                argv.insert(1, "-fuse-ld=gold")  # links in about half the time of ld.bfd
             result = ctx.run(argv, workdir=workdir, limits=ctx.compile_limits)
             ok = result.returncode == 0 and binary.is_file()
             built[program.sha256] = Built(ok=ok, seconds=result.seconds, files={"main": binary} if ok else {},

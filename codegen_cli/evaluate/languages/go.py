@@ -53,7 +53,8 @@ def _uses(code: str, path: str) -> bool:
 
 class Go:
     key = "go"
-    batch_size = 64
+    batch_size = 96
+    builds_in_parallel = True  # one `go test -p N` uses every core: fewer, larger batches are faster
     reserves_virtual_memory = True  # no address-space limit: the runtime reserves GiBs it never uses
     tools = ("go",)
 
@@ -105,7 +106,7 @@ class Go:
         for program in programs:
             (workdir / program.name).mkdir(exist_ok=True)
             (workdir / program.name / "main_test.go").write_text(program.text(marker), encoding="utf-8")
-        argv = ["go", "test", "-count=1", "-vet=off", "-p", "2", "-exec", str(collect)]
+        argv = ["go", "test", "-count=1", "-vet=off", "-p", str(ctx.jobs), "-exec", str(collect)]
         argv += [f"./{p.name}" for p in programs]
         start = time.monotonic()
         result = ctx.run(argv, workdir=workdir, limits=batch_limits(ctx.compile_limits, len(programs)), env=go_env(ctx.cache_dir, workdir))
