@@ -16,6 +16,9 @@ os.environ.setdefault("CODEGEN_NO_PROGRESS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One BLAS/OpenMP thread per process: tests start several torch processes at once on a 2-core box, and
+# oversubscribed OpenMP threads spin-wait (measured: tiny-model generate 20x slower with 2 threads under load).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture

@@ -35,7 +35,10 @@ def examples(*lines: str) -> str:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    console().print(f"[bold red]error:[/bold red] {message}", markup=True)
+    from rich.markup import escape
+
+    # Escape: messages quote user text such as `[train]`, which Rich would take for markup and drop.
+    console().print(f"[bold red]error:[/bold red] {escape(message)}", markup=True)
     raise typer.Exit(code)
 
 

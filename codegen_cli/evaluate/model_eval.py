@@ -1,0 +1,73 @@
+"""`codegen eval --model`: generate samples with a causal LM, then score them with the same engine.
+
+The options are the union of the scoring options (EvalConfig) and the generation options
+(GenerationConfig), flat, so one recipe table or one command line carries both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Optional  # noqa: F401 - resolved by get_type_hints on the made class
+
+from codegen_cli.config import to_dict
+from codegen_cli.errors import UsageError
+from codegen_cli.evaluate.config import ALLOW_ENV, EvalConfig
+from codegen_cli.evaluate.generation.config import GenerationConfig
+
+_SCORING = {f.name for f in dataclasses.fields(EvalConfig)}
+_GENERATION_ONLY = [f for f in dataclasses.fields(GenerationConfig) if f.name not in _SCORING]
+
+
+def _copy_field(item: dataclasses.Field) -> tuple[str, Any, dataclasses.Field]:
+    if item.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        new = dataclasses.field(default_factory=item.default_factory, metadata=item.metadata)
+    else:
+        new = dataclasses.field(default=item.default, metadata=item.metadata)
+    return item.name, item.type, new
+
+
+ModelEvalConfig = dataclasses.make_dataclass(
+    "ModelEvalConfig",
+    [_copy_field(item) for item in _GENERATION_ONLY],
+    bases=(EvalConfig,),
+    namespace={"__doc__": "Scoring options plus, with `model` set, the generation options.",
+               "__module__": __name__},
+)
+
+
+def split_config(cfg: Any) -> tuple[EvalConfig, GenerationConfig | None]:
+    """The scoring config and (when a model is given) the generation config of a ModelEvalConfig."""
+    values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+    scoring = {k: v for k, v in values.items() if k in _SCORING}
+    if not values.get("model"):
+        return EvalConfig(**scoring), None
+    generation_names = {f.name for f in dataclasses.fields(GenerationConfig)}
+    generation = GenerationConfig(**{k: v for k, v in values.items() if k in generation_names})
+    scoring["samples"] = Path(cfg.output) / "samples.jsonl"
+    return EvalConfig(**scoring), generation
+
+
+def evaluate(cfg: Any) -> dict[str, Any]:
+    """Generate (when a model is given) then score; returns both summaries as one dict."""
+    from codegen_cli.evaluate.problems import load_problems
+    from codegen_cli.evaluate.stage import score
+
+    scoring, generation = split_config(cfg)
+    if generation is None:
+        return {"scoring": to_dict(score(scoring))}
+    if cfg.samples or cfg.check_references:
+        raise UsageError("--model generates the samples: drop --samples/--check-references")
+    generation.validate()
+    if not scoring.code_execution_allowed():
+        raise UsageError(
+            "scoring runs model-generated code, which may be harmful; it runs in a sandbox, but you must opt "
+            f"in: add --allow-code-execution or set {ALLOW_ENV}=1"
+        )
+    problems = load_problems(scoring.problems, benchmark=scoring.benchmark, languages=scoring.languages or None,
+                             tasks=scoring.tasks, limit=scoring.limit)
+    from codegen_cli.evaluate.generation.engine import generate_samples
+
+    made = generate_samples(generation, problems)
+    scoring.languages = sorted({p.language for p in problems})
+    return {"generation": to_dict(made), "scoring": to_dict(score(scoring))}

@@ -1,0 +1,156 @@
+"""Run a recipe's stages in order; skip a stage whose inputs, options and code version are unchanged.
+
+A stage's fingerprint is the hash of (stage, resolved options, codegen version, the input folder's
+manifest hash). After a stage succeeds, the fingerprint and the hash of the manifest it wrote are stored
+in WORKDIR/.codegen-run/<stage>.json. On the next run the stage is skipped when both still match; a
+stage that failed or was killed has no record, so it runs again and resumes from its own progress.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codegen_cli import __version__
+from codegen_cli.atomic import atomic_write_json, sha256_file, sha256_json
+from codegen_cli.config import option, to_dict
+from codegen_cli.errors import CodegenError, UsageError
+from codegen_cli.manifest import MANIFEST_NAME
+from codegen_cli.output import log
+from codegen_cli.pipeline.launch import accelerate_command, check_launch, is_multi_node, run_launch
+from codegen_cli.pipeline.recipe import Recipe, load_recipe, select_stages
+from codegen_cli.pipeline.stages import ADAPTERS, StageAdapter
+
+STATE_DIR = ".codegen-run"
+
+
+@dataclass
+class RunConfig:
+    recipe: Path = option(Path("pipelines/smoke.toml"), "Recipe file (TOML) to run.")
+    start: str | None = option(None, "First stage to run (--from).")
+    stop: str | None = option(None, "Last stage to run (--until).")
+    force: list[str] = option([], "Stages to rerun even when unchanged ('all' for every stage).")
+    overrides: list[str] = option([], "stage.key=value overrides applied to the recipe.")
+    dry_run: bool = option(False, "Print what would run (and the launch commands), run nothing.")
+
+
+@dataclass
+class StageOutcome:
+    stage: str
+    status: str  # ran | skipped | planned
+    output: str
+    seconds: float = 0.0
+    summary: dict[str, Any] = field(default_factory=dict)
+    command: str = ""
+
+
+@dataclass
+class RunSummary:
+    recipe: str
+    workdir: str
+    stages: list[StageOutcome]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+
+def _manifest_hash(folder: Path) -> str | None:
+    path = folder / MANIFEST_NAME
+    return sha256_file(path) if path.is_file() else None
+
+
+def _fingerprint(stage: str, config: Any, input_folder: Path | None) -> str:
+    return sha256_json({
+        "stage": stage,
+        "options": to_dict(config),
+        "codegen": __version__,
+        "input_manifest": _manifest_hash(input_folder) if input_folder else None,
+    })
+
+
+def _state_path(workdir: Path, stage: str) -> Path:
+    return workdir / STATE_DIR / f"{stage}.json"
+
+
+def _is_unchanged(workdir: Path, stage: str, fingerprint: str, output: Path) -> bool:
+    import json
+
+    path = _state_path(workdir, stage)
+    if not path.is_file():
+        return False
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    return state.get("fingerprint") == fingerprint and state.get("output_manifest") == _manifest_hash(output)
+
+
+def build_configs(recipe: Recipe) -> dict[str, Any]:
+    """Every stage's config, built before any work so a bad key fails fast (exit 2) naming it."""
+    configs = {}
+    for stage, table in recipe.stages.items():
+        configs[stage] = ADAPTERS[stage].build(table, recipe.workdir, where=f"{recipe.path} [{stage}]")
+    return configs
+
+
+def launch_command(adapter: StageAdapter, config: Any, recipe: Recipe) -> str:
+    command = adapter.command(config)
+    if adapter.name == "train" and recipe.launch:
+        return accelerate_command(recipe.launch, command)
+    return command
+
+
+def _run_stage(adapter: StageAdapter, config: Any, recipe: Recipe, command: str) -> dict[str, Any]:
+    try:
+        if adapter.name == "train" and recipe.launch:
+            if is_multi_node(recipe.launch):
+                raise UsageError(
+                    f"{recipe.path}: train runs on {recipe.launch['num_machines']} nodes; start this on every "
+                    f"node (set --machine_rank per node): {command}"
+                )
+            return run_launch(command)
+        return adapter.run(config)
+    except CodegenError as exc:
+        exc.args = (f"stage {adapter.name} failed: {exc}",)
+        raise
+
+
+def run_pipeline(cfg: RunConfig) -> RunSummary:
+    start_time = time.monotonic()
+    recipe = load_recipe(cfg.recipe, cfg.overrides)
+    stages = select_stages(recipe, cfg.start, cfg.stop)
+    unknown = [s for s in cfg.force if s != "all" and s not in recipe.stages]
+    if unknown:
+        raise UsageError(f"--force {unknown[0]!r}: not a stage of {recipe.path}")
+    configs = build_configs(recipe)
+    check_launch(recipe.launch, str(recipe.path))
+    outcomes: list[StageOutcome] = []
+    for stage in stages:
+        adapter = ADAPTERS[stage]
+        config = configs[stage]
+        output = adapter.output_folder(recipe.workdir)
+        fingerprint = _fingerprint(stage, config, adapter.input_folder(recipe.workdir))
+        command = launch_command(adapter, config, recipe)
+        if cfg.dry_run:
+            log(f"[bold]{stage}[/bold]: {command}")
+            outcomes.append(StageOutcome(stage, "planned", str(output), command=command))
+            continue
+        forced = "all" in cfg.force or stage in cfg.force
+        if not forced and _is_unchanged(recipe.workdir, stage, fingerprint, output):
+            log(f"[bold]{stage}[/bold]: unchanged since its last run, skipped (--force {stage} reruns it)")
+            outcomes.append(StageOutcome(stage, "skipped", str(output), command=command))
+            continue
+        log(f"[bold cyan]== {stage}[/bold cyan]: {command}")
+        began = time.monotonic()
+        summary = _run_stage(adapter, config, recipe, command)
+        seconds = round(time.monotonic() - began, 2)
+        atomic_write_json(_state_path(recipe.workdir, stage), {
+            "fingerprint": fingerprint,
+            "output_manifest": _manifest_hash(output),
+            "seconds": seconds,
+        })
+        outcomes.append(StageOutcome(stage, "ran", str(output), seconds, summary, command))
+    return RunSummary(str(recipe.path), str(recipe.workdir), outcomes, round(time.monotonic() - start_time, 2))
