@@ -145,6 +145,11 @@ def merge(cfg: CollectConfig) -> CollectSummary:
     started = time.monotonic()
     work = cfg.output / ".work"
     recorded = work / "options.json"
+    manifest = cfg.output / MANIFEST_NAME
+    if not recorded.is_file() and manifest.is_file():
+        summary = CollectSummary(**json.loads(manifest.read_text(encoding="utf-8"))["summary"])
+        summary.already_complete = True  # merged before: a rerun of the same command is a no-op
+        return summary
     if not recorded.is_file():
         raise UsageError(f"{cfg.output}: no shard runs to merge; run `codegen collect ... --shard I/N -o "
                          f"{cfg.output}` for every I first")

@@ -73,6 +73,7 @@ def test_shards_then_merge_equal_a_single_run(tmp_path: Path):
     assert merged.complete and merged.documents == single.documents
     assert merged.dropped == single.dropped
     assert corpus_bytes(out) == corpus_bytes(tmp_path / "single")
+    assert run_collect([], out, merge=True).already_complete
 
 
 def test_merge_refuses_missing_shards(tmp_path: Path):
