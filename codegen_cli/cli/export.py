@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -31,7 +32,7 @@ def export_command(
         emit_json(to_dict(summary))
 
 
-export_command.__doc__ = (export_command.__doc__ or "") + examples(
+export_command.__doc__ = inspect.cleandoc(export_command.__doc__ or "") + examples(
     "codegen export work/run -o work/model",
     "codegen export work/run/checkpoints/step-00001000 -o work/model-1000 --dtype bfloat16",
 ) + "\n" + EXIT_CODES_HELP

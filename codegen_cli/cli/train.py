@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import inspect
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -23,7 +24,7 @@ def _opt(flag: str, text: str) -> Any:
 def train_command(
     tokens: Annotated[Path, typer.Argument(help="Tokens folder written by `codegen tokenize`.")],
     output: OutputOpt,
-    config: Annotated[Optional[Path], _opt("--config", "TOML file of train settings ([train] table or top level).")] = None,
+    config: Annotated[Optional[Path], _opt("--config", "TOML file of train settings (a \\[train] table, or keys at the top level).")] = None,
     preset: Annotated[Optional[str], _opt("--preset", "Model preset: tiny, small, 125m, 350m, 1.3b, codegeex-13b.")] = None,
     max_steps: Annotated[IntOpt, _opt("--max-steps", "Stop after this many optimizer steps.")] = None,
     max_tokens: Annotated[IntOpt, _opt("--max-tokens", "Stop once this many training tokens were seen.")] = None,
@@ -69,11 +70,11 @@ def train_command(
         emit_json(to_dict(summary))
 
 
-train_command.__doc__ = (train_command.__doc__ or "") + examples(
+train_command.__doc__ = inspect.cleandoc(train_command.__doc__ or "") + examples(
     "codegen train work/tokens -o work/run --preset tiny --max-steps 200",
-    "codegen train work/tokens -o work/run --config pipelines/train.toml --set optim.weight_decay=0.05",
+    "codegen train work/tokens -o work/run --config my-train.toml --set optim.weight_decay=0.05",
     "accelerate launch --config_file pipelines/accelerate/multi_gpu.yaml -m codegen_cli train work/tokens "
-    "-o work/run --preset 350m --max-tokens 2e10",
+    "-o work/run --preset 350m --max-tokens 20000000000",
 ) + "\n" + EXIT_CODES_HELP
 
 

@@ -128,8 +128,9 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSour
     n_params = sum(p.numel() for p in model.parameters())
     flops_token = flops_per_token(matmul_params(model), int(cfg.model.num_layers),
                                   int(cfg.model.hidden_size), int(cfg.seq_len))
-    if cfg.activation_checkpointing:
-        model.gradient_checkpointing_enable()
+    if cfg.activation_checkpointing:  # transformers 5.x name; older releases call it gradient_checkpointing
+        enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+        enable()
     optimizer = build_optimizer(model, cfg.optim, fused=acc.device.type == "cuda")
     if cfg.compile:
         model = torch.compile(model)

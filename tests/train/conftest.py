@@ -1,13 +1,9 @@
-"""A real TOKENS folder (contracts.md) made once per session from Python standard-library source.
-
-The tokenizer is trained with the tokenize stage's public `train_tokenizer`; the shards, meta.json and
-manifest are written here exactly as the contract describes, so the train tests do not depend on the
-whole `codegen tokenize` stage.
-"""
+"""A real TOKENS folder made once per session: Python standard-library modules written as a corpus/
+folder (contracts.md), then the real `codegen tokenize` stage (byte-level BPE, comment language tags)."""
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import shutil
 import subprocess
@@ -15,7 +11,6 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from codegen_cli.manifest import Manifest, write_manifest
@@ -26,11 +21,11 @@ VOCAB = 1024
 
 
 def stdlib_documents(limit_bytes: int = TARGET_BYTES) -> list[str]:
-    """Python standard-library modules, in name order, until `limit_bytes` of text."""
+    """Mid-sized Python standard-library modules, in name order, until `limit_bytes` of text."""
     docs, total = [], 0
     for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
         text = path.read_text(encoding="utf-8", errors="replace")
-        if len(text) < 2000:
+        if not 2000 <= len(text) <= 15000:
             continue
         docs.append(text)
         total += len(text)
@@ -39,54 +34,36 @@ def stdlib_documents(limit_bytes: int = TARGET_BYTES) -> list[str]:
     return docs
 
 
-def tokenizer_hash(folder: Path) -> str:
-    from codegen_cli.train.data import tokenizer_sha256
+def write_corpus(folder: Path, docs: list[str]) -> Path:
+    """A corpus/ folder per contracts.md (one zstd Parquet shard + a collect manifest)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    return tokenizer_sha256(folder)
+    rows = [{"id": hashlib.sha256(text.replace("\r\n", "\n").encode("utf-8")).hexdigest(), "content": text,
+             "language": "Python", "path": f"stdlib/{i:04d}.py", "source": "python-stdlib", "license": "PSF-2.0",
+             "size_bytes": len(text.encode("utf-8")), "num_lines": text.count("\n")} for i, text in enumerate(docs)]
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), folder / "data" / "part-00000.parquet", compression="zstd")
+    write_manifest(folder, Manifest(stage="collect", counts={
+        "documents": len(rows), "dropped": {},
+        "per_language": {"Python": {"files": len(rows), "bytes": sum(r["size_bytes"] for r in rows)}}}))
+    return folder
 
 
-def make_tokens_folder(out: Path, docs: list[str], *, val_docs: int = 3, vocab: int = VOCAB) -> Path:
-    from transformers import AutoTokenizer
+def make_tokens_folder(out: Path, docs: list[str], *, vocab: int = VOCAB) -> Path:
+    """The real `codegen tokenize` stage (comment tags, as CodeGeeX) on a corpus of `docs`."""
+    from codegen_cli.tokenizer import TokenizeConfig, tokenize
 
-    from codegen_cli.languages import with_tag
-    from codegen_cli.tokenizer import train_tokenizer
-
-    tok_dir = out / "tokenizer"
-    train_tokenizer([(d, "Python") for d in docs], tok_dir, vocab_size=vocab, tag_style="comment")
-    tok = AutoTokenizer.from_pretrained(str(tok_dir))
-    eos = tok.convert_tokens_to_ids("<|endoftext|>")
-    splits = {"val": docs[:val_docs], "train": docs[val_docs:]}
-    meta_splits = {}
-    for split, items in splits.items():
-        ids: list[int] = []
-        for text in items:
-            ids.extend(tok(with_tag(text, "Python", "comment"), add_special_tokens=False)["input_ids"])
-            ids.append(eos)
-        (out / split).mkdir(parents=True, exist_ok=True)
-        arr = np.asarray(ids, dtype="<u2")
-        half = len(arr) // 2  # two shards, so multi-shard reading is exercised
-        arr[:half].tofile(out / split / "000000.bin")
-        arr[half:].tofile(out / split / "000001.bin")
-        meta_splits[split] = {"tokens": len(arr), "documents": len(items),
-                              "shards": [f"{split}/000000.bin", f"{split}/000001.bin"]}
-    names = {"eos": "<|endoftext|>", "pad": "<|pad|>", "fim_prefix": "<|fim_prefix|>",
-             "fim_middle": "<|fim_middle|>", "fim_suffix": "<|fim_suffix|>"}
-    meta = {
-        "format_version": 1, "dtype": "uint16", "vocab_size": len(tok), "tag_style": "comment",
-        "tokenizer_dir": "tokenizer", "tokenizer_sha256": tokenizer_hash(tok_dir),
-        "special_tokens": names, "special_ids": {k: tok.convert_tokens_to_ids(v) for k, v in names.items()},
-        "splits": meta_splits,
-        "tokens_per_language": {s: {"Python": meta_splits[s]["tokens"]} for s in meta_splits},
-    }
-    (out / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    write_manifest(out, Manifest(stage="tokenize", counts={"documents": len(docs)}))
+    corpus = write_corpus(out.parent / f"{out.name}-corpus", docs)
+    tokenize(TokenizeConfig(corpus=corpus, output=out, vocab_size=vocab, tag_style="comment",
+                            val_fraction=0.1, shard_tokens=40_000, workers=1))
     return out
 
 
 @pytest.fixture(scope="session")
 def tokens_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Read-only shared TOKENS folder; copy it (`tokens_copy`) before changing anything."""
-    return make_tokens_folder(tmp_path_factory.mktemp("tokens"), stdlib_documents())
+    return make_tokens_folder(tmp_path_factory.mktemp("tokens") / "tokens", stdlib_documents())
 
 
 @pytest.fixture
