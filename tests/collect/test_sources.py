@@ -89,3 +89,24 @@ def test_sources_file_and_bad_specs(tmp_path: Path):
     assert parse_spec("git@github.com:a/b.git").kind == "git"
     assert parse_spec("git@github.com:a/b.git").ref is None
     assert parse_spec("hf:codeparrot/codeparrot-clean").kind == "hf"
+
+
+def test_language_column_and_bad_jsonl(tmp_path: Path):
+    rows = [{"content": python_source(1), "lang": "python"}, {"content": "SELECT 1;\n", "lang": "sql"},
+            {"content": "x", "lang": "klingon"}]
+    with open(tmp_path / "d.jsonl", "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in rows)
+    summary = run_collect([tmp_path / "d.jsonl"], tmp_path / "out", language_column="lang")
+    got = read_rows(tmp_path / "out")
+    assert [(row["path"], row["language"]) for row in got] == [("row-000000000", "Python"), ("row-000000001", "SQL")]
+    assert summary.dropped["unknown_language"]["files"] == 1
+    (tmp_path / "bad.jsonl").write_text('{"content": "x"}\n{not json\n', encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"bad.jsonl:2: invalid JSON"):
+        run_collect([tmp_path / "bad.jsonl"], tmp_path / "out2")
+
+
+def test_hub_dataset_offline_is_a_clear_error(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(InputDataError, match="hf:nobody/no-such-dataset"):
+        run_collect(["hf:nobody/no-such-dataset"], tmp_path / "out")
