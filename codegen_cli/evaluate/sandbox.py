@@ -1,15 +1,17 @@
 """Run one untrusted program with limits and the strongest isolation the host offers (DESIGN.md §6).
 
 Tiers, detected once per process by actually running `true` through each:
-  bwrap    bubblewrap: read-only root, private /tmp, masked /root and /home, all namespaces (no network,
-           private PIDs), dies with the evaluator;
-  unshare  util-linux unshare: user + net + pid + ipc + uts + mount namespaces, no filesystem protection;
-  rlimits  process group + rlimits only (loud warning): the program can write anywhere the user can, reach
-           the network and signal other processes.
+  bwrap    bubblewrap: read-only root, private size-capped /tmp and /dev/shm, masked /root and /home, all
+           namespaces (no network, private PIDs), no capabilities, dies with the evaluator;
+  unshare  util-linux unshare: user + net + pid + ipc + uts + mount namespaces, no capabilities, but no
+           filesystem protection;
+  rlimits  process group + rlimits + no capabilities only (loud warning): the program can write anywhere
+           the user can, reach the network and signal the user's other processes.
 Every tier adds: a private session and process group killed with SIGKILL on timeout, rlimits (CPU, address
-space, file size, open files, processes, no core dumps), a pids cgroup when writable (fork-bomb guard for
-root), stdin from /dev/null, a minimal environment, output capped per stream, and a final sweep that kills
-every process still carrying the run's token. See docs/sandbox.md for what each tier does not stop.
+space, file size, open files, processes, no core dumps), a pids cgroup when writable (the fork-bomb guard for
+root), stdin from /dev/null, a minimal environment, output capped per stream, a disk budget for the workdir,
+and a final sweep that kills every process still carrying the run's token. docs/sandbox.md lists what each
+tier does not stop.
 """
 
 from __future__ import annotations
@@ -102,14 +104,21 @@ class SandboxUnavailable(RuntimeError):
     """The requested isolation tier does not work on this host."""
 
 
-@functools.lru_cache(maxsize=None)
+_size_support: dict[str, bool] = {}
+
+
 def _bwrap_has_size() -> bool:
     """bwrap >= 0.5 can cap a tmpfs (`--size`); older ones get unbounded private tmpfs mounts."""
-    try:
-        text = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
+    exe = shutil.which("bwrap")
+    if exe is None:
         return False
-    return "--size" in text
+    if exe not in _size_support:
+        try:
+            text = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        _size_support[exe] = "--size" in text
+    return _size_support[exe]
 
 
 def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], readonly: Sequence[Path],

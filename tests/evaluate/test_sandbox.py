@@ -263,3 +263,13 @@ def test_nested_sandbox_falls_back_cleanly(work):
     lines = dict(line.split(" ", 1) for line in res.stdout.splitlines())
     assert lines["TIER"] in TIERS
     assert lines["RC"].startswith("0 ")
+
+
+def test_tree_usage_budget(tmp_path):
+    from codegen_cli.evaluate.sandbox_procs import tree_usage
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_bytes(b"x" * 100_000)
+    (tmp_path / "sparse").open("wb").truncate(10 << 30)  # sparse: no disk used, not counted
+    assert tree_usage(tmp_path, 1 << 20) is None
+    assert "grew past" in tree_usage(tmp_path, 50_000)
+    assert "more than 1 files" in tree_usage(tmp_path, 1 << 30, max_entries=1)
