@@ -81,10 +81,11 @@ class Limits:
     open_files: int = 512  # RLIMIT_NOFILE
     max_processes: int | None = 256  # pids cgroup (root) / RLIMIT_NPROC (non-root); threads count too
     output_bytes: int = 64 << 10  # kept per stream; the rest is read and dropped
-    # Disk the program may fill: files in the workdir (checked twice a second; the run is killed past it),
-    # and the size of each private tmpfs under bwrap (/tmp, /dev/shm...: their pages are RAM that no
-    # RLIMIT_AS counts). None for no check.
-    workdir_bytes: int | None = 1 << 30
+    # Disk the program may fill: files in the workdir (checked twice a second; the run is killed past it;
+    # 4 GiB leaves room for batch builds such as 164 Go test binaries, ~1 GiB; a single program's run can
+    # use far less), and the size of each private tmpfs under bwrap (/tmp, /dev/shm...: their pages are
+    # RAM that no RLIMIT_AS counts). None for no check.
+    workdir_bytes: int | None = 4 << 30
     tmpfs_bytes: int = 256 << 20
 
 
