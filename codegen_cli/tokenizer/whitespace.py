@@ -4,14 +4,18 @@ A byte-level BPE never merges across pre-tokenizer pieces, so the pieces decide 
 GPT-2's pattern was made for prose: indentation is split into "all spaces but one" plus " word", and
 `snake_case` names are cut at every underscore. Our pattern is made for code:
 
-- a line break, any blank lines after it and the next line's indentation form ONE piece
-  (`\\n        `), so each indentation level the corpus uses becomes one token, shared by every
-  language; CRLF and trailing spaces before the break join the same piece;
+- a line break, any blank lines after it and the next line's indentation form ONE piece, together
+  with up to three punctuation characters that close the line before it and open the next one
+  (`):\n        `, `;\n    }`, `{\n\t`), so each indentation level the corpus uses becomes one token
+  (or part of a frequent line-end token), shared by every language; CRLF and trailing spaces join it;
 - an identifier (letters, digits, `_`, with one optional leading space) is one piece, so frequent
   names like ` self`, `__init__`, ` std` or ` fmt` can become single tokens;
 - digits are cut in groups of at most three (numbers do not eat the vocabulary);
-- punctuation runs stay together (`():`, `);`, ` {`), other whitespace runs are a piece of their own.
+- punctuation runs stay together with one optional space before and after (` = `, `, `, `) {`);
+- any other whitespace run (alignment) is a piece of its own.
 
+Measured on 7.5 MB of this machine's code (docs/tokenize.md): +8 % bytes/token over the same pattern
+without the line-end/punctuation rules, +13 % over GPT-2's pattern at the same vocabulary size.
 Every byte of the input lands in exactly one piece (the final `\\s+|.` alternatives catch the rest),
 and the byte-level alphabet covers all 256 bytes, so `decode(encode(text)) == text` always holds.
 """
@@ -21,11 +25,12 @@ from __future__ import annotations
 from tokenizers import Regex, pre_tokenizers
 
 # Order matters: the regex engine takes the first alternative that matches at each position.
+_PUNCT = r"[^\s\p{L}\p{N}_]"
 CODE_PATTERN = (
-    r"\s*[\r\n][ \t]*"  # line break(s) + the next line's indentation
+    rf"[ \t]*{_PUNCT}{{0,3}}\s*[\r\n][ \t]*{_PUNCT}{{0,3}}"  # line end + break(s) + indentation (+ punctuation)
     r"| ?[\p{L}_][\p{L}\p{N}_]*"  # identifiers / words, optional leading space
     r"| ?\p{N}{1,3}"  # digits in groups of up to three
-    r"| ?[^\s\p{L}\p{N}_]+"  # punctuation / operator runs
+    rf"| ?{_PUNCT}+ ?"  # punctuation / operator runs, optional space on each side
     r"|\s+"  # any other whitespace run (alignment spaces, tabs)
     r"|."  # anything left (never reached in practice; keeps the cover total)
 )
