@@ -233,6 +233,22 @@ def fork_guard() -> str | None:
     return "RLIMIT_NPROC" if os.geteuid() != 0 else None
 
 
+@functools.lru_cache(maxsize=None)
+def protect_evaluator() -> bool:
+    """Mark the evaluator process non-dumpable, so that a program running as the same user (the rlimits
+    tier, or a nested bwrap that sees the outer /proc) cannot read its environment or memory through
+    /proc/<pid>/environ|mem: that now needs CAP_SYS_PTRACE, and every sandboxed program has no
+    capabilities. (A root evaluator is already shielded by its capabilities: a capless reader is refused
+    a target with more capabilities; a non-root evaluator needs this.) Side effects: no core dumps of the
+    evaluator, and debuggers need root to attach. Sandboxed programs are unaffected (exec resets the
+    flag). Returns whether it worked."""
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) == 0  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        return False
+
+
 class Sandbox:
     """Runs programs in one isolation tier; safe to share between threads."""
 
@@ -246,6 +262,7 @@ class Sandbox:
             self.tier, self.reason = tier, f"requested tier {tier}"
         else:
             raise ValueError(f"unknown sandbox tier {tier!r}; use auto, bwrap, unshare or rlimits")
+        protect_evaluator()
         if self.tier == "rlimits":
             _warn_once("sandbox: tier 'rlimits' has NO namespace isolation: untrusted code can read and write "
                        "your files, use the network and signal your processes. Install bubblewrap or allow "

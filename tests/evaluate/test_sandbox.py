@@ -273,3 +273,20 @@ def test_tree_usage_budget(tmp_path):
     assert tree_usage(tmp_path, 1 << 20) is None
     assert "grew past" in tree_usage(tmp_path, 50_000)
     assert "more than 1 files" in tree_usage(tmp_path, 1 << 30, max_entries=1)
+
+
+def test_evaluator_environment_is_unreadable(sandbox, work):
+    """A secret in the evaluator's real environment cannot be read through /proc/<pid>/environ, in any tier
+    (other processes are invisible under the PID namespaces; the evaluator is non-dumpable for rlimits)."""
+    secret = f"evaluator-secret-{uuid.uuid4().hex}"
+    reader = ("import os\nfor pid in os.listdir('/proc'):\n if pid.isdigit():\n  try:\n"
+              "   data = open(f'/proc/{pid}/environ', 'rb').read()\n  except OSError:\n   continue\n"
+              "  if b'EVALUATOR_SECRET' in data:\n   print('LEAK', pid, flush=True)\n")
+    script = (f"import sys, pathlib\nfrom codegen_cli.evaluate.sandbox import Sandbox, Limits\n"
+              f"r = Sandbox({sandbox.tier!r}).run([sys.executable, '-c', {reader!r}], "
+              f"workdir=pathlib.Path({str(work)!r}), limits=Limits(wall_seconds=60))\n"
+              f"print(r.returncode, r.stdout, r.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "EVALUATOR_SECRET": secret})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("0 ") and "LEAK" not in done.stdout, done.stdout
