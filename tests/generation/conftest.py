@@ -20,6 +20,18 @@ HUMANEVAL_X = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "
 FAVOURED = {"\n": 1.0, "    ": 1.0, "x": 1.0, "1": 1.0, ";": 1.0, "{": 1.0, "}": 2.0}
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and on a shared, loaded box two torch threads spinning
+    against other jobs made a forward pass ~50x slower than one thread (measured here)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _documents(data: Path) -> list[tuple[str, str]]:
     docs = []
     for key, name in [("python", "Python"), ("cpp", "C++"), ("java", "Java"), ("js", "JavaScript"),

@@ -118,7 +118,7 @@ generate_samples(config, problems)
 @pytest.mark.slow
 def test_resume_after_sigkill_without_duplicates(random_model, two_language_problems, tmp_path, humaneval_x_dir):
     out = tmp_path / "results"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "CODEGEN_NO_PROGRESS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CODEGEN_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(random_model), str(out), str(humaneval_x_dir)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     samples = out / "samples.jsonl"

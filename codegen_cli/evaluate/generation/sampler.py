@@ -191,7 +191,7 @@ def hf_generation_config(lm: LoadedModel, *, temperature: float, top_p: float, t
 
     sampling: dict[str, Any] = {"do_sample": False}
     if temperature > 0:
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": top_k or None}
+        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": top_k}  # 0 = off
     return HFGenerationConfig(
         max_new_tokens=max_new_tokens, num_beams=1, pad_token_id=lm.tokenizer.pad_token_id,
         eos_token_id=lm.eos_ids or None, use_cache=True, **sampling,
