@@ -133,10 +133,10 @@ def band_keys(sig: np.ndarray | None, bands: int, rows: int) -> np.ndarray:
         return np.zeros(bands, dtype=np.uint64)
     block = sig[: bands * rows].reshape(bands, rows)
     with np.errstate(over="ignore"):
-        acc = np.full(bands, _U64(rows), dtype=np.uint64) + np.arange(bands, dtype=np.uint64) * _SHINGLE_MUL
-        for col in range(rows):
-            acc = _fmix64(acc ^ block[:, col])
-    return acc | _U64(1)
+        weights = _SHINGLE_MUL ** np.arange(1, rows + 1, dtype=np.uint64)  # wraps mod 2**64
+        acc = (block * weights).sum(axis=1, dtype=np.uint64)  # a polynomial over the band's values
+        salt = np.arange(bands, dtype=np.uint64) * _U64(0xD6E8FEB86659FD93)  # equal rows in two bands differ
+        return _fmix64(acc ^ salt) | _U64(1)
 
 
 def document_shingles(view: ByteView, ngram_size: int) -> np.ndarray:
