@@ -26,14 +26,23 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from codegen_cli.evaluate.sandbox_procs import (
-    TOKEN_VAR, PidsCgroup, cgroup_join_prefix, drop_caps_prefix, kill_leftovers, pdeathsig_prefix, pump, rlimit_preexec,
-    rlimit_prefix, tree_usage)
+    TOKEN_VAR,
+    PidsCgroup,
+    cgroup_join_prefix,
+    drop_caps_prefix,
+    kill_leftovers,
+    pdeathsig_prefix,
+    pump,
+    rlimit_preexec,
+    rlimit_prefix,
+    tree_usage,
+)
 
 TIERS = ("bwrap", "unshare", "rlimits")  # strongest first
 _MASKED = ("/tmp", "/root", "/home", "/var/tmp", "/run/user")  # empty tmpfs inside bwrap
@@ -115,7 +124,8 @@ def _bwrap_has_size() -> bool:
         return False
     if exe not in _size_support:
         try:
-            text = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10).stdout
+            text = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10,
+                                  check=False).stdout
         except (OSError, subprocess.TimeoutExpired):
             return False
         _size_support[exe] = "--size" in text
@@ -185,7 +195,7 @@ def _probe_once(tier: str) -> str | None:
         argv = _bwrap_argv(work, env, (), ()) if tier == "bwrap" else _unshare_argv()
         try:
             done = subprocess.run(argv + ["true"], cwd=work, env=env, capture_output=True, timeout=20,
-                                  stdin=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"{exe} probe failed: {exc}"
     if done.returncode != 0:
@@ -193,7 +203,7 @@ def _probe_once(tier: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _probe_cached(tier: str) -> str | None:
     return _probe(tier)
 
@@ -222,7 +232,7 @@ def detect_tier() -> tuple[str, str]:
     raise AssertionError("the rlimits tier always works")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fork_guard() -> str | None:
     """What bounds a fork bomb here: "pids cgroup", "RLIMIT_NPROC" (non-root only: the kernel exempts
     root), or None (root without a writable pids cgroup: only the wall timeout stops it)."""
@@ -233,7 +243,7 @@ def fork_guard() -> str | None:
     return "RLIMIT_NPROC" if os.geteuid() != 0 else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def protect_evaluator() -> bool:
     """Mark the evaluator process non-dumpable, so that a program running as the same user (the rlimits
     tier, or a nested bwrap that sees the outer /proc) cannot read its environment or memory through
@@ -264,9 +274,9 @@ class Sandbox:
             raise ValueError(f"unknown sandbox tier {tier!r}; use auto, bwrap, unshare or rlimits")
         protect_evaluator()
         if self.tier == "rlimits":
-            _warn_once("sandbox: tier 'rlimits' has NO namespace isolation: untrusted code can read and write "
-                       "your files, use the network and signal your processes. Install bubblewrap or allow "
-                       "user namespaces. (" + self.reason + ")")
+            _warn_once("sandbox: tier 'rlimits' has NO namespace isolation: untrusted code can read and "
+                       "write your files, use the network and signal your processes. Install bubblewrap or "
+                       "allow user namespaces. (" + self.reason + ")")
 
     def run(self, argv: list[str], *, workdir: Path, limits: Limits, env: dict[str, str] | None = None,
             writable_paths: Sequence[Path] = (), readonly_paths: Sequence[Path] = (),
@@ -281,7 +291,8 @@ class Sandbox:
             if not Path(p).exists():
                 raise FileNotFoundError(f"sandbox path does not exist: {p}")
         token = uuid.uuid4().hex
-        full_env = {**MINIMAL_ENV, "HOME": str(workdir), "TMPDIR": str(workdir), **(env or {}), TOKEN_VAR: token}
+        full_env = {**MINIMAL_ENV, "HOME": str(workdir), "TMPDIR": str(workdir), **(env or {}),
+                    TOKEN_VAR: token}
         cgroup = PidsCgroup.create(token, limits.max_processes) if limits.max_processes else None
         try:
             return self._run(argv, workdir, limits, full_env, writable_paths, readonly_paths, stdin_data,
@@ -290,7 +301,8 @@ class Sandbox:
             if cgroup is not None:
                 cgroup.remove()
 
-    def _run(self, argv, workdir, limits, env, writable, readonly, stdin_data, token, cgroup) -> SandboxResult:
+    def _run(self, argv, workdir, limits, env, writable, readonly, stdin_data, token,
+             cgroup) -> SandboxResult:
         cpu = limits.cpu_seconds if limits.cpu_seconds is not None else math.ceil(limits.wall_seconds) + 1
         if self.tier == "bwrap":
             wrapper = _bwrap_argv(workdir, env, [Path(p).resolve() for p in writable],
@@ -299,8 +311,9 @@ class Sandbox:
             wrapper = _unshare_argv()
         else:
             wrapper = drop_caps_prefix()
-        rlimits = dict(cpu_seconds=cpu, memory_bytes=limits.memory_bytes, file_size_bytes=limits.file_size_bytes,
-                       open_files=limits.open_files, max_processes=limits.max_processes)
+        rlimits = {"cpu_seconds": cpu, "memory_bytes": limits.memory_bytes,
+                   "file_size_bytes": limits.file_size_bytes, "open_files": limits.open_files,
+                   "max_processes": limits.max_processes}
         prefix = rlimit_prefix(**rlimits)
         preexec = None if prefix else rlimit_preexec(**rlimits)
         command = pdeathsig_prefix() + cgroup_join_prefix(cgroup) + prefix + wrapper + list(argv)
@@ -308,7 +321,7 @@ class Sandbox:
         try:
             proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=stdin, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
-                                    preexec_fn=preexec)
+                                    preexec_fn=preexec)  # noqa: PLW1509 (only without prlimit)
         except OSError as exc:
             return SandboxResult(127, "", f"sandbox: cannot start {argv[0]}: {exc}", False,
                                  False, False, 0.0, self.tier)
@@ -334,10 +347,11 @@ class Sandbox:
 
 
 def _stdin_file(data: bytes | None):
-    """stdin: /dev/null, or an unlinked temp file holding `data` (never blocks, whatever the program reads)."""
+    """stdin: /dev/null, or an unlinked temp file holding `data` (never blocks, whatever the program
+    reads)."""
     if data is None:
         return subprocess.DEVNULL
-    f = tempfile.TemporaryFile()
+    f = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the caller once the child has it)
     f.write(data)
     f.seek(0)
     return f
@@ -351,7 +365,7 @@ def _looks_like_oom(returncode: int, stderr: str) -> bool:
     return any(sig in stderr for sig in _MEMORY_SIGNATURES)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _warn_once(message: str) -> None:
     from codegen_cli.output import warn
     warn(message)

@@ -17,9 +17,9 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 TOKEN_VAR = "CODEGEN_SANDBOX_TOKEN"  # per-run marker in the program's environment, used to find leftovers
 _CGROUP_PARENT = "codegen-sandbox"
@@ -124,7 +124,8 @@ class PidsCgroup:
             return []
 
     def kill_all(self, patience: float = 5.0) -> int:
-        """SIGKILL every member until none is left (a fork bomb keeps forking while we kill). Returns kills."""
+        """SIGKILL every member until none is left (a fork bomb keeps forking while we kill).
+        Returns the number of kills."""
         kill_file = self.path / "cgroup.kill"
         if kill_file.exists():  # cgroup v2: the kernel kills the whole subtree atomically
             try:

@@ -9,6 +9,7 @@ every run pays (pids cgroup create/remove, the /proc scan for leftovers). Figure
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -32,7 +33,8 @@ def timed(fn, runs: int) -> list[float]:
 
 
 def line(label: str, times: list[float]) -> str:
-    return f"{label:<34} median {statistics.median(times) * 1000:7.1f} ms   mean {statistics.mean(times) * 1000:7.1f} ms"
+    median, mean = statistics.median(times) * 1000, statistics.mean(times) * 1000
+    return f"{label:<34} median {median:7.1f} ms   mean {mean:7.1f} ms"
 
 
 def main() -> None:
@@ -42,8 +44,8 @@ def main() -> None:
     with scratch_dir() as work:
         for name, argv in PROGRAMS.items():
             print(line(f"plain subprocess / {name}",
-                       timed(lambda: subprocess.run(argv, cwd=work, stdin=subprocess.DEVNULL,
-                                                    capture_output=True), args.runs)))
+                       timed(lambda argv=argv: subprocess.run(argv, cwd=work, stdin=subprocess.DEVNULL,
+                                                              capture_output=True, check=False), args.runs)))
             for tier in TIERS:
                 if _probe_cached(tier) is not None:
                     print(f"{tier:<10} unavailable: {_probe_cached(tier)}")
@@ -52,7 +54,8 @@ def main() -> None:
                 res = sandbox.run(argv, workdir=work, limits=Limits())
                 assert res.returncode == 0, res
                 print(line(f"{tier} / {name}",
-                           timed(lambda: sandbox.run(argv, workdir=work, limits=Limits()), args.runs)))
+                           timed(lambda s=sandbox, a=argv: s.run(a, workdir=work, limits=Limits()),
+                                 args.runs)))
 
     def cgroup_cycle() -> None:
         cgroup = PidsCgroup.create(uuid.uuid4().hex, 256)
@@ -60,8 +63,9 @@ def main() -> None:
             cgroup.remove()
     print(line("pids cgroup create+remove", timed(cgroup_cycle, args.runs)))
     print(line("/proc environ scan for a token", timed(lambda: processes_with_token("x" * 32), args.runs)))
-    print(f"processes on the host now: {sum(1 for _ in __import__('os').scandir('/proc') if _.name.isdigit())}")
-    print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
+    print(f"processes on the host now: {sum(1 for e in os.scandir('/proc') if e.name.isdigit())}")
+    with open("/proc/loadavg") as f:
+        print(f"load average: {f.read().split()[:3]}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,15 @@ import pytest
 from codegen_cli.evaluate.sandbox import TIERS, Sandbox, _probe_cached, detect_tier, fork_guard, scratch_dir
 
 from .hostile.harness import (
-    MARK_VAR, Listener, hostile_programs, prepare, processes_with_mark, run_limits, summary, toolchain_missing)
+    MARK_VAR,
+    Listener,
+    hostile_programs,
+    prepare,
+    processes_with_mark,
+    run_limits,
+    summary,
+    toolchain_missing,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BEST_TIER = detect_tier()[0]
@@ -31,7 +39,8 @@ HEAVY_LANGS = ("java", "go", "rust")  # a compile per program: about a second ea
 # namespace would kill the test runner and everything else of this user).
 STOPPED_BY = {
     "fork_bomb": TIERS, "setsid_escape": TIERS, "infinite_loop": TIERS, "sleep_forever": TIERS,
-    "memory_bomb": TIERS, "huge_output": TIERS, "disk_fill": TIERS, "read_stdin": TIERS, "read_secrets": TIERS,
+    "memory_bomb": TIERS, "huge_output": TIERS, "disk_fill": TIERS, "read_stdin": TIERS,
+    "read_secrets": TIERS,
     "write_outside": ("bwrap",), "network": PID_NS_TIERS, "kill_parent": PID_NS_TIERS,
     # umount/remount attempts are only safe to try inside a private mount namespace
     "privilege_escape": PID_NS_TIERS,
@@ -87,7 +96,8 @@ def test_hostile_program(tier, lang, threat, host_sentinel, monkeypatch):
 
 
 def _run(sandbox, lang, argv, work, mark, *, env=None, **limits):
-    return sandbox.run(argv, workdir=work, limits=run_limits(lang, **limits), env={MARK_VAR: mark, **(env or {})})
+    return sandbox.run(argv, workdir=work, limits=run_limits(lang, **limits),
+                       env={MARK_VAR: mark, **(env or {})})
 
 
 def check_fork_bomb(sandbox, lang, argv, work, mark, _mp):
@@ -178,7 +188,8 @@ def check_read_secrets(sandbox, lang, argv, work, mark, monkeypatch):
     secret_file = Path.home() / f".sandbox-test-credentials-{mark}"  # like ~/.ssh/id_rsa or ~/.netrc
     secret_file.write_text(file_secret)
     try:
-        res = _run(sandbox, lang, argv + ["CODEGEN_TEST_SECRET", str(secret_file)], work, mark, wall_seconds=20)
+        res = _run(sandbox, lang, argv + ["CODEGEN_TEST_SECRET", str(secret_file)], work, mark,
+                   wall_seconds=20)
     finally:
         secret_file.unlink()
     assert f"CODEGEN_TEST_SECRET={env_secret}" not in res.stdout, summary(res)

@@ -10,8 +10,7 @@ for i in itertools.count():
     for d in dirs:
         try:
             with open(os.path.join(d, f"{prefix}-{i}"), "wb") as f:
-                for _ in range(16):
-                    f.write(block)
+                f.writelines(block for _ in range(16))
             wrote = True
         except OSError as exc:
             print(f"{d}: {exc}", flush=True)
