@@ -35,20 +35,34 @@ def train_command(
     seed: Annotated[IntOpt, _opt("--seed", "Seed for weight init and data order.")] = None,
     save_every: Annotated[IntOpt, _opt("--save-every", "Checkpoint every N steps.")] = None,
     eval_every: Annotated[IntOpt, _opt("--eval-every", "Validation every N steps (0: only at the end).")] = None,
+    log_every: Annotated[IntOpt, _opt("--log-every", "Metrics row and log line every N steps [default: 10].")] = None,
+    keep_checkpoints: Annotated[IntOpt, _opt("--keep-checkpoints", "Keep the newest N checkpoints [default: 3].")] = None,
+    eval_batches: Annotated[IntOpt, _opt("--eval-batches", "Micro-batches per process per validation.")] = None,
+    mixed_precision: Annotated[Optional[str], _opt("--mixed-precision", "auto, no, bf16 or fp16 [default: auto].")] = None,
+    compile_: Annotated[Optional[bool], _opt("--compile/--no-compile", "torch.compile the model.")] = None,
+    activation_checkpointing: Annotated[Optional[bool], _opt(
+        "--activation-checkpointing/--no-activation-checkpointing", "Recompute activations to save memory.")] = None,
+    peak_tflops: Annotated[Optional[float], _opt("--peak-tflops", "Device peak TFLOP/s for MFU.")] = None,
+    trackers: Annotated[Optional[str], _opt("--trackers", "Accelerate trackers, e.g. tensorboard,wandb.")] = None,
+    export: Annotated[Optional[bool], _opt("--export/--no-export", "Write RUN/hf at the end [default: on].")] = None,
     set_: SetOpt = None,
     resume: Annotated[str, typer.Option("--resume", help="auto | never | PATH of a checkpoint.")] = "auto",
-    force: Annotated[bool, typer.Option("--force", help="Resume despite a mismatch, or start over in a used RUN.")] = False,
+    force: Annotated[Optional[bool], _opt("--force/--no-force", "Resume despite a mismatch, or start over in a used RUN.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Pretrain a causal code LM on a tokens folder with Accelerate (one CPU .. many GPUs).
 
-    Settings come from the preset, then --config, then --set, then the flags below. Run under
+    Settings come from the preset, then --config, then --set, then the flags below (every top-level
+    key of the config is a flag; model.* and optim.* keys go through --set, except --lr). Run under
     `accelerate launch --config_file pipelines/accelerate/<name>.yaml -m codegen_cli train ...` for
     multi-GPU/multi-node (DDP, FSDP, DeepSpeed). Writes RUN/metrics.jsonl, RUN/checkpoints/ and RUN/hf.
     """
     flags = {"preset": preset, "max_steps": max_steps, "max_tokens": max_tokens, "seq_len": seq_len,
              "micro_batch_size": micro_batch_size, "grad_accum": grad_accum, "seed": seed,
-             "save_every": save_every, "eval_every": eval_every}
+             "save_every": save_every, "eval_every": eval_every, "log_every": log_every,
+             "keep_checkpoints": keep_checkpoints, "eval_batches": eval_batches, "mixed_precision": mixed_precision,
+             "compile": compile_, "activation_checkpointing": activation_checkpointing, "peak_tflops": peak_tflops,
+             "trackers": trackers.split(",") if trackers else None, "export": export, "force": force}
     with engine_errors():
         from codegen_cli.train.config import load_train_config
 
@@ -57,7 +71,7 @@ def train_command(
         mapping.update({k: v for k, v in flags.items() if v is not None})
         if lr is not None:
             mapping.setdefault("optim", {})["lr"] = lr
-        mapping.update(tokens=str(tokens), output=str(output), resume=resume, force=force or mapping.get("force", False))
+        mapping.update(tokens=str(tokens), output=str(output), resume=resume)
         cfg = load_train_config(mapping, where=str(config) if config else "train")
 
         from codegen_cli.train.loop import train

@@ -22,7 +22,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr": 3e-3,
         "micro_batch_size": 8,
     },
-    "small": {  # ~6M non-embedding params: the benchmark size on a CPU, a quick smoke test on a GPU
+    "small": {  # ~5M non-embedding params: the benchmark size on a CPU, a quick smoke test on a GPU
         "model": {"hidden_size": 256, "num_layers": 6, "num_heads": 8, "num_kv_heads": 8,
                   "intermediate_size": 704},
         "seq_len": 256,

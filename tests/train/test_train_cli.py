@@ -212,3 +212,25 @@ def test_config_file_then_set_then_flags(tokens_dir: Path, tmp_path: Path) -> No
     bad.write_text("[train]\nmax_step = 3\n", encoding="utf-8")
     result = _invoke("train", tokens_dir, "-o", tmp_path / "run2", "--config", bad)
     assert result.exit_code == 2 and "max_step" in result.stderr
+
+
+def test_every_top_level_key_is_a_flag(tokens_dir: Path, tmp_path: Path) -> None:
+    """`codegen run` turns recipe keys into flags of the same name, so each must exist."""
+    import dataclasses
+
+    from codegen_cli.train.config import TrainConfig
+
+    import typer
+
+    command = typer.main.get_command(app).commands["train"]
+    flags = {opt for param in command.params for opt in param.opts}
+    for item in dataclasses.fields(TrainConfig):
+        if item.name not in ("tokens", "model", "optim"):
+            assert "--" + item.name.replace("_", "-") in flags, item.name
+    run = tmp_path / "run"
+    result = _invoke(*train_args(tokens_dir, run, "--max-steps", "2", "--no-export", "--log-every", "2",
+                                 "--mixed-precision", "no", "--keep-checkpoints", "1", "--trackers", "",
+                                 "--no-compile", "--eval-batches", "1", "--save-every", "1", "--json"))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["export_dir"] is None and not (run / "hf").exists()
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["step-00000002"]
