@@ -305,3 +305,16 @@ def test_evaluator_environment_is_unreadable(sandbox, work):
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "EVALUATOR_SECRET": secret})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("0 ") and "LEAK" not in done.stdout, done.stdout
+
+
+def test_limits_defaults_match_the_contract():
+    limits = Limits()
+    assert (limits.wall_seconds, limits.cpu_seconds, limits.memory_bytes, limits.file_size_bytes,
+            limits.open_files, limits.max_processes, limits.output_bytes) == (
+        10.0, None, 4 << 30, 64 << 20, 512, 256, 64 << 10)
+
+
+def test_binary_output_is_decoded_with_replacement(sandbox, work):
+    code = "import sys; sys.stdout.buffer.write(b'ok \\xff\\xfe end')"
+    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30))
+    assert res.returncode == 0 and res.stdout == "ok \ufffd\ufffd end"
