@@ -88,7 +88,7 @@ class ByteView:
             return False
         raw, size = self.raw, len(self.raw)
         starts, ends, length = starts[pick], ends[pick], length[pick]
-        at = lambda offset: raw[np.minimum(starts + offset, size - 1)]  # noqa: E731
+        at = lambda offset: raw[np.minimum(starts + offset, size - 1)]
         lead = raw[starts]
         unit = (length == 2) & IS_HEX[lead] & IS_HEX[at(1)]
         unit |= (length == 4) & (lead == ord("0")) & (at(1) == ord("x")) & IS_HEX[at(2)] & IS_HEX[at(3)]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from codegen_cli.collect.items import RowItem
 from codegen_cli.errors import InputDataError
@@ -39,7 +40,7 @@ def _hub_dataset(location: str) -> Any:
     name, config = _split_hub(location)
     try:
         return datasets.load_dataset(name, config, split="train", streaming=True)
-    except Exception as exc:  # noqa: BLE001 - hub/network errors come in many types; one line for the user
+    except Exception as exc:
         raise InputDataError(f"dataset hf:{location}: cannot load it ({type(exc).__name__}: {exc})") from exc
 
 
@@ -49,7 +50,7 @@ def _columns_of(path: Path) -> list[str]:
 
         try:
             return pq.ParquetFile(path).schema_arrow.names
-        except Exception as exc:  # noqa: BLE001 - corrupt parquet raises several pyarrow types
+        except Exception as exc:
             raise InputDataError(f"{path}: not a readable Parquet file ({exc})") from exc
     for row in _jsonl_rows(path):
         return list(row)

@@ -62,7 +62,7 @@ class BenchmarkIndex:
         self.by_anchor.setdefault(key, []).append(tokens)
         self.texts += 1
 
-    def freeze(self) -> "BenchmarkIndex":
+    def freeze(self) -> BenchmarkIndex:
         self.anchors = np.array(sorted(self.by_anchor), dtype=np.uint64)
         return self
 

@@ -42,7 +42,7 @@ def default_cache_dir() -> Path:
 def _git(args: list[str], cwd: Path | None = None) -> str:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+        proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False,
                               timeout=_GIT_TIMEOUT_S, stdin=subprocess.DEVNULL)
     except FileNotFoundError as exc:
         raise GitError("git is not installed (apt-get install git)") from exc

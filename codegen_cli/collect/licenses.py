@@ -31,8 +31,8 @@ _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("BSL-1.0", ("boost software license",)),
     ("Unlicense", ("this is free and unencumbered software released into the public domain",)),
     ("CC0-1.0", ("cc0 1.0 universal",)),
-    ("0BSD", ("permission to use, copy, modify, and/or distribute this software for any purpose with or "
-              "without fee is hereby granted", "the software is provided \"as is\"", "in no event")),
+    ("0BSD", (("permission to use, copy, modify, and/or distribute this software for any purpose with or "
+               "without fee is hereby granted"), "the software is provided \"as is\"", "in no event")),
     ("ISC", ("permission to use, copy, modify, and/or distribute this software for any purpose",)),
     ("ISC", ("permission to use, copy, modify, and distribute this software for any purpose",)),
     ("MIT", ("permission is hereby granted, free of charge",)),

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from codegen_cli.atomic import atomic_write_json, sha256_json
-from codegen_cli.collect import dedup, sources as src
+from codegen_cli.collect import dedup
+from codegen_cli.collect import sources as src
 from codegen_cli.collect.config import CollectConfig, CollectSummary
 from codegen_cli.collect.decontaminate import load_benchmark
 from codegen_cli.collect.licenses import parse_allow_list

@@ -12,7 +12,8 @@ import multiprocessing
 import signal
 import sys
 from collections import deque
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from codegen_cli.collect.items import Chunk, Item, item_weight
 from codegen_cli.collect.process import WorkerSettings, chunk_paths, process_chunk

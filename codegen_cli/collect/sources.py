@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import sysconfig
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from codegen_cli.collect import datasets_src, gitrepo
 from codegen_cli.collect.items import Item

@@ -42,7 +42,7 @@ class Stats:
             del self.kept[language]
         self.drop(reason, language, size)
 
-    def add(self, other: "Stats") -> None:
+    def add(self, other: Stats) -> None:
         self.files_seen += other.files_seen
         self.bytes_in += other.bytes_in
         for mine, theirs in ((self.kept, other.kept), (self.dropped, other.dropped),
@@ -59,7 +59,7 @@ class Stats:
                 "redactions": dict(self.redactions)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Stats":
+    def from_dict(cls, data: dict[str, Any]) -> Stats:
         return cls(data["files_seen"], data["bytes_in"], {k: list(v) for k, v in data["kept"].items()},
                    {k: list(v) for k, v in data["dropped"].items()},
                    {k: list(v) for k, v in data["dropped_by_language"].items()}, Counter(data["redactions"]))

@@ -12,8 +12,8 @@ import errno
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from codegen_cli.collect.items import FileItem, Item, SkipItem
 from codegen_cli.collect.licenses import detect_in_folder

@@ -9,8 +9,8 @@ removed. The rows and row groups depend only on the chunks, so the bytes are the
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyarrow as pa

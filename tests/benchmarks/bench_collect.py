@@ -112,7 +112,7 @@ def main() -> None:
               f"{'docs':>6} {'peak RSS MB':>11} {'CPU s':>6} {'MB/CPU-s':>8}")
         for workers, near in ((1, True), (1, False), (cores, True), (cores, False)):
             r = run_stage(args.source, workers, near, scratch)
-            print(f"{r['workers']:>7} {str(r['near']):>5} {r['read_mb']:>8.1f} {r['files']:>7} {r['seconds']:>8.2f} "
+            print(f"{r['workers']:>7} {r['near']!s:>5} {r['read_mb']:>8.1f} {r['files']:>7} {r['seconds']:>8.2f} "
                   f"{r['mb_s']:>7.2f} {r['files_s']:>8.0f} {r['docs']:>6} {r['peak_rss_mb']:>11.0f} {r['cpu_s']:>6.1f} "
                   f"{r['mb_cpu_s']:>8.2f}")
     docs = sample_documents(Path(args.source), args.near_files)

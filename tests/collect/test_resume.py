@@ -45,7 +45,7 @@ def test_kill_9_then_rerun_gives_the_same_rows(tmp_path: Path):
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     assert not (out / "manifest.json").exists()
-    result = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr
     assert '"chunks_resumed": 0' not in result.stdout  # finished chunks were reused
     assert read_rows(out) == read_rows(tmp_path / "reference")

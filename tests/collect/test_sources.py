@@ -60,8 +60,7 @@ def test_dataset_files_parquet_and_jsonl(tmp_path: Path):
     rows = [{"text": python_source(i), "file": f"pkg/m{i}.py"} for i in range(3)]
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "code.parquet")
     with open(tmp_path / "code.jsonl", "w", encoding="utf-8") as handle:
-        for row in rows + [{"text": "int main() { return 0; }\n", "file": "x.c"}]:
-            handle.write(json.dumps(row) + "\n")
+        handle.writelines(json.dumps(row) + "\n" for row in rows + [{"text": "int main() { return 0; }\n", "file": "x.c"}])
     summary = run_collect([tmp_path / "code.parquet", tmp_path / "code.jsonl"], tmp_path / "out",
                           content_column="text", path_column="file")
     got = read_rows(tmp_path / "out")
