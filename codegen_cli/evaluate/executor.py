@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from codegen_cli.evaluate.languages.base import Built, Program, new_marker, text_of
 from codegen_cli.evaluate.sandbox import remove_tree, scratch_dir
@@ -34,7 +34,7 @@ class Outcome:
 
 
 def cap(text: str, limit: int = OUTPUT_CAP) -> str:
-    return text if len(text) <= limit else text[: limit // 2] + "\n[...]\n" + text[-limit // 2:]
+    return text if len(text) <= limit else text[: limit // 2] + "\n[...]\n" + text[-limit // 2 :]
 
 
 def chunks(programs: list[Program], batch_size: int, workers: int) -> list[list[Program]]:
@@ -46,7 +46,7 @@ def chunks(programs: list[Program], batch_size: int, workers: int) -> list[list[
         return [[p] for p in programs]
     count = workers * math.ceil(len(programs) / (workers * batch_size))
     size = max(1, math.ceil(len(programs) / count))
-    return [programs[i:i + size] for i in range(0, len(programs), size)]
+    return [programs[i : i + size] for i in range(0, len(programs), size)]
 
 
 def _compile_outcome(built: Built) -> Outcome:
@@ -61,12 +61,19 @@ def _run_one(language, program: Program, built: Built, marker: str, ctx) -> Outc
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
         spec = language.run_spec(program, rundir, ctx)
-        result = ctx.run(spec.argv, workdir=rundir, limits=ctx.run_limits, env=spec.env,
-                         readonly=spec.readonly_paths)
+        result = ctx.run(
+            spec.argv, workdir=rundir, limits=ctx.run_limits, env=spec.env, readonly=spec.readonly_paths
+        )
     status = language.verdict(program, result, marker)
     stdout = text_of(result.stdout).replace(marker, MARKER_SHOWN)
-    return Outcome(status, result.returncode, cap(stdout), cap(text_of(result.stderr)),
-                   round(built.seconds, 4), round(result.seconds, 4))
+    return Outcome(
+        status,
+        result.returncode,
+        cap(stdout),
+        cap(text_of(result.stderr)),
+        round(built.seconds, 4),
+        round(result.seconds, 4),
+    )
 
 
 @dataclass
@@ -109,16 +116,26 @@ def _self_parallel(language) -> bool:
     return bool(getattr(language, "builds_in_parallel", False))
 
 
-def execute(work: Iterable[tuple[object, list[Program], object]], *, workers: int,
-            on_outcome: Callable[[Program, Outcome], None]) -> None:
+def execute(
+    work: Iterable[tuple[object, list[Program], object]],
+    *,
+    workers: int,
+    on_outcome: Callable[[Program, Outcome], None],
+) -> None:
     """Run every (language, programs, context); `on_outcome` is called in THIS thread as results arrive.
 
     Builds are submitted first (round-robin over languages); as each finishes, its programs' runs are
     queued on the same pool, so runs of one batch spread over all workers.
     """
-    jobs = _interleave([[(language, chunk, ctx) for chunk in chunks(programs, language.batch_size,
-                                                                    1 if _self_parallel(language) else workers)]
-                        for language, programs, ctx in work])
+    jobs = _interleave(
+        [
+            [
+                (language, chunk, ctx)
+                for chunk in chunks(programs, language.batch_size, 1 if _self_parallel(language) else workers)
+            ]
+            for language, programs, ctx in work
+        ]
+    )
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="codegen-eval")
     running: dict[Future, tuple] = {}
     try:
@@ -142,8 +159,13 @@ def execute(work: Iterable[tuple[object, list[Program], object]], *, workers: in
     pool.shutdown(wait=True)
 
 
-def _after_build(result: tuple[_Batch, dict[str, Built] | Exception], programs: list[Program], pool,
-                 running: dict, on_outcome: Callable[[Program, Outcome], None]) -> None:
+def _after_build(
+    result: tuple[_Batch, dict[str, Built] | Exception],
+    programs: list[Program],
+    pool,
+    running: dict,
+    on_outcome: Callable[[Program, Outcome], None],
+) -> None:
     batch, built = result
     for program in programs:
         if isinstance(built, Exception):

@@ -19,16 +19,29 @@ class KnownBug:
 
 
 KNOWN_BUGS: dict[str, KnownBug] = {
-    "JavaScript/112": KnownBug("fail", "canonical returns `(z, false)` (comma operator: just a boolean); the v1 "
-                                       "test expects ['bcd', false]"),
-    "JavaScript/155": KnownBug("fail", "canonical misses the num == 0 case (expects [1, 0]) that the v1 test checks"),
+    "JavaScript/112": KnownBug(
+        "fail",
+        "canonical returns `(z, false)` (comma operator: just a boolean); the v1 test expects ['bcd', false]",
+    ),
+    "JavaScript/155": KnownBug(
+        "fail", "canonical misses the num == 0 case (expects [1, 0]) that the v1 test checks"
+    ),
     "JavaScript/162": KnownBug("pass", "needs the npm package js-md5, installed once into the tool cache"),
-    "JavaScript/32": KnownBug("pass", "its example_test calls testfindZero(), defined only in the full test; "
-                                      "only the full test is run here"),
-    "Go/65": KnownBug("pass", "prompt lacks the import block (strconv) its solution needs; imports are rebuilt"),
+    "JavaScript/32": KnownBug(
+        "pass",
+        "its example_test calls testfindZero(), defined only in the full test; "
+        "only the full test is run here",
+    ),
+    "Go/65": KnownBug(
+        "pass", "prompt lacks the import block (strconv) its solution needs; imports are rebuilt"
+    ),
     "Go/95": KnownBug("flaky", "canonical depends on Go's random map iteration order (passes ~60 % of runs)"),
-    "Rust/32": KnownBug("fail", "the test module is commented out: 0 tests run, which never counts as a pass"),
-    "Rust/50": KnownBug("fail", "the test calls rand's pre-0.8 `gen_range(a, b)`; rand 0.8 (Debian) rejects it"),
+    "Rust/32": KnownBug(
+        "fail", "the test module is commented out: 0 tests run, which never counts as a pass"
+    ),
+    "Rust/50": KnownBug(
+        "fail", "the test calls rand's pre-0.8 `gen_range(a, b)`; rand 0.8 (Debian) rejects it"
+    ),
 }
 
 

@@ -8,7 +8,7 @@ C(n-c, k) / C(n, k) = prod_{i=n-c+1..n} (1 - k / i).  A k is reported only when 
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.languages.js import js_deps_dir
@@ -47,14 +47,18 @@ def _python(cache: Path, missing: list[str]) -> dict[str, str]:
 def _cpp(cache: Path, missing: list[str]) -> dict[str, str]:
     if not _need_tool("g++", f"{APT} g++", missing):
         return {}
-    _need_path(Path("/usr/include/boost/any.hpp"), "Boost headers (CPP/22, CPP/137)", f"{APT} libboost-dev", missing)
+    _need_path(
+        Path("/usr/include/boost/any.hpp"), "Boost headers (CPP/22, CPP/137)", f"{APT} libboost-dev", missing
+    )
     _need_path(Path("/usr/include/openssl/md5.h"), "OpenSSL headers (CPP/162)", f"{APT} libssl-dev", missing)
     return {"g++": _version(["g++", "--version"])}
 
 
 def _java(cache: Path, missing: list[str]) -> dict[str, str]:
-    if not (_need_tool("javac", f"{APT} default-jdk-headless", missing)
-            and _need_tool("java", f"{APT} default-jdk-headless", missing)):
+    if not (
+        _need_tool("javac", f"{APT} default-jdk-headless", missing)
+        and _need_tool("java", f"{APT} default-jdk-headless", missing)
+    ):
         return {}
     return {"javac": _version(["javac", "-version"]), "java": _version(["java", "-version"])}
 
@@ -63,16 +67,24 @@ def _js(cache: Path, missing: list[str]) -> dict[str, str]:
     if not _need_tool("node", f"{APT} nodejs npm", missing):
         return {}
     deps = js_deps_dir(cache)
-    _need_path(deps / "node_modules" / "js-md5", "npm package js-md5 (JavaScript/162)",
-               f"npm install --no-save --prefix {deps} {JS_MD5}", missing)
+    _need_path(
+        deps / "node_modules" / "js-md5",
+        "npm package js-md5 (JavaScript/162)",
+        f"npm install --no-save --prefix {deps} {JS_MD5}",
+        missing,
+    )
     return {"node": _version(["node", "--version"])}
 
 
 def _go(cache: Path, missing: list[str]) -> dict[str, str]:
     if not _need_tool("go", f"{APT} golang-go", missing):
         return {}
-    _need_path(Path("/usr/share/gocode/src/github.com/stretchr/testify/assert"), "Go testify",
-               f"{APT} golang-github-stretchr-testify-dev", missing)
+    _need_path(
+        Path("/usr/share/gocode/src/github.com/stretchr/testify/assert"),
+        "Go testify",
+        f"{APT} golang-github-stretchr-testify-dev",
+        missing,
+    )
     return {"go": _version(["go", "version"])}
 
 
@@ -88,7 +100,13 @@ def _rust(cache: Path, missing: list[str]) -> dict[str, str]:
 
 
 CHECKS: dict[str, Callable[[Path, list[str]], dict[str, str]]] = {
-    "python": _python, "cpp": _cpp, "java": _java, "js": _js, "go": _go, "rust": _rust}
+    "python": _python,
+    "cpp": _cpp,
+    "java": _java,
+    "js": _js,
+    "go": _go,
+    "rust": _rust,
+}
 
 
 def preflight(languages: list[str], cache_dir: Path) -> dict[str, dict[str, str]]:

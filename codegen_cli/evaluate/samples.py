@@ -35,8 +35,13 @@ class Sample:
         return hashlib.sha256(self.completion.encode("utf-8")).hexdigest()
 
     def to_row(self) -> dict:
-        return {"task_id": self.task_id, "language": self.language, "sample_idx": self.sample_idx,
-                "completion": self.completion, "settings_hash": self.settings_hash}
+        return {
+            "task_id": self.task_id,
+            "language": self.language,
+            "sample_idx": self.sample_idx,
+            "completion": self.completion,
+            "settings_hash": self.settings_hash,
+        }
 
 
 def reference_samples(problems: list[Problem]) -> list[Sample]:
@@ -51,8 +56,9 @@ def _language_of(task_id: str) -> str | None:
         return None
 
 
-def _parse_row(line: str, known: dict[str, Problem], languages: set[str],
-               next_idx: dict[str, int]) -> Sample | str | None:
+def _parse_row(
+    line: str, known: dict[str, Problem], languages: set[str], next_idx: dict[str, int]
+) -> Sample | str | None:
     """A Sample, an error message, or None for a row of a language/task that is not selected."""
     try:
         row = json.loads(line)
@@ -76,7 +82,9 @@ def _parse_row(line: str, known: dict[str, Problem], languages: set[str],
         return f"`sample_idx` must be a non-negative integer, got {idx!r}"
     next_idx[task_id] = max(next_idx.get(task_id, 0), idx + 1)
     settings = row.get("settings_hash")
-    return Sample(task_id, known[task_id].language, idx, completion, settings if isinstance(settings, str) else None)
+    return Sample(
+        task_id, known[task_id].language, idx, completion, settings if isinstance(settings, str) else None
+    )
 
 
 def read_samples(path: Path, problems: list[Problem], selected: set[str]) -> list[Sample]:
@@ -102,8 +110,9 @@ def read_samples(path: Path, problems: list[Problem], selected: set[str]) -> lis
             elif parsed is not None and parsed.task_id in selected:
                 samples[parsed.key] = parsed
     if errors:
-        shown = "; ".join(errors[:MAX_REPORTED]) + (f"; ... {len(errors) - MAX_REPORTED} more" if
-                                                    len(errors) > MAX_REPORTED else "")
+        shown = "; ".join(errors[:MAX_REPORTED]) + (
+            f"; ... {len(errors) - MAX_REPORTED} more" if len(errors) > MAX_REPORTED else ""
+        )
         raise InputDataError(f"{path}: {len(errors)} bad sample row(s): {shown}")
     if not samples:
         raise InputDataError(f"{path}: no samples for the selected problems (check --languages/--tasks)")

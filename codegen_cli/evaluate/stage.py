@@ -7,7 +7,6 @@ identical programs run once), build + run the rest in parallel, then compute pas
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections import defaultdict
@@ -32,8 +31,9 @@ def _select(cfg: EvalConfig) -> tuple[list[Problem], list[Sample]]:
     languages = cfg.languages or None
     every = load_problems(cfg.problems, benchmark=cfg.benchmark, languages=languages)
     if cfg.tasks or cfg.limit:
-        chosen = load_problems(cfg.problems, benchmark=cfg.benchmark, languages=languages, tasks=cfg.tasks,
-                               limit=cfg.limit)
+        chosen = load_problems(
+            cfg.problems, benchmark=cfg.benchmark, languages=languages, tasks=cfg.tasks, limit=cfg.limit
+        )
     else:
         chosen = every
     if cfg.check_references:
@@ -58,16 +58,32 @@ def _write_samples_copy(cfg: EvalConfig, samples: list[Sample]) -> None:
 
 
 def _result_row(sample: Sample, program: Program, outcome: Outcome, cached: bool) -> dict[str, Any]:
-    return {"task_id": sample.task_id, "language": sample.language, "sample_idx": sample.sample_idx,
-            "status": outcome.status, "passed": outcome.status == "passed", "exit_code": outcome.exit_code,
-            "stdout": outcome.stdout, "stderr": outcome.stderr, "compile_seconds": outcome.compile_seconds,
-            "run_seconds": outcome.run_seconds, "program_sha256": program.sha256,
-            "completion_sha256": sample.completion_sha256, "cached": cached}
+    return {
+        "task_id": sample.task_id,
+        "language": sample.language,
+        "sample_idx": sample.sample_idx,
+        "status": outcome.status,
+        "passed": outcome.status == "passed",
+        "exit_code": outcome.exit_code,
+        "stdout": outcome.stdout,
+        "stderr": outcome.stderr,
+        "compile_seconds": outcome.compile_seconds,
+        "run_seconds": outcome.run_seconds,
+        "program_sha256": program.sha256,
+        "completion_sha256": sample.completion_sha256,
+        "cached": cached,
+    }
 
 
 def _outcome_of(row: dict[str, Any]) -> Outcome:
-    return Outcome(row["status"], row.get("exit_code"), row.get("stdout", ""), row.get("stderr", ""),
-                   row.get("compile_seconds", 0.0), row.get("run_seconds", 0.0))
+    return Outcome(
+        row["status"],
+        row.get("exit_code"),
+        row.get("stdout", ""),
+        row.get("stderr", ""),
+        row.get("compile_seconds", 0.0),
+        row.get("run_seconds", 0.0),
+    )
 
 
 def _contexts(cfg: EvalConfig, sandbox: Any, cache: Path, languages: list[str]) -> dict[str, Context]:
@@ -87,8 +103,10 @@ def _check_resumable(done: dict[tuple[str, int], dict[str, Any]], samples: list[
     for sample in samples:
         row = done.get(sample.key)
         if row is not None and row.get("completion_sha256") != sample.completion_sha256:
-            raise MismatchError(f"{path} has a result for {sample.task_id} #{sample.sample_idx} made from a "
-                                "different completion; score into a new --output folder")
+            raise MismatchError(
+                f"{path} has a result for {sample.task_id} #{sample.sample_idx} made from a "
+                "different completion; score into a new --output folder"
+            )
 
 
 def score(cfg: EvalConfig) -> EvalSummary:
@@ -103,7 +121,9 @@ def score(cfg: EvalConfig) -> EvalSummary:
     cache = (cfg.cache_dir or default_cache_dir()).resolve()
     toolchains = preflight(languages, cache)
     for key in languages:
-        log(f"toolchain {key}: " + "; ".join(f"{tool} {version}" for tool, version in toolchains[key].items()))
+        log(
+            f"toolchain {key}: " + "; ".join(f"{tool} {version}" for tool, version in toolchains[key].items())
+        )
     sandbox = Sandbox(cfg.sandbox)
     log(f"sandbox tier: [bold]{sandbox.tier}[/bold] ({sandbox.reason})")
     cfg.output.mkdir(parents=True, exist_ok=True)
@@ -112,15 +132,56 @@ def score(cfg: EvalConfig) -> EvalSummary:
     done = store.load()
     _check_resumable(done, samples, store.path)
     counters = _run_pending(cfg, samples, problems, done, store, _contexts(cfg, sandbox, cache, languages))
-    summary = _summarize(cfg, problems, samples, store.load(), toolchains, sandbox, counters,
-                         time.monotonic() - start)
+    summary = _summarize(
+        cfg, problems, samples, store.load(), toolchains, sandbox, counters, time.monotonic() - start
+    )
     atomic_write_json(cfg.output / "summary.json", summary.to_dict())
+    _write_manifest(cfg, samples, summary)
     return summary
 
 
-def _run_pending(cfg: EvalConfig, samples: list[Sample], problems: list[Problem],
-                 done: dict[tuple[str, int], dict[str, Any]], store: ResultsStore,
-                 contexts: dict[str, Context]) -> dict[str, int]:
+def _write_manifest(cfg: EvalConfig, samples: list[Sample], summary: EvalSummary) -> None:
+    """results/manifest.json (DESIGN.md §1): inputs with hashes, resolved options, counts, timings."""
+    from codegen_cli.config import to_dict
+    from codegen_cli.manifest import Manifest, write_manifest
+
+    inputs = []
+    if cfg.samples is not None:
+        inputs.append({"path": str(cfg.samples), "sha256": sha256_file(cfg.samples)})
+    problems = Path(cfg.problems) if cfg.problems else None
+    if problems is not None and problems.is_file():
+        inputs.append({"path": str(problems), "sha256": sha256_file(problems)})
+    elif cfg.problems or cfg.benchmark:
+        inputs.append({"path": str(cfg.problems or cfg.benchmark)})
+    options = to_dict(cfg)
+    options.pop("allow_code_execution", None)
+    write_manifest(
+        cfg.output,
+        Manifest(
+            stage="eval",
+            inputs=inputs,
+            options=options,
+            counts={
+                "samples": len(samples),
+                "problems": summary.problems,
+                "statuses": summary.statuses,
+                "programs_run": summary.programs_run,
+                "programs_cached": summary.programs_cached,
+            },
+            timings={"score_seconds": round(summary.seconds, 2)},
+            extra={"sandbox_tier": summary.sandbox_tier, "toolchains": summary.toolchains},
+        ),
+    )
+
+
+def _run_pending(
+    cfg: EvalConfig,
+    samples: list[Sample],
+    problems: list[Problem],
+    done: dict[tuple[str, int], dict[str, Any]],
+    store: ResultsStore,
+    contexts: dict[str, Context],
+) -> dict[str, int]:
     """Reuse cached outcomes, run the rest; returns {"run": programs run, "cached": samples reused}."""
     by_id = {p.task_id: p for p in problems}
     pending = [s for s in samples if s.key not in done]
@@ -157,14 +218,24 @@ def _run_pending(cfg: EvalConfig, samples: list[Sample], problems: list[Problem]
         try:
             execute(work, workers=workers, on_outcome=lambda p, o: record(p, o, False))
         except KeyboardInterrupt as exc:
-            raise Interrupted(f"interrupted; {store.path} keeps every finished result, rerun to resume") from exc
+            raise Interrupted(
+                f"interrupted; {store.path} keeps every finished result, rerun to resume"
+            ) from exc
         finally:
             store.close()
     return counters
 
 
-def _summarize(cfg: EvalConfig, problems: list[Problem], samples: list[Sample], rows: dict, toolchains: dict,
-               sandbox: Any, counters: dict[str, int], seconds: float) -> EvalSummary:
+def _summarize(
+    cfg: EvalConfig,
+    problems: list[Problem],
+    samples: list[Sample],
+    rows: dict,
+    toolchains: dict,
+    sandbox: Any,
+    counters: dict[str, int],
+    seconds: float,
+) -> EvalSummary:
     wanted = {s.key for s in samples}
     selected = [row for key, row in rows.items() if key in wanted]
     per_language = {}
@@ -181,10 +252,21 @@ def _summarize(cfg: EvalConfig, problems: list[Problem], samples: list[Sample], 
         if f"pass@{k}" not in overall["pass_at_k"]:
             warn(f"pass@{k} not reported: some problem has fewer than {k} samples (n_min={overall['n_min']})")
     return EvalSummary(
-        output=str(cfg.output), mode="check-references" if cfg.check_references else "samples",
-        benchmark=cfg.benchmark, sandbox_tier=sandbox.tier, sandbox_reason=sandbox.reason, toolchains=toolchains,
-        ks=cfg.k, pass_at_k=overall["pass_at_k"], per_language=per_language, statuses=overall["statuses"],
-        problems=overall["problems"], samples=overall["samples"], programs_run=counters["run"],
-        programs_cached=counters["cached"], seconds=seconds,
+        output=str(cfg.output),
+        mode="check-references" if cfg.check_references else "samples",
+        benchmark=cfg.benchmark,
+        sandbox_tier=sandbox.tier,
+        sandbox_reason=sandbox.reason,
+        toolchains=toolchains,
+        ks=cfg.k,
+        pass_at_k=overall["pass_at_k"],
+        per_language=per_language,
+        statuses=overall["statuses"],
+        problems=overall["problems"],
+        samples=overall["samples"],
+        programs_run=counters["run"],
+        programs_cached=counters["cached"],
+        seconds=seconds,
         references=reference_report(selected) if cfg.check_references else {},
-        problems_without_samples=missing)
+        problems_without_samples=missing,
+    )

@@ -35,13 +35,24 @@ class EvalSummary:
         return list(self.references.get("unexpected_failures", []))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format_version": 1, "output": self.output, "mode": self.mode, "benchmark": self.benchmark,
-                "sandbox": {"tier": self.sandbox_tier, "reason": self.sandbox_reason},
-                "toolchains": self.toolchains, "k": self.ks, "pass_at_k": self.pass_at_k,
-                "per_language": self.per_language, "statuses": self.statuses, "problems": self.problems,
-                "samples": self.samples, "problems_without_samples": self.problems_without_samples,
-                "programs": {"run": self.programs_run, "cached": self.programs_cached},
-                "seconds": round(self.seconds, 2), "references": self.references}
+        return {
+            "format_version": 1,
+            "output": self.output,
+            "mode": self.mode,
+            "benchmark": self.benchmark,
+            "sandbox": {"tier": self.sandbox_tier, "reason": self.sandbox_reason},
+            "toolchains": self.toolchains,
+            "k": self.ks,
+            "pass_at_k": self.pass_at_k,
+            "per_language": self.per_language,
+            "statuses": self.statuses,
+            "problems": self.problems,
+            "samples": self.samples,
+            "problems_without_samples": self.problems_without_samples,
+            "programs": {"run": self.programs_run, "cached": self.programs_cached},
+            "seconds": round(self.seconds, 2),
+            "references": self.references,
+        }
 
 
 def per_problem_counts(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
@@ -57,9 +68,15 @@ def per_problem_counts(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]
 def language_block(rows: list[dict[str, Any]], ks: list[int]) -> dict[str, Any]:
     counts = per_problem_counts(rows)
     ns = [n for n, _ in counts.values()]
-    return {"problems": len(counts), "samples": len(rows), "n_min": min(ns, default=0), "n_max": max(ns, default=0),
-            "passed": sum(c for _, c in counts.values()), "pass_at_k": mean_pass_at_k(counts, ks),
-            "statuses": dict(sorted(Counter(row["status"] for row in rows).items()))}
+    return {
+        "problems": len(counts),
+        "samples": len(rows),
+        "n_min": min(ns, default=0),
+        "n_max": max(ns, default=0),
+        "passed": sum(c for _, c in counts.values()),
+        "pass_at_k": mean_pass_at_k(counts, ks),
+        "statuses": dict(sorted(Counter(row["status"] for row in rows).items())),
+    }
 
 
 def reference_report(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -68,10 +85,17 @@ def reference_report(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for row in sorted(rows, key=lambda r: (r["language"], r["task_id"])):
         bug = KNOWN_BUGS.get(row["task_id"])
         if bug is not None and bug.expect != "pass":
-            known.append({"task_id": row["task_id"], "status": row["status"], "expect": bug.expect,
-                          "reason": bug.reason})
+            known.append(
+                {
+                    "task_id": row["task_id"],
+                    "status": row["status"],
+                    "expect": bug.expect,
+                    "reason": bug.reason,
+                }
+            )
         if row["status"] != "passed" and expected_failure(row["task_id"]) is None:
-            unexpected.append({"task_id": row["task_id"], "status": row["status"],
-                               "stderr": row.get("stderr", "")[-500:]})
+            unexpected.append(
+                {"task_id": row["task_id"], "status": row["status"], "stderr": row.get("stderr", "")[-500:]}
+            )
     passed = sum(row["status"] == "passed" for row in rows)
     return {"total": len(rows), "passed": passed, "known_bugs": known, "unexpected_failures": unexpected}

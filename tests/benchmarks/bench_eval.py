@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -32,32 +33,72 @@ from codegen_cli.evaluate.stage import score
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "humaneval-x"
 LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
-NAIVE_FILE = {"python": "main.py", "cpp": "main.cpp", "java": "Main.java", "js": "main.js", "go": "main_test.go",
-              "rust": "src/main.rs"}
+NAIVE_FILE = {
+    "python": "main.py",
+    "cpp": "main.cpp",
+    "java": "Main.java",
+    "js": "main.js",
+    "go": "main_test.go",
+    "rust": "src/main.rs",
+}
 
 
 def naive_commands(language: str) -> list[list[str]]:
-    return {"python": [[sys.executable, "main.py"]],
-            "cpp": [["g++", "-std=c++17", "main.cpp", "-o", "a.out", "-lcrypto"], ["./a.out"]],
-            "java": [["javac", "Main.java"], ["java", "-cp", ".", "Main"]],
-            "js": [["node", "main.js"]],
-            "go": [["go", "test", "-count=1", "./"]],
-            "rust": [["cargo", "test", "--offline", "-q"]]}[language]
+    return {
+        "python": [[sys.executable, "main.py"]],
+        "cpp": [["g++", "-std=c++17", "main.cpp", "-o", "a.out", "-lcrypto"], ["./a.out"]],
+        "java": [["javac", "Main.java"], ["java", "-cp", ".", "Main"]],
+        "js": [["node", "main.js"]],
+        "go": [["go", "test", "-count=1", "./"]],
+        "rust": [["cargo", "test", "--offline", "-q"]],
+    }[language]
 
 
 def _rust_project(folder: Path) -> None:
     (folder / "src").mkdir(parents=True, exist_ok=True)
     (folder / ".cargo").mkdir(exist_ok=True)
     requires = "".join(f'{name} = "{version}"\n' for name, version in CRATES.items())
-    (folder / "Cargo.toml").write_text('[package]\nname = "naive"\nversion = "0.1.0"\nedition = "2021"\n\n'
-                                       "[dependencies]\n" + requires + "\n[profile.dev]\ndebug = 0\n")
+    (folder / "Cargo.toml").write_text(
+        '[package]\nname = "naive"\nversion = "0.1.0"\nedition = "2021"\n\n'
+        "[dependencies]\n" + requires + "\n[profile.dev]\ndebug = 0\n"
+    )
     (folder / ".cargo" / "config.toml").write_text(
         f'[source.crates-io]\nreplace-with = "debian"\n\n[source.debian]\ndirectory = "{REGISTRY}"\n\n'
-        "[net]\noffline = true\n")
+        "[net]\noffline = true\n"
+    )
 
 
-def naive_run(language: str, problems, sandbox: Sandbox, workers: int, cache: Path) -> float:
-    """Seconds for fresh compile + run of every canonical solution, `workers` at a time."""
+_CPUACCT: Path | None = None
+
+
+def track_cpu() -> None:
+    """Put this process (and so every sandboxed toolchain it starts) in its own cgroup-v1 cpuacct group.
+
+    getrusage misses the programs that bubblewrap's private PID namespace reaps, so the cgroup is the
+    reliable CPU meter; without a writable cpuacct hierarchy we fall back to getrusage.
+    """
+    global _CPUACCT
+    group = Path("/sys/fs/cgroup/cpuacct") / f"codegen-bench-{os.getpid()}"
+    try:
+        group.mkdir(exist_ok=True)
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+        _CPUACCT = group
+    except OSError:
+        _CPUACCT = None
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and all its descendants (the sandboxed toolchains)."""
+    if _CPUACCT is not None:
+        return int((_CPUACCT / "cpuacct.usage").read_text()) / 1e9
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def naive_run(
+    language: str, problems, sandbox: Sandbox, workers: int, cache: Path
+) -> tuple[float, float, int]:
+    """(wall s, CPU s, programs passed) for a fresh compile + run of every canonical solution."""
     lang = get_language(language)
     limits = Limits(wall_seconds=120, memory_bytes=None)
     shared = Path(tempfile.mkdtemp(prefix="codegen-naive-"))
@@ -66,12 +107,15 @@ def naive_run(language: str, problems, sandbox: Sandbox, workers: int, cache: Pa
         for i in range(workers):
             _rust_project(shared / f"warm{i}")
             (shared / f"warm{i}" / "src" / "main.rs").write_text("fn main() {}\n")
-            os.system(f"cd {shared}/warm{i} && CARGO_HOME={shared}/ch CARGO_TARGET_DIR={shared}/t{i} "
-                      "cargo build --offline -q 2>/dev/null")
+            os.system(
+                f"cd {shared}/warm{i} && CARGO_HOME={shared}/ch CARGO_TARGET_DIR={shared}/t{i} "
+                "cargo build --offline -q 2>/dev/null"
+            )
             targets.append(shared / f"t{i}")
     if language == "go":  # a writable copy of the warm build cache, as a user's own GOCACHE would be
         shutil.copytree(cache / "go" / "cache", shared / "gocache")
     slots = list(range(workers))
+    passed = []
 
     def one(problem) -> None:
         slot = slots.pop()
@@ -93,56 +137,93 @@ def naive_run(language: str, problems, sandbox: Sandbox, workers: int, cache: Pa
                 if language == "js":
                     env = {"NODE_PATH": str(cache / "js" / "node_modules")}
                 for argv in naive_commands(language):
-                    result = sandbox.run(argv, workdir=work, limits=limits, env=env, writable_paths=writable,
-                                         readonly_paths=(cache,))
+                    result = sandbox.run(
+                        argv,
+                        workdir=work,
+                        limits=limits,
+                        env=env,
+                        writable_paths=writable,
+                        readonly_paths=(cache,),
+                    )
                     if result.returncode != 0:
                         break
+                else:
+                    passed.append(problem.task_id)
         finally:
             slots.append(slot)
 
-    start = time.monotonic()
+    start, cpu = time.monotonic(), cpu_seconds()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, problems))
-    seconds = time.monotonic() - start
+    seconds, cpu = time.monotonic() - start, cpu_seconds() - cpu
     shutil.rmtree(shared, ignore_errors=True)
-    return seconds
+    return seconds, cpu, len(passed)
 
 
-def ours(languages: list[str], limit: int, workers: int) -> float:
+def ours(languages: list[str], limit: int, workers: int) -> tuple[float, float, int]:
+    """(wall s, CPU s, programs passed) for our --check-references."""
     with tempfile.TemporaryDirectory() as out:
-        start = time.monotonic()
-        score(EvalConfig(output=Path(out), check_references=True, problems=str(DATA), languages=languages,
-                         limit=limit, k=[1], workers=workers))
-        return time.monotonic() - start
+        start, cpu = time.monotonic(), cpu_seconds()
+        summary = score(
+            EvalConfig(
+                output=Path(out),
+                check_references=True,
+                problems=str(DATA),
+                languages=languages,
+                limit=limit,
+                k=[1],
+                workers=workers,
+            )
+        )
+        return time.monotonic() - start, cpu_seconds() - cpu, summary.references["passed"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--limit", type=int, default=40, help="problems per language (164 = all)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--languages", default=",".join(LANGUAGES))
     args = parser.parse_args()
     languages = args.languages.split(",")
+    track_cpu()
     sandbox, cache = Sandbox(), default_cache_dir()
     ours(languages, 1, args.workers)  # warm the tool cache (PCH, crates, CDS, Go cache) outside the timings
-    print(f"sandbox tier {sandbox.tier}, workers {args.workers}, {args.limit} problems per language, "
-          f"load average {os.getloadavg()[0]:.1f}\n")
-    print("| language | programs | ours s | ours programs/s | naive s | naive programs/s | speed-up |")
-    print("|---|---|---|---|---|---|---|")
-    total_ours = total_naive = 0.0
+    print(
+        f"sandbox tier {sandbox.tier}, workers {args.workers}, {args.limit} problems per language, "
+        f"load average {os.getloadavg()[0]:.1f}, CPU meter: {'cgroup cpuacct' if _CPUACCT else 'getrusage'}\n"
+    )
+    print(
+        "Wall clock is at the mercy of other load on the machine; CPU seconds (this process + every "
+        "sandboxed toolchain) measure the work itself.\n"
+    )
+    print(
+        "| language | programs | ours wall s | ours CPU s | ours programs/s | naive wall s | naive CPU s | "
+        "naive programs/s | speed-up wall | speed-up CPU | passed ours/naive |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    totals = [0.0, 0.0, 0.0, 0.0]
     for language in languages:
         problems = load_problems(DATA, languages=[language], limit=args.limit)
-        mine = ours([language], args.limit, args.workers)
-        naive = naive_run(language, problems, sandbox, args.workers, cache)
-        total_ours, total_naive = total_ours + mine, total_naive + naive
-        n = len(problems)
-        print(f"| {language} | {n} | {mine:.1f} | {n / mine:.2f} | {naive:.1f} | {n / naive:.2f} | "
-              f"{naive / mine:.1f}x |", flush=True)
-    n = args.limit * len(languages)
-    print(f"| overall (sum) | {n} | {total_ours:.1f} | {n / total_ours:.2f} | {total_naive:.1f} | "
-          f"{n / total_naive:.2f} | {total_naive / total_ours:.1f}x |")
-    mixed = ours(languages, args.limit, args.workers)
-    print(f"\nall languages in one run (ours): {mixed:.1f} s, {n / mixed:.2f} programs/s")
+        wall, cpu, ok = ours([language], args.limit, args.workers)
+        n_wall, n_cpu, n_ok = naive_run(language, problems, sandbox, args.workers, cache)
+        totals = [totals[0] + wall, totals[1] + cpu, totals[2] + n_wall, totals[3] + n_cpu]
+        _row(language, len(problems), wall, cpu, n_wall, n_cpu, f"{ok}/{n_ok}")
+    _row("overall (sum)", args.limit * len(languages), *totals, "")
+    wall, cpu, _ = ours(languages, args.limit, args.workers)
+    print(
+        f"\nall languages in ONE run (ours): {wall:.1f} s wall, {cpu:.1f} s CPU, "
+        f"{args.limit * len(languages) / wall:.2f} programs/s"
+    )
+
+
+def _row(name: str, n: int, wall: float, cpu: float, n_wall: float, n_cpu: float, passed: str) -> None:
+    print(
+        f"| {name} | {n} | {wall:.1f} | {cpu:.1f} | {n / wall:.2f} | {n_wall:.1f} | {n_cpu:.1f} | "
+        f"{n / n_wall:.2f} | {n_wall / wall:.1f}x | {n_cpu / cpu:.1f}x | {passed} |",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

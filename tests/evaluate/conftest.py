@@ -24,8 +24,8 @@ def require_toolchains(*languages: str) -> None:
 
 def score_completions(problems, completions, *, workers: int = 2, timeout: float = 10.0):
     """Score (problem, completion) pairs through the real engine pieces; returns one Outcome per pair."""
-    from codegen_cli.evaluate.executor import execute
     from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.executor import execute
     from codegen_cli.evaluate.languages import get_language
     from codegen_cli.evaluate.sandbox import Sandbox
     from codegen_cli.evaluate.stage import _contexts
@@ -41,6 +41,9 @@ def score_completions(problems, completions, *, workers: int = 2, timeout: float
         unique = list({p.sha256: p for p in programs if p.language == key}.values())
         work.append((objects[key], unique, contexts[key]))
     outcomes = {}
-    execute(work, workers=workers, on_outcome=lambda program, outcome: outcomes.__setitem__(program.sha256,
-                                                                                             outcome))
+    execute(
+        work,
+        workers=workers,
+        on_outcome=lambda program, outcome: outcomes.__setitem__(program.sha256, outcome),
+    )
     return [outcomes[p.sha256] for p in programs]

@@ -11,9 +11,11 @@ from codegen_cli.evaluate.preflight import preflight
 
 from .conftest import HUMANEVAL_X, require_toolchains
 
-P0_OK = ("    for idx, elem in enumerate(numbers):\n        for idx2, elem2 in enumerate(numbers):\n"
-         "            if idx != idx2 and abs(elem - elem2) < threshold:\n                return True\n"
-         "    return False\n")
+P0_OK = (
+    "    for idx, elem in enumerate(numbers):\n        for idx2, elem2 in enumerate(numbers):\n"
+    "            if idx != idx2 and abs(elem - elem2) < threshold:\n                return True\n"
+    "    return False\n"
+)
 
 
 def _samples(tmp_path):
@@ -31,8 +33,21 @@ def _samples(tmp_path):
 
 
 def _score(cli, tmp_path, *extra):
-    return cli("eval", "--samples", _samples(tmp_path), "--problems", HUMANEVAL_X, "-l", "python",
-               "-k", "1,2,5", "-o", tmp_path / "out", "--json", *extra)
+    return cli(
+        "eval",
+        "--samples",
+        _samples(tmp_path),
+        "--problems",
+        HUMANEVAL_X,
+        "-l",
+        "python",
+        "-k",
+        "1,2,5",
+        "-o",
+        tmp_path / "out",
+        "--json",
+        *extra,
+    )
 
 
 def test_model_samples_need_opt_in(cli, tmp_path, monkeypatch):
@@ -72,16 +87,37 @@ def test_scores_pass_at_k_caches_and_resumes(cli, tmp_path, monkeypatch):
 def test_bad_samples_exit_3(cli, tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"task_id": "Python/0"}\n')
-    result = cli("eval", "--samples", path, "--problems", HUMANEVAL_X, "-l", "python", "-o", tmp_path / "o",
-                 "--allow-code-execution")
+    result = cli(
+        "eval",
+        "--samples",
+        path,
+        "--problems",
+        HUMANEVAL_X,
+        "-l",
+        "python",
+        "-o",
+        tmp_path / "o",
+        "--allow-code-execution",
+    )
     assert result.exit_code == 3
     assert "line 1" in result.stderr
 
 
 def test_check_references_reports_known_bugs(cli, tmp_path):
     require_toolchains("python", "js")
-    result = cli("eval", "--check-references", "--problems", HUMANEVAL_X, "-l", "python,js", "--tasks", "0,112",
-                 "-o", tmp_path / "refs", "--json")
+    result = cli(
+        "eval",
+        "--check-references",
+        "--problems",
+        HUMANEVAL_X,
+        "-l",
+        "python,js",
+        "--tasks",
+        "0,112",
+        "-o",
+        tmp_path / "refs",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     refs = summary["references"]
@@ -92,8 +128,12 @@ def test_check_references_reports_known_bugs(cli, tmp_path):
 
 def test_check_references_fails_on_a_broken_canonical(cli, tmp_path):
     require_toolchains("python")
-    problem = {"task_id": "Python/0", "prompt": "def f():\n", "canonical_solution": "    return 1\n",
-               "test": "assert f() == 2\n"}
+    problem = {
+        "task_id": "Python/0",
+        "prompt": "def f():\n",
+        "canonical_solution": "    return 1\n",
+        "test": "assert f() == 2\n",
+    }
     path = tmp_path / "humaneval_python.jsonl"
     path.write_text(json.dumps(problem) + "\n")
     result = cli("eval", "--check-references", "--problems", path, "-o", tmp_path / "refs")
@@ -109,7 +149,11 @@ def test_preflight_names_the_install_command(tmp_path, monkeypatch):
     with pytest.raises(UsageError) as info:
         preflight(["cpp", "java", "go"], tmp_path)
     message = str(info.value)
-    for fix in ("apt-get install -y g++", "apt-get install -y default-jdk-headless", "apt-get install -y golang-go"):
+    for fix in (
+        "apt-get install -y g++",
+        "apt-get install -y default-jdk-headless",
+        "apt-get install -y golang-go",
+    ):
         assert fix in message
 
 

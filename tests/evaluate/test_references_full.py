@@ -14,8 +14,17 @@ from .conftest import ALL_LANGUAGES, HUMANEVAL_X, require_toolchains
 @pytest.mark.slow
 def test_all_references_pass_except_known_data_bugs(cli, tmp_path):
     require_toolchains(*ALL_LANGUAGES)
-    result = cli("eval", "--check-references", "--problems", HUMANEVAL_X, "--languages", ",".join(ALL_LANGUAGES),
-                 "-o", tmp_path / "refs", "--json")
+    result = cli(
+        "eval",
+        "--check-references",
+        "--problems",
+        HUMANEVAL_X,
+        "--languages",
+        ",".join(ALL_LANGUAGES),
+        "-o",
+        tmp_path / "refs",
+        "--json",
+    )
     summary = json.loads(result.stdout) if result.stdout.strip() else {}
     refs = summary.get("references", {})
     assert result.exit_code == 0, (refs.get("unexpected_failures"), result.stderr[-3000:])

@@ -26,15 +26,40 @@ def test_sigkill_then_rerun_gives_one_result_per_sample(tmp_path):
     require_toolchains("python")
     samples = tmp_path / "samples.jsonl"
     # Distinct programs (the comment differs) that each take ~0.3 s, so the kill lands mid-run.
-    samples.write_text("".join(json.dumps({"task_id": "Python/2", "completion":
-                                           f"    import time; time.sleep(0.3)  # {i}\n    return number % 1.0\n"})
-                               + "\n" for i in range(SAMPLES)))
+    samples.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "task_id": "Python/2",
+                    "completion": f"    import time; time.sleep(0.3)  # {i}\n    return number % 1.0\n",
+                }
+            )
+            + "\n"
+            for i in range(SAMPLES)
+        )
+    )
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "codegen_cli", "eval", "--samples", str(samples), "--problems", str(HUMANEVAL_X),
-            "-l", "python", "-o", str(out), "--workers", "1", "--allow-code-execution"]
+    argv = [
+        sys.executable,
+        "-m",
+        "codegen_cli",
+        "eval",
+        "--samples",
+        str(samples),
+        "--problems",
+        str(HUMANEVAL_X),
+        "-l",
+        "python",
+        "-o",
+        str(out),
+        "--workers",
+        "1",
+        "--allow-code-execution",
+    ]
     env = {**os.environ, "CODEGEN_NO_PROGRESS": "1"}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while len(_rows(out / "results.jsonl")) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

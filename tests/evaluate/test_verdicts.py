@@ -31,17 +31,21 @@ WRONG = {
         "wrong_constant": "    return 0.5;\n}\n",
         "raises": "    throw 1;\n}\n",
         "does_not_compile": "    return number -;\n}\n",
-        "fake_pass_then_exit": ("    return number-int(number);\n}\nstruct Fake { Fake() { puts(\"passed\"); exit(0); } }"
-                                " fake_instance;\n"),
+        "fake_pass_then_exit": (
+            '    return number-int(number);\n}\nstruct Fake { Fake() { puts("passed"); exit(0); } }'
+            " fake_instance;\n"
+        ),
         "exit_in_function": "    exit(0);\n}\n",
     },
     "java": {
         "empty": "",
         "wrong_constant": "        return 0.5;\n    }\n}",
-        "raises": "        throw new RuntimeException(\"nope\");\n    }\n}",
+        "raises": '        throw new RuntimeException("nope");\n    }\n}',
         "does_not_compile": "        return number %;\n    }\n}",
-        "fake_pass_then_exit": ("        return number % 1.0;\n    }\n    static { System.out.println(\"passed\"); "
-                                "System.exit(0); }\n}"),
+        "fake_pass_then_exit": (
+            '        return number % 1.0;\n    }\n    static { System.out.println("passed"); '
+            "System.exit(0); }\n}"
+        ),
         "exit_in_function": "        System.exit(0);\n        return 0;\n    }\n}",
     },
     "js": {
@@ -55,18 +59,21 @@ WRONG = {
     "go": {
         "empty": "",
         "wrong_constant": "    return 0.5\n}\n",
-        "raises": "    panic(\"nope\")\n}\n",
+        "raises": '    panic("nope")\n}\n',
         "does_not_compile": "    return number +\n}\n",
-        "fake_pass_then_exit": "    return math.Mod(number,1)\n}\nfunc init() { fmt.Println(\"PASS\"); os.Exit(0) }\n",
+        "fake_pass_then_exit": (
+            '    return math.Mod(number,1)\n}\nfunc init() { fmt.Println("PASS"); os.Exit(0) }\n'
+        ),
         "exit_in_function": "    os.Exit(0)\n    return 0\n}\n",
     },
     "rust": {
         "empty": "",
         "wrong_constant": "    return 0.5;\n}\n",
-        "raises": "    panic!(\"nope\");\n}\n",
+        "raises": '    panic!("nope");\n}\n',
         "does_not_compile": "    return number %;\n}\n",
-        "fake_pass_then_exit": ("    println!(\"test result: ok. 1 passed; 0 failed\");\n    std::process::exit(0);\n"
-                                "}\n"),
+        "fake_pass_then_exit": (
+            '    println!("test result: ok. 1 passed; 0 failed");\n    std::process::exit(0);\n}\n'
+        ),
         "exit_in_function": "    std::process::exit(0);\n}\n",
     },
 }

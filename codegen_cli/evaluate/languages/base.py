@@ -102,7 +102,7 @@ def marker_verdict(result: Any, marker: str) -> str:
     return "failed"
 
 
-_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
 def strip_c_comments(code: str) -> str:

@@ -6,6 +6,8 @@ javac class-data archive, a warm Go build cache, the js-md5 package). Sandboxed 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,18 @@ def default_cache_dir() -> Path:
     return (Path(base) / "codegen" / "eval").resolve()
 
 
+@contextlib.contextmanager
+def cache_lock(cache_dir: Path, name: str):
+    """An exclusive lock across processes (two evals sharing a cache build each tool entry once)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / f".{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @dataclass
 class Context:
     sandbox: Any  # codegen_cli.evaluate.sandbox.Sandbox
@@ -28,9 +42,22 @@ class Context:
     run_limits: Any  # sandbox.Limits
     jobs: int = 2  # parallel compiler processes a batch build may use (= --workers)
 
-    def run(self, argv: list[str], *, workdir: Path, limits: Any, env: dict[str, str] | None = None,
-            readonly: tuple[Path, ...] = ()) -> Any:
+    def run(
+        self,
+        argv: list[str],
+        *,
+        workdir: Path,
+        limits: Any,
+        env: dict[str, str] | None = None,
+        readonly: tuple[Path, ...] = (),
+    ) -> Any:
         """Run one command in the sandbox with the tool cache readable."""
         paths = tuple(dict.fromkeys([self.cache_dir, *readonly]))
-        return self.sandbox.run(argv, workdir=workdir, limits=limits, env=env or {},
-                                writable_paths=(workdir,), readonly_paths=paths)
+        return self.sandbox.run(
+            argv,
+            workdir=workdir,
+            limits=limits,
+            env=env or {},
+            writable_paths=(workdir,),
+            readonly_paths=paths,
+        )

@@ -13,15 +13,34 @@ import subprocess
 import threading
 from pathlib import Path
 
-from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER, Built, Program, RunSpec, marker_verdict, text_of
+from codegen_cli.evaluate.languages.base import (
+    MARKER_PLACEHOLDER,
+    Built,
+    Program,
+    RunSpec,
+    marker_verdict,
+    text_of,
+)
+from codegen_cli.evaluate.languages.context import cache_lock
 from codegen_cli.evaluate.problems import Problem
 
 # CodeGeeX adds each of these unless the prompt already includes it.
-HELPER_HEADERS = ("stdlib.h", "algorithm", "math.h", "stdio.h", "vector", "string", "climits", "cstring", "iostream")
+HELPER_HEADERS = (
+    "stdlib.h",
+    "algorithm",
+    "math.h",
+    "stdio.h",
+    "vector",
+    "string",
+    "climits",
+    "cstring",
+    "iostream",
+)
 FLAGS = ("-std=c++17", "-O0", "-pipe", "-w")  # -O0: tests are tiny; compile time dominates
 HARNESS = (
     "\n#undef main\n#include <cstdio>\n"
-    "int main() {{ codegen_test_main(); std::fputs(\"\\n{marker}\\n\", stdout); std::fflush(stdout); return 0; }}\n"
+    "int main() {{\n  codegen_test_main();\n"
+    '  std::fputs("\\n{marker}\\n", stdout);\n  std::fflush(stdout);\n  return 0;\n}}\n'
 )
 _lock = threading.Lock()
 _GOLD = shutil.which("ld.gold") is not None
@@ -37,23 +56,36 @@ class Cpp:
     tools = ("g++",)
 
     def assemble(self, problem: Problem, completion: str) -> Program:
-        includes = "".join(f"#include<{h}>\n" for h in HELPER_HEADERS if f"#include<{h}>" not in problem.prompt)
-        source = (includes + "\n" + problem.prompt + completion + "\n#define main codegen_test_main\n"
-                  + problem.test + HARNESS.format(marker=MARKER_PLACEHOLDER))
+        includes = "".join(
+            f"#include<{h}>\n" for h in HELPER_HEADERS if f"#include<{h}>" not in problem.prompt
+        )
+        source = (
+            includes
+            + "\n"
+            + problem.prompt
+            + completion
+            + "\n#define main codegen_test_main\n"
+            + problem.test
+            + HARNESS.format(marker=MARKER_PLACEHOLDER)
+        )
         return Program(self.key, problem.task_id, source)
 
     def prepare(self, ctx) -> None:
         """Build the precompiled header (trusted input, same flags as the programs) once."""
         folder = pch_dir(ctx.cache_dir)
-        with _lock:
+        with _lock, cache_lock(ctx.cache_dir, "cpp"):
             if (folder / "he.h.gch").is_file():
                 return
             folder.mkdir(parents=True, exist_ok=True)
             header = folder / "he.h"
             header.write_text("".join(f"#include <{h}>\n" for h in HELPER_HEADERS))
             tmp = folder / "he.h.gch.tmp"
-            subprocess.run(["g++", *FLAGS, "-x", "c++-header", str(header), "-o", str(tmp)], check=True,
-                           capture_output=True, timeout=300)
+            subprocess.run(
+                ["g++", *FLAGS, "-x", "c++-header", str(header), "-o", str(tmp)],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
             tmp.rename(folder / "he.h.gch")
 
     def build(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
@@ -70,9 +102,14 @@ class Cpp:
                 argv.insert(1, "-fuse-ld=gold")  # links in about half the time of ld.bfd
             result = ctx.run(argv, workdir=workdir, limits=ctx.compile_limits)
             ok = result.returncode == 0 and binary.is_file()
-            built[program.sha256] = Built(ok=ok, seconds=result.seconds, files={"main": binary} if ok else {},
-                                          error="" if ok else text_of(result.stderr), exit_code=result.returncode,
-                                          timed_out=result.timed_out)
+            built[program.sha256] = Built(
+                ok=ok,
+                seconds=result.seconds,
+                files={"main": binary} if ok else {},
+                error="" if ok else text_of(result.stderr),
+                exit_code=result.returncode,
+                timed_out=result.timed_out,
+            )
         return built
 
     def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:

@@ -19,26 +19,58 @@ import threading
 import time
 from pathlib import Path
 
-from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER, Built, Program, RunSpec, batch_limits, marker_verdict, text_of
+from codegen_cli.evaluate.languages.base import (
+    MARKER_PLACEHOLDER,
+    Built,
+    Program,
+    RunSpec,
+    batch_limits,
+    marker_verdict,
+    text_of,
+)
+from codegen_cli.evaluate.languages.context import cache_lock
 from codegen_cli.evaluate.problems import Problem
 
-HELPER_PACKAGES = ("math", "strings", "fmt", "strconv", "time", "bytes", "regexp", "sort", "math/rand", "os",
-                   "crypto/md5", "unicode", "errors", "reflect", "encoding/hex", "container/heap")
+HELPER_PACKAGES = (
+    "math",
+    "strings",
+    "fmt",
+    "strconv",
+    "time",
+    "bytes",
+    "regexp",
+    "sort",
+    "math/rand",
+    "os",
+    "crypto/md5",
+    "unicode",
+    "errors",
+    "reflect",
+    "encoding/hex",
+    "container/heap",
+)
 ALWAYS = ("testing", "github.com/stretchr/testify/assert")
 TESTMAIN = (
     "\nfunc TestMain(m *testing.M) {{\n\tcode := m.Run()\n\tif code == 0 {{\n"
-    "\t\tcodegenfmt.Println(\"\\n{marker}\")\n\t}}\n\tcodegenos.Exit(code)\n}}\n"
+    '\t\tcodegenfmt.Println("\\n{marker}")\n\t}}\n\tcodegenos.Exit(code)\n}}\n'
 )
 GOPATH = "/usr/share/gocode"
-_IMPORT_BLOCK = re.compile(r"^\s*import\s*\((.*?)\)\s*", re.S | re.M)
-_IMPORT_LINE = re.compile(r'^\s*import\s+"([^"]+)"\s*$', re.M)
+_IMPORT_BLOCK = re.compile(r"^\s*import\s*\((.*?)\)\s*", re.DOTALL | re.MULTILINE)
+_IMPORT_LINE = re.compile(r'^\s*import\s+"([^"]+)"\s*$', re.MULTILINE)
 _STRINGS = re.compile(r'"(?:\\.|[^"\\\n])*"|`[^`]*`|\'(?:\\.|[^\'\\\n])*\'')
 _lock = threading.Lock()
 
 
 def go_env(cache_dir: Path, workdir: Path) -> dict[str, str]:
-    return {"GOPATH": GOPATH, "GO111MODULE": "off", "GOCACHE": str(cache_dir / "go" / "cache"),
-            "CGO_ENABLED": "0", "GOFLAGS": "", "GOTMPDIR": str(workdir), "GOTOOLCHAIN": "local"}
+    return {
+        "GOPATH": GOPATH,
+        "GO111MODULE": "off",
+        "GOCACHE": str(cache_dir / "go" / "cache"),
+        "CGO_ENABLED": "0",
+        "GOFLAGS": "",
+        "GOTMPDIR": str(workdir),
+        "GOTOOLCHAIN": "local",
+    }
 
 
 def _paths(block: str) -> list[str]:
@@ -70,18 +102,27 @@ class Go:
             candidates += _paths(problem.extra.get(field, ""))
         candidates += HELPER_PACKAGES
         code = prompt + completion + "\n" + problem.test
-        plain = _STRINGS.sub('""', re.sub(r"//[^\n]*|/\*.*?\*/", " ", code, flags=re.S))
+        plain = _STRINGS.sub('""', re.sub(r"//[^\n]*|/\*.*?\*/", " ", code, flags=re.DOTALL))
         keep = [p for p in dict.fromkeys(candidates) if p not in ALWAYS and _uses(plain, p)]
         imports = "".join(f'\t"{p}"\n' for p in (*ALWAYS, *keep))
         imports += '\tcodegenfmt "fmt"\n\tcodegenos "os"\n'
-        source = ("package main\n\nimport (\n" + imports + ")\n\n" + prompt.lstrip("\n") + completion + "\n"
-                  + problem.test + "\n" + TESTMAIN.format(marker=MARKER_PLACEHOLDER))
+        source = (
+            "package main\n\nimport (\n"
+            + imports
+            + ")\n\n"
+            + prompt.lstrip("\n")
+            + completion
+            + "\n"
+            + problem.test
+            + "\n"
+            + TESTMAIN.format(marker=MARKER_PLACEHOLDER)
+        )
         return Program(self.key, problem.task_id, source)
 
     def prepare(self, ctx) -> None:
-        """Warm the Go build cache with testify and the helper packages (trusted code, outside the sandbox)."""
+        """Warm the Go build cache with testify and the helper packages (trusted code, no sandbox needed)."""
         cache = ctx.cache_dir / "go"
-        with _lock:
+        with _lock, cache_lock(ctx.cache_dir, "go"):
             if (cache / "warm").is_file():
                 return
             pkg = cache / "warmup" / "w"
@@ -90,13 +131,25 @@ class Go:
             uses = "".join(f'\t"{p}"\n' for p in names)
             refs = "".join(f"var _ = {p.rsplit('/', 1)[-1]}.{_SYMBOL[p]}\n" for p in names)
             (pkg / "w_test.go").write_text(
-                "package main\n\nimport (\n\t\"testing\"\n\t\"github.com/stretchr/testify/assert\"\n"
-                + uses + ")\n\n" + refs +
-                "func TestW(t *testing.T) { assert.Equal(t, 1, 1) }\n")
-            env = {**go_env(ctx.cache_dir, cache / "warmup"), "PATH": "/usr/local/bin:/usr/bin:/bin",
-                   "HOME": str(cache / "warmup")}
-            subprocess.run(["go", "test", "-count=1", "-vet=off", "./w"], cwd=cache / "warmup", env=env,
-                           check=True, capture_output=True, timeout=600)
+                'package main\n\nimport (\n\t"testing"\n\t"github.com/stretchr/testify/assert"\n'
+                + uses
+                + ")\n\n"
+                + refs
+                + "func TestW(t *testing.T) { assert.Equal(t, 1, 1) }\n"
+            )
+            env = {
+                **go_env(ctx.cache_dir, cache / "warmup"),
+                "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "HOME": str(cache / "warmup"),
+            }
+            subprocess.run(
+                ["go", "test", "-count=1", "-vet=off", "./w"],
+                cwd=cache / "warmup",
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
             (cache / "warm").write_text("ok\n")
 
     def build(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
@@ -109,7 +162,12 @@ class Go:
         argv = ["go", "test", "-count=1", "-vet=off", "-p", str(ctx.jobs), "-exec", str(collect)]
         argv += [f"./{p.name}" for p in programs]
         start = time.monotonic()
-        result = ctx.run(argv, workdir=workdir, limits=batch_limits(ctx.compile_limits, len(programs)), env=go_env(ctx.cache_dir, workdir))
+        result = ctx.run(
+            argv,
+            workdir=workdir,
+            limits=batch_limits(ctx.compile_limits, len(programs)),
+            env=go_env(ctx.cache_dir, workdir),
+        )
         seconds = (time.monotonic() - start) / len(programs)
         output = text_of(result.stdout) + "\n" + text_of(result.stderr)
         built = {}
@@ -118,9 +176,16 @@ class Go:
             if binary.is_file():
                 built[program.sha256] = Built(ok=True, seconds=seconds, files={"t.test": binary})
             else:
-                lines = [line for line in output.splitlines() if program.name in line or line.startswith("\t")]
-                built[program.sha256] = Built(ok=False, seconds=seconds, error="\n".join(lines) or output,
-                                              exit_code=result.returncode, timed_out=result.timed_out)
+                lines = [
+                    line for line in output.splitlines() if program.name in line or line.startswith("\t")
+                ]
+                built[program.sha256] = Built(
+                    ok=False,
+                    seconds=seconds,
+                    error="\n".join(lines) or output,
+                    exit_code=result.returncode,
+                    timed_out=result.timed_out,
+                )
         return built
 
     def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
@@ -132,6 +197,21 @@ class Go:
 
 
 # One exported symbol per warm-up package, so the warm-up file compiles (Go rejects unused imports).
-_SYMBOL = {"math": "Pi", "strings": "Split", "fmt": "Sprint", "strconv": "Itoa", "time": "Now", "bytes": "Equal",
-           "regexp": "MustCompile", "sort": "Ints", "math/rand": "Intn", "crypto/md5": "Sum", "unicode": "IsUpper",
-           "errors": "New", "reflect": "TypeOf", "os": "Exit", "encoding/hex": "EncodeToString", "container/heap": "Init"}
+_SYMBOL = {
+    "math": "Pi",
+    "strings": "Split",
+    "fmt": "Sprint",
+    "strconv": "Itoa",
+    "time": "Now",
+    "bytes": "Equal",
+    "regexp": "MustCompile",
+    "sort": "Ints",
+    "math/rand": "Intn",
+    "crypto/md5": "Sum",
+    "unicode": "IsUpper",
+    "errors": "New",
+    "reflect": "TypeOf",
+    "os": "Exit",
+    "encoding/hex": "EncodeToString",
+    "container/heap": "Init",
+}

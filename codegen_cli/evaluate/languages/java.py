@@ -16,17 +16,33 @@ import threading
 import time
 from pathlib import Path
 
-from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER, Built, Program, RunSpec, batch_limits, marker_verdict, text_of
+from codegen_cli.evaluate.languages.base import (
+    MARKER_PLACEHOLDER,
+    Built,
+    Program,
+    RunSpec,
+    batch_limits,
+    marker_verdict,
+    text_of,
+)
+from codegen_cli.evaluate.languages.context import cache_lock
 from codegen_cli.evaluate.problems import Problem
 
 RUNNER = "CodegenRunner"
 HARNESS = (
     "\nclass " + RUNNER + " {{\n  public static void main(String[] args) throws Throwable {{\n"
-    "    Main.main(args);\n    System.out.println(\"{marker}\");\n    System.out.flush();\n  }}\n}}\n"
+    '    Main.main(args);\n    System.out.println("{marker}");\n    System.out.flush();\n  }}\n}}\n'
 )
 # Start-up tuned JVM: C1 only, serial GC, no perf-data file; tests are tiny and short.
-JVM_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss16m", "-Xmx1g",
-             "-XX:ReservedCodeCacheSize=64m", "-XX:CompressedClassSpaceSize=128m")
+JVM_FLAGS = (
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+    "-XX:-UsePerfData",
+    "-Xss16m",
+    "-Xmx1g",
+    "-XX:ReservedCodeCacheSize=64m",
+    "-XX:CompressedClassSpaceSize=128m",
+)
 _lock = threading.Lock()
 
 
@@ -57,17 +73,28 @@ class Java:
     def prepare(self, ctx) -> None:
         """Record javac's class list into a CDS archive once (halves javac start-up)."""
         jsa = _jsa(ctx.cache_dir)
-        with _lock:
+        with _lock, cache_lock(ctx.cache_dir, "java"):
             if jsa.is_file():
                 return
             folder = jsa.parent / "warmup"
             (folder / "p").mkdir(parents=True, exist_ok=True)
             (folder / "p" / "Main.java").write_text(
                 "package p;\nimport java.util.*;\npublic class Main { public static void main(String[] a) {"
-                " List<Integer> x = new ArrayList<>(Arrays.asList(1, 2)); System.out.println(x); } }\n")
+                " List<Integer> x = new ArrayList<>(Arrays.asList(1, 2)); System.out.println(x); } }\n"
+            )
             tmp = jsa.with_suffix(".tmp")
-            subprocess.run(["javac", f"-J-XX:ArchiveClassesAtExit={tmp}", "-d", str(folder / "out"),
-                            str(folder / "p" / "Main.java")], check=True, capture_output=True, timeout=300)
+            subprocess.run(
+                [
+                    "javac",
+                    f"-J-XX:ArchiveClassesAtExit={tmp}",
+                    "-d",
+                    str(folder / "out"),
+                    str(folder / "p" / "Main.java"),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
             tmp.rename(jsa)
 
     def build(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
@@ -87,12 +114,17 @@ class Java:
             self._compile([program], workdir, ctx, built, single=True)
         return built
 
-    def _compile(self, programs: list[Program], workdir: Path, ctx, built: dict[str, Built],
-                 single: bool = False) -> list[Program]:
+    def _compile(
+        self, programs: list[Program], workdir: Path, ctx, built: dict[str, Built], single: bool = False
+    ) -> list[Program]:
         """Compile a group; fill `built` for what is decided and return the programs left to retry."""
         files = [f"{p.name}/Main.java" for p in programs]
         start = time.monotonic()
-        result = ctx.run(_javac_argv(ctx.cache_dir) + files, workdir=workdir, limits=batch_limits(ctx.compile_limits, len(programs)))
+        result = ctx.run(
+            _javac_argv(ctx.cache_dir) + files,
+            workdir=workdir,
+            limits=batch_limits(ctx.compile_limits, len(programs)),
+        )
         seconds = (time.monotonic() - start) / len(programs)
         stderr = text_of(result.stderr) + text_of(result.stdout)
         if result.returncode == 0:
@@ -101,16 +133,26 @@ class Java:
             return []
         if single:
             program = programs[0]
-            built[program.sha256] = Built(ok=False, seconds=seconds, error=stderr, exit_code=result.returncode,
-                                          timed_out=result.timed_out)
+            built[program.sha256] = Built(
+                ok=False,
+                seconds=seconds,
+                error=stderr,
+                exit_code=result.returncode,
+                timed_out=result.timed_out,
+            )
             return []
-        blamed = set(re.findall(r"^(p[0-9a-f]{20})/Main\.java:\d+: error", stderr, re.M))
+        blamed = set(re.findall(r"^(p[0-9a-f]{20})/Main\.java:\d+: error", stderr, re.MULTILINE))
         rest = []
         for program in programs:
             if program.name in blamed:
-                errors = "\n".join(line for line in stderr.splitlines() if program.name in line or
-                                   not re.match(r"^p[0-9a-f]{20}/", line))
-                built[program.sha256] = Built(ok=False, seconds=seconds, error=errors, exit_code=result.returncode)
+                errors = "\n".join(
+                    line
+                    for line in stderr.splitlines()
+                    if program.name in line or not re.match(r"^p[0-9a-f]{20}/", line)
+                )
+                built[program.sha256] = Built(
+                    ok=False, seconds=seconds, error=errors, exit_code=result.returncode
+                )
             else:
                 rest.append(program)
         return rest

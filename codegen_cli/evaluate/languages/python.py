@@ -29,9 +29,11 @@ class Python:
     def assemble(self, problem: Problem, completion: str) -> Program:
         body = problem.prompt + completion + "\n" + problem.test + "\n"
         entry = problem.extra.get("entry_point")
-        if entry and not re.search(r"^check\(", problem.test, re.M):
+        if entry and not re.search(r"^check\(", problem.test, re.MULTILINE):
             body += f"check({entry})\n"
-        head = IMPORTS + ("import numpy\nimport numpy as np\n" if re.search(r"\bnumpy\b|\bnp\.", body) else "")
+        head = IMPORTS + (
+            "import numpy\nimport numpy as np\n" if re.search(r"\bnumpy\b|\bnp\.", body) else ""
+        )
         tail = f"import os as _codegen_os\n_codegen_os.write(1, b'\\n{MARKER_PLACEHOLDER}\\n')\n"
         return Program(self.key, problem.task_id, head + body + "\n" + tail)
 

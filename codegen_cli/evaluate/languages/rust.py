@@ -21,11 +21,12 @@ import threading
 from pathlib import Path
 
 from codegen_cli.evaluate.languages.base import Built, Program, RunSpec, strip_c_comments, text_of
+from codegen_cli.evaluate.languages.context import cache_lock
 from codegen_cli.evaluate.problems import Problem
 
 REGISTRY = Path("/usr/share/cargo/registry")
 CRATES = {"rand": "0.8", "regex": "1", "md5": "0.7"}
-_SUMMARY = re.compile(r"^test result: ok\. (\d+) passed; 0 failed", re.M)
+_SUMMARY = re.compile(r"^test result: ok\. (\d+) passed; 0 failed", re.MULTILINE)
 _lock = threading.Lock()
 
 
@@ -33,8 +34,9 @@ def rustc_binary() -> str:
     """The real rustc (not the rustup proxy, which the sandbox hides along with ~/.cargo)."""
     proxy = shutil.which("rustc") or "rustc"
     try:
-        sysroot = subprocess.run([proxy, "--print", "sysroot"], capture_output=True, text=True, check=True,
-                                 timeout=60).stdout.strip()
+        sysroot = subprocess.run(
+            [proxy, "--print", "sysroot"], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return proxy
     candidate = Path(sysroot) / "bin" / "rustc"
@@ -42,7 +44,7 @@ def rustc_binary() -> str:
 
 
 def _deps_dir(cache_dir: Path, rustc: str) -> Path:
-    version = subprocess.run([rustc, "-vV"], capture_output=True, text=True, timeout=60).stdout
+    version = subprocess.run([rustc, "-vV"], check=False, capture_output=True, text=True, timeout=60).stdout
     return cache_dir / "rust" / hashlib.sha256(version.encode()).hexdigest()[:16]
 
 
@@ -60,8 +62,12 @@ class Rust:
         if problem.declaration.strip() and problem.declaration.strip() not in problem.prompt:
             head += problem.declaration
         expected = len(re.findall(r"#\[test\]", strip_c_comments(problem.test)))
-        return Program(self.key, problem.task_id, head + completion + "\n" + problem.test + "\n",
-                       meta={"tests": expected})
+        return Program(
+            self.key,
+            problem.task_id,
+            head + completion + "\n" + problem.test + "\n",
+            meta={"tests": expected},
+        )
 
     @property
     def rustc(self) -> str:
@@ -71,7 +77,7 @@ class Rust:
 
     def prepare(self, ctx) -> None:
         """Build rand/regex/md5 from the Debian sources once, offline, and remember the rlib paths."""
-        with _lock:
+        with _lock, cache_lock(ctx.cache_dir, "rust"):
             deps = _deps_dir(ctx.cache_dir, self.rustc)
             index = deps / "externs.json"
             if not index.is_file():
@@ -86,13 +92,22 @@ class Rust:
         requires = "".join(f'{name} = "{version}"\n' for name, version in CRATES.items())
         (project / "Cargo.toml").write_text(
             '[package]\nname = "codegen_eval_deps"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n'
-            + requires + "\n[profile.dev]\ndebug = 0\n")
+            + requires
+            + "\n[profile.dev]\ndebug = 0\n"
+        )
         (project / ".cargo" / "config.toml").write_text(
             f'[source.crates-io]\nreplace-with = "debian"\n\n[source.debian]\ndirectory = "{REGISTRY}"\n\n'
-            "[net]\noffline = true\n")
+            "[net]\noffline = true\n"
+        )
         env = {**os.environ, "CARGO_HOME": str(deps / "cargo-home"), "RUSTC": self.rustc}
-        result = subprocess.run(["cargo", "build", "--offline", "--message-format=json"], cwd=project, env=env,
-                                capture_output=True, text=True, timeout=900)
+        result = subprocess.run(
+            ["cargo", "build", "--offline", "--message-format=json"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"building the Rust crates rand/regex/md5 failed: {result.stderr[-2000:]}")
         externs = []
@@ -113,16 +128,34 @@ class Rust:
         for program in programs:
             source = workdir / f"{program.name}.rs"
             source.write_text(program.text(marker), encoding="utf-8")
-            argv = [self.rustc, "--edition", "2021", "--test", "-C", "debuginfo=0", "-A", "warnings",
-                    source.name, "-o", program.name, "-L", f"dependency={deps_folder}"]
+            argv = [
+                self.rustc,
+                "--edition",
+                "2021",
+                "--test",
+                "-C",
+                "debuginfo=0",
+                "-A",
+                "warnings",
+                source.name,
+                "-o",
+                program.name,
+                "-L",
+                f"dependency={deps_folder}",
+            ]
             for extern in self._externs or []:
                 argv += ["--extern", extern]
             result = ctx.run(argv, workdir=workdir, limits=ctx.compile_limits, readonly=(sysroot,))
             binary = workdir / program.name
             ok = result.returncode == 0 and binary.is_file()
-            built[program.sha256] = Built(ok=ok, seconds=result.seconds, files={"main": binary} if ok else {},
-                                          error="" if ok else text_of(result.stderr), exit_code=result.returncode,
-                                          timed_out=result.timed_out)
+            built[program.sha256] = Built(
+                ok=ok,
+                seconds=result.seconds,
+                files={"main": binary} if ok else {},
+                error="" if ok else text_of(result.stderr),
+                exit_code=result.returncode,
+                timed_out=result.timed_out,
+            )
         return built
 
     def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
