@@ -40,6 +40,8 @@ _IPV4_CHARS = frozenset("0123456789.")
 _IPV6_CHARS = frozenset("0123456789abcdefABCDEF:")
 _IPV4_HINT = re.compile(r"\.\d{1,3}\.\d{1,3}\.")
 _IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{1,4}:|::")
+# Global unicast IPv6 (2000::/3) starts with a 4-digit group 2xxx or 3xxx: C++'s `std::` never does.
+_IPV6_START = re.compile(r"[23][0-9A-Fa-f]{3}:[0-9A-Fa-f]{0,4}:")
 _GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
@@ -113,7 +115,7 @@ def redact(text: str) -> tuple[str, Counter[str]]:
             counts[kind] += n
     finders = (("email", "<EMAIL>", "@", lambda t: _email_spans(t)),
                ("ipv4", "<IP_ADDRESS>", _IPV4_HINT, lambda t: _ip_spans(t, _IPV4_HINT, _IPV4_CHARS, "")),
-               ("ipv6", "<IP_ADDRESS>", _IPV6_HINT, lambda t: _ip_spans(t, _IPV6_HINT, _IPV6_CHARS, ".")))
+               ("ipv6", "<IP_ADDRESS>", _IPV6_HINT, lambda t: _ip_spans(t, _IPV6_START, _IPV6_CHARS, ".")))
     for kind, placeholder, hint, find in finders:
         if (hint not in text) if isinstance(hint, str) else not hint.search(text):
             continue
