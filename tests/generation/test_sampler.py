@@ -126,3 +126,16 @@ def test_criterion_marks_rows_done_one_by_one(random_model):
     assert texts[1][:criterion.cut[1]] == completions[1]
     assert texts[2][:criterion.cut[2]] == "  x = 1"
     assert done_at[0] < done_at[1]
+
+
+def test_out_of_memory_is_a_one_line_error_with_a_smaller_batch(random_model, monkeypatch):
+    """The device is not under test here: `generate` raising torch's OOM error stands in for a full GPU."""
+    lm = load_model(str(random_model))
+
+    def full_device(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(lm.model, "generate", full_device)
+    with pytest.raises(UsageError, match="out of memory generating 6 sequences.*--batch-size 3") as info:
+        generate_batch(lm, ["x"] * 6, ["python"] * 6, seed=0, **SETTINGS)
+    assert info.value.exit_code == 2
