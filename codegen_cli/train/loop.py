@@ -140,7 +140,10 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSour
         if acc.is_main_process:
             log(f"resumed from {resume_from} (step {state['step']}, {state['tokens_seen']:,} tokens)")
     if cfg.trackers:
-        acc.init_trackers("codegen", config={k: v for k, v in to_dict(cfg).items() if not isinstance(v, dict)})
+        flat = {f"{section}.{k}" if section else k: v for section, table in
+                [("", to_dict(cfg)), ("model", to_dict(cfg.model)), ("optim", to_dict(cfg.optim))]
+                for k, v in table.items()}
+        acc.init_trackers("codegen", config={k: v for k, v in flat.items() if isinstance(v, (int, float, str, bool))})
 
     device_name = torch.cuda.get_device_name(acc.device) if acc.device.type == "cuda" else None
     peak = peak_flops(device_name, cfg.peak_tflops)

@@ -234,3 +234,21 @@ def test_every_top_level_key_is_a_flag(tokens_dir: Path, tmp_path: Path) -> None
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["export_dir"] is None and not (run / "hf").exists()
     assert [p.name for p in (run / "checkpoints").iterdir()] == ["step-00000002"]
+
+
+def test_max_tokens_stops_and_bf16_autocast_runs_on_cpu(tokens_dir: Path, tmp_path: Path) -> None:
+    result = _invoke(*train_args(tokens_dir, tmp_path / "run", "--max-tokens", "300", "--mixed-precision", "bf16",
+                                 "--no-export", "--json"))
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["steps"] == 3 and summary["tokens"] == 3 * 4 * 32  # ceil(300 / 128 tokens per step)
+    assert math.isfinite(summary["final_train_loss"]) and "precision bf16" in result.stderr
+
+
+def test_out_of_memory_message_suggests_a_smaller_micro_batch() -> None:
+    from codegen_cli.train.config import TrainConfig, resolve
+    from codegen_cli.train.runtime import oom_message
+
+    text = oom_message(resolve(TrainConfig(max_steps=1, micro_batch_size=16, grad_accum=2)))
+    assert "--micro-batch-size 8 --grad-accum 4" in text
+    assert "activation_checkpointing" in oom_message(resolve(TrainConfig(max_steps=1, micro_batch_size=1)))
