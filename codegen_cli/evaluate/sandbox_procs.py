@@ -155,8 +155,8 @@ class PidsCgroup:
 _swept: set[Path] = set()
 
 
-def _remove_stale(parent: Path, age_seconds: float = 3600.0) -> None:
-    """Once per process, rmdir run cgroups left by a killed evaluator: empty and over an hour old (rmdir
+def _remove_stale(parent: Path, age_seconds: float = 60.0) -> None:
+    """Once per process, rmdir run cgroups left by a killed evaluator: empty and over a minute old (rmdir
     refuses populated ones, and the age spares a dir another evaluator just made and has not joined yet)."""
     if parent in _swept:
         return

@@ -318,3 +318,18 @@ def test_binary_output_is_decoded_with_replacement(sandbox, work):
     code = "import sys; sys.stdout.buffer.write(b'ok \\xff\\xfe end')"
     res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30))
     assert res.returncode == 0 and res.stdout == "ok \ufffd\ufffd end"
+
+
+def test_stale_run_cgroups_are_swept():
+    from codegen_cli.evaluate import sandbox_procs
+    cgroup = sandbox_procs.PidsCgroup.create(uuid.uuid4().hex, 8)
+    if cgroup is None:
+        pytest.skip("no writable pids cgroup here")
+    try:
+        old = time.time() - 3600
+        os.utime(cgroup.path, (old, old))  # as if left by an evaluator killed an hour ago
+        sandbox_procs._swept.discard(cgroup.path.parent)
+        sandbox_procs._remove_stale(cgroup.path.parent)
+        assert not cgroup.path.exists()
+    finally:
+        cgroup.remove()
