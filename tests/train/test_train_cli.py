@@ -252,3 +252,19 @@ def test_out_of_memory_message_suggests_a_smaller_micro_batch() -> None:
     text = oom_message(resolve(TrainConfig(max_steps=1, micro_batch_size=16, grad_accum=2)))
     assert "--micro-batch-size 8 --grad-accum 4" in text
     assert "activation_checkpointing" in oom_message(resolve(TrainConfig(max_steps=1, micro_batch_size=1)))
+
+
+def test_resume_from_an_explicit_checkpoint_rolls_back(trained, tokens_dir, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained[0], run)
+    ckpt = run / "checkpoints" / "step-00000040"
+    result = _invoke(*train_args(tokens_dir, run, "--seq-len", "64", "--micro-batch-size", "8",
+                                 "--max-steps", str(STEPS), "--save-every", "40", "--eval-every", "50",
+                                 "--resume", ckpt, "--json"))
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["resumed_from"] == str(ckpt) and summary["steps"] == STEPS
+    rows = [r for r in read_metrics(run / "metrics.jsonl") if "loss" in r]
+    original = [r for r in read_metrics(trained[0] / "metrics.jsonl") if "loss" in r]
+    assert [r["step"] for r in rows] == list(range(1, STEPS + 1))
+    assert [r["loss"] for r in rows] == pytest.approx([r["loss"] for r in original], rel=1e-5)
