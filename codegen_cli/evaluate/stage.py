@@ -7,6 +7,7 @@ identical programs run once), build + run the rest in parallel, then compute pas
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import defaultdict
@@ -43,18 +44,33 @@ def _select(cfg: EvalConfig) -> tuple[list[Problem], list[Sample]]:
 
 
 def _write_samples_copy(cfg: EvalConfig, samples: list[Sample]) -> None:
-    """results/samples.jsonl holds what was scored; never clobber a different file already there."""
+    """results/samples.jsonl: every sample scored into this folder (earlier runs' rows are kept).
+
+    A row that would change the completion of an already recorded (task_id, sample_idx) is refused:
+    its result in results.jsonl would no longer match.
+    """
     target = cfg.output / "samples.jsonl"
     if cfg.samples is not None and target.exists() and target.resolve() == cfg.samples.resolve():
         return
-    import json
-
-    text = "".join(json.dumps(s.to_row(), ensure_ascii=False, sort_keys=True) + "\n" for s in samples)
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
     if target.exists():
-        if target.read_text(encoding="utf-8") == text:
-            return
-        raise MismatchError(f"{target} already holds other samples; score into a new --output folder")
-    atomic_write_text(target, text)
+        for line in target.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[(row["task_id"], int(row["sample_idx"]))] = row
+    before = dict(rows)
+    for sample in samples:
+        old = rows.get(sample.key)
+        if old is not None and old.get("completion") != sample.completion:
+            raise MismatchError(
+                f"{target} already holds another completion for {sample.task_id} #{sample.sample_idx}; "
+                "score into a new --output folder"
+            )
+        rows[sample.key] = sample.to_row()
+    if rows != before or not target.exists():
+        ordered = sorted(rows.values(), key=lambda r: (r["language"], r["task_id"], r["sample_idx"]))
+        text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in ordered)
+        atomic_write_text(target, text)
 
 
 def _result_row(sample: Sample, program: Program, outcome: Outcome, cached: bool) -> dict[str, Any]:

