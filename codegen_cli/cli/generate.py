@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,12 +14,12 @@ from codegen_cli.output import console, emit_json
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model folder (RUN/hf) or hub id (local path offline).")]
 PromptArg = Annotated[str, typer.Argument(help="Code to continue; `-` reads it from stdin.")]
 LanguageOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--language", "-l", help="Language of the prompt (python, cpp, java, js, go, rust, ...): adds the "
                                            "tag and the stop rule. Without it: no tag, stop at end-of-text."),
 ]
 TagStyleOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--tag-style", help="comment | token | none (default: what the model folder records, else none)."),
 ]
 
@@ -34,7 +34,7 @@ def generate_command(
     top_k: Annotated[int, typer.Option("--top-k", help="Top-k filter; 0 disables it.")] = 0,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Most tokens to generate.")] = 256,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (sampling only).")] = 1234,
-    device: Annotated[Optional[str], typer.Option("--device", help="Torch device (default: GPU if any).")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="Torch device (default: GPU if any).")] = None,
     dtype: Annotated[str, typer.Option("--dtype", help="auto | float32 | bfloat16 | float16.")] = "auto",
     json_out: JsonOpt = False,
 ) -> None:

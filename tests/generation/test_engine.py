@@ -16,8 +16,8 @@ import pytest
 from codegen_cli.errors import MismatchError, UsageError
 from codegen_cli.evaluate.generation import GenerationConfig, generate_samples
 from codegen_cli.evaluate.generation.engine import plan_batches
-from codegen_cli.evaluate.generation.stopping import cut_completion
 from codegen_cli.evaluate.generation.prompts import problem_text
+from codegen_cli.evaluate.generation.stopping import cut_completion
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,7 +99,7 @@ def test_resumed_run_equals_uninterrupted_run(stopper_model, two_language_proble
     (part / "samples.jsonl").write_text("".join(lines[:4]) + lines[4][: len(lines[4]) // 2])
     resumed = generate_samples(config(stopper_model, part), two_language_problems)
     assert resumed.generated == 8 and resumed.reused == 4
-    key = lambda r: (r["task_id"], r["sample_idx"])  # noqa: E731
+    key = lambda r: (r["task_id"], r["sample_idx"])
     assert sorted(rows_of(part), key=key) == sorted(rows_of(whole), key=key)
 
 
@@ -185,5 +185,5 @@ def test_two_processes_split_the_batches_and_match_one_process(stopper_model, tw
     assert main == {"processes": 2, "generated": 12}
     one = tmp_path / "one"
     generate_samples(config(stopper_model, one), two_language_problems)
-    key = lambda r: (r["task_id"], r["sample_idx"])  # noqa: E731
+    key = lambda r: (r["task_id"], r["sample_idx"])
     assert sorted(rows_of(out), key=key) == sorted(rows_of(one), key=key)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from codegen_cli.evaluate.generation.prompts import problem_text
 from codegen_cli.evaluate.generation.stopping import (
-    ScanState, cut_completion, find_stop, held_back, prompt_state, rule_family,
+    ScanState,
+    cut_completion,
+    find_stop,
+    held_back,
+    prompt_state,
+    rule_family,
 )
 from codegen_cli.evaluate.problems import load_problems
-from codegen_cli.evaluate.generation.prompts import problem_text
 
 PY_PROMPT = 'def add(a, b):\n    """Add."""\n'
 

@@ -13,8 +13,15 @@ from typing import Any
 from codegen_cli.evaluate.generation.config import GenerationConfig, GenerationSummary
 from codegen_cli.evaluate.generation.stopping import cut_completion, find_stop
 
-__all__ = ["GenerationConfig", "GenerationSummary", "generate_samples", "complete", "cut_completion", "find_stop",
-           "load_model"]
+__all__ = [
+    "GenerationConfig",
+    "GenerationSummary",
+    "complete",
+    "cut_completion",
+    "find_stop",
+    "generate_samples",
+    "load_model",
+]
 
 
 def __getattr__(name: str) -> Any:

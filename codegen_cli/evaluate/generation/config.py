@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from codegen_cli.config import option
 from codegen_cli.errors import UsageError
@@ -31,12 +31,12 @@ class GenerationConfig:
     max_new_tokens: int = option(512, "Most tokens generated per sample.")
     batch_size: int = option(16, "Sequences generated together (lower it after an out-of-memory error).")
     seed: int = option(1234, "Seed; each batch reseeds from it, so a rerun gives the same samples.")
-    tag_style: Optional[str] = option(
+    tag_style: str | None = option(
         None, "Language tag before each prompt: comment, token or none (default: what the model records)."
     )
     backend: str = option("hf", "hf (transformers generate) or vllm (when installed).")
     dtype: str = option("auto", "auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16 or float16.")
-    device: Optional[str] = option(None, "Torch device (default: this process's accelerator, else CPU).")
+    device: str | None = option(None, "Torch device (default: this process's accelerator, else CPU).")
     force: bool = option(False, "Discard samples made with other settings instead of refusing (exit 4).")
     trust_remote_code: bool = option(False, "Allow a hub model's own Python code (off: it runs arbitrary code).")
 

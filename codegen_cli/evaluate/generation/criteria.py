@@ -12,7 +12,7 @@ only happen there), so the per-step cost stays small next to a forward pass.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from transformers import StoppingCriteria
@@ -37,7 +37,7 @@ class PerSequenceStop(StoppingCriteria):
         self.families = [rule_family(lang) if lang else "none" for lang in languages]
         self.languages = list(languages)
         self.states = list(states)
-        self.eos_ids = set(int(i) for i in eos_ids)
+        self.eos_ids = {int(i) for i in eos_ids}
         rows = len(self.languages)
         self.done = [False] * rows
         self.reason: list[str | None] = [None] * rows  # stop | eos, None while running

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from codegen_cli.config import to_dict
 from codegen_cli.errors import Interrupted, UsageError
@@ -22,7 +23,11 @@ from codegen_cli.evaluate.generation.config import GenerationConfig, GenerationS
 from codegen_cli.evaluate.generation.prompts import problem_text, resolve_tag_style, tagged_prompt
 from codegen_cli.evaluate.generation.stopping import STOP_RULES_VERSION
 from codegen_cli.evaluate.generation.store import (
-    PROMPT_FORMAT_VERSION, Key, SampleStore, model_fingerprint, settings_hash,
+    PROMPT_FORMAT_VERSION,
+    Key,
+    SampleStore,
+    model_fingerprint,
+    settings_hash,
 )
 from codegen_cli.evaluate.problems import Problem
 from codegen_cli.output import log, progress

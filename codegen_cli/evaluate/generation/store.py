@@ -17,8 +17,9 @@ import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from codegen_cli.atomic import atomic_write_json, sha256_json
 from codegen_cli.errors import InputDataError, MismatchError
@@ -115,7 +116,7 @@ class SampleStore:
         if other and not force:
             raise MismatchError(
                 f"{self.path} holds samples made with other generation settings (settings_hash "
-                f"{sorted(map(str, other))[0]} != {expected_hash}); use another -o folder, or --force to discard them"
+                f"{min(map(str, other))} != {expected_hash}); use another -o folder, or --force to discard them"
             )
         if other:
             backup = self.path.with_name(SAMPLES_FILE + ".old")

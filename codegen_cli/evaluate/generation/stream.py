@@ -7,8 +7,9 @@ it away: for Python a trailing newline waits until the next line shows whether i
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from codegen_cli.evaluate.generation.prompts import resolve_tag_style, tagged_prompt
 from codegen_cli.evaluate.generation.sampler import Completion, LoadedModel, generate_batch, load_model
