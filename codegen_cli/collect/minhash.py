@@ -120,8 +120,10 @@ def signature(shingles: np.ndarray, num_perm: int) -> np.ndarray | None:
         ok = filled[probes]
         pick = ok.argmax(axis=1)
         chosen = probes[np.arange(len(empty)), pick]
-        for row in np.flatnonzero(~ok.any(axis=1)):  # rare: very few shingles, probes all missed
-            chosen[row] = int(np.flatnonzero(filled)[empty[row] % int(filled.sum())])
+        missed = np.flatnonzero(~ok.any(axis=1))  # few shingles: all probes of these bins missed
+        if len(missed):
+            have = np.flatnonzero(filled)
+            chosen[missed] = have[empty[missed] % len(have)]
         # mix the bin number in, so two empty bins that borrow the same value still differ
         sig[empty] = (_fmix64(sig[chosen] ^ empty.astype(np.uint64)) & _MASK56)
     return sig
