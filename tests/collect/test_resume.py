@@ -83,3 +83,18 @@ def test_merge_refuses_missing_shards(tmp_path: Path):
     run_collect([src], tmp_path / "out", chunk_files=4, shard="0/2")
     with pytest.raises(InputDataError, match=r"shards \[1\] of 2"):
         run_collect([], tmp_path / "out", merge=True)
+
+
+def test_killed_during_the_final_write_is_redone(tmp_path: Path):
+    """State left by a kill after the chunks finished: stray shards and temp files, no manifest."""
+    src = many_files(tmp_path / "src", 30)
+    out = tmp_path / "out"
+    run_collect([src], out, chunk_files=4, keep_work=True)
+    reference = corpus_bytes(out)
+    (out / "manifest.json").unlink()
+    (out / "data" / "part-00007.parquet").write_bytes(b"half a shard")
+    (out / "data" / ".part-00000.parquet.abc.tmp").write_bytes(b"junk")
+    again = run_collect([src], out, chunk_files=4)
+    assert again.chunks_resumed == again.chunks
+    assert corpus_bytes(out) == reference
+    assert not list((out / "data").glob(".*.tmp"))
