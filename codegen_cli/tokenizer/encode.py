@@ -17,6 +17,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from codegen_cli.atomic import atomic_write_bytes, atomic_write_text
+from codegen_cli.errors import JobFailed
 from codegen_cli.languages import with_tag
 from codegen_cli.tokenizer.corpus import WorkUnit, is_val, read_unit
 
@@ -82,7 +83,13 @@ def encode_unit(job: EncodeJob, unit: WorkUnit) -> dict[str, Any]:
     ids, langs, contents = [ids[i] for i in keep], [langs[i] for i in keep], [contents[i] for i in keep]
     tok = _load(job.tokenizer_file)
     texts = _texts(job, langs, contents)
-    encodings = tok.encode_batch_fast(texts, add_special_tokens=False)
+    try:
+        encodings = tok.encode_batch_fast(texts, add_special_tokens=False)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a Rust panic arrives as pyo3's PanicException(BaseException)
+        raise JobFailed(f"{unit.path} row group {unit.row_group} rows {unit.start}..{unit.start + unit.rows}: "
+                        f"the tokenizer failed ({type(exc).__name__}: {str(exc)[:200]})") from None
     streams: dict[str, list[int]] = {split: [] for split in SPLITS}
     stats: dict[str, Any] = {split: _empty_split() for split in SPLITS}
     failures: list[str] = []

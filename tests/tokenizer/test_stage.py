@@ -155,3 +155,13 @@ def test_empty_language_is_reported(tmp_path, corpus_docs):
     assert summary.empty_languages == ["Rust"]
     asked = run_stage(corpus, tmp_path / "t2", vocab_size=600, languages="python,go")
     assert asked.empty_languages == ["Go"] and set(asked.bytes_per_token) == {"Python"}
+
+
+def test_sample_bytes_bounds_the_training_sample(corpus_dir, tmp_path):
+    from codegen_cli.tokenizer.corpus import in_sample
+
+    summary = run_stage(corpus_dir, tmp_path / "t", sample_bytes=30_000, vocab_size=900)
+    assert summary.round_trip_failures == 0 and summary.tokens["train"] > 0
+    rate = 30_000 / (sum(len(c.encode()) for *_, c in _corpus_rows(corpus_dir)) * 0.8)
+    picked = [doc_id for doc_id, *_ in _corpus_rows(corpus_dir) if in_sample(doc_id, rate)]
+    assert 0 < len(picked) < 63

@@ -68,3 +68,14 @@ def test_read_tag_style_absent_and_broken(tmp_path):
 def test_vocab_too_small_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="too small"):
         train_tokenizer(DOCS, tmp_path / "t", vocab_size=200, tag_style="token")
+
+
+@pytest.mark.parametrize("text", [" " * 200_000 + "x", "\t" * 200_000, "(" * 100_000, " \n" * 50_000,
+                                  " \t\r" * 50_000 + "\n", "\r" * 100_000, "( " * 50_000])
+def test_pathological_runs_pre_tokenize_fast_and_round_trip(text, small_tokenizer):
+    """Oniguruma aborts a match after too many retries; the code pattern must never backtrack that much."""
+    from tokenizers import Tokenizer
+
+    folder, _ = small_tokenizer
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    assert tok.decode(tok.encode(text).ids) == text
