@@ -47,8 +47,8 @@ class EvalConfig:
     )
     memory_mb: int = option(
         4096,
-        "Address-space limit per program in MiB (not for the JVM and Go "
-        "binaries, which reserve far more virtual memory than they use).",
+        "Address-space limit per program in MiB (compilers get at least 2048; the JVM's heap is a third "
+        "of it, at most 1 GiB).",
     )
     allow_code_execution: bool = option(
         False, f"Run model-generated code (also: {ALLOW_ENV}=1). Not needed for --check-references."

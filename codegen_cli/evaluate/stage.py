@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen_cli.atomic import atomic_write_json, atomic_write_text, sha256_file
-from codegen_cli.errors import Interrupted, MismatchError
+from codegen_cli.errors import Interrupted, MismatchError, UsageError
 from codegen_cli.evaluate.config import EvalConfig
 from codegen_cli.evaluate.executor import Outcome, execute
 from codegen_cli.evaluate.languages import get_language
@@ -106,12 +106,12 @@ def _contexts(cfg: EvalConfig, sandbox: Any, cache: Path, languages: list[str]) 
     from codegen_cli.evaluate.sandbox import Limits
 
     memory = cfg.memory_mb << 20
+    jobs = cfg.workers or os.cpu_count() or 1
     contexts = {}
     for key in languages:
-        hungry = getattr(get_language(key), "reserves_virtual_memory", False)
-        run = Limits(wall_seconds=cfg.timeout, memory_bytes=None if hungry else memory)
-        build = Limits(wall_seconds=cfg.compile_timeout, memory_bytes=None if hungry else memory)
-        contexts[key] = Context(sandbox, cache, build, run, jobs=cfg.workers or os.cpu_count() or 1)
+        run = Limits(wall_seconds=cfg.timeout, memory_bytes=memory)
+        build = Limits(wall_seconds=cfg.compile_timeout, memory_bytes=max(memory, 2 << 30))
+        contexts[key] = Context(sandbox, cache, build, run, jobs=jobs)
     return contexts
 
 
@@ -128,7 +128,7 @@ def _check_resumable(done: dict[tuple[str, int], dict[str, Any]], samples: list[
 def score(cfg: EvalConfig) -> EvalSummary:
     """Score samples (or the canonical solutions) and write results.jsonl + summary.json in cfg.output."""
     from codegen_cli.evaluate.preflight import preflight
-    from codegen_cli.evaluate.sandbox import Sandbox
+    from codegen_cli.evaluate.sandbox import Sandbox, SandboxUnavailable
 
     start = time.monotonic()
     cfg.validate()
@@ -140,7 +140,10 @@ def score(cfg: EvalConfig) -> EvalSummary:
         log(
             f"toolchain {key}: " + "; ".join(f"{tool} {version}" for tool, version in toolchains[key].items())
         )
-    sandbox = Sandbox(cfg.sandbox)
+    try:
+        sandbox = Sandbox(cfg.sandbox)
+    except SandboxUnavailable as exc:
+        raise UsageError(f"{exc}; use --sandbox auto to take the strongest tier that works") from exc
     log(f"sandbox tier: [bold]{sandbox.tier}[/bold] ({sandbox.reason})")
     cfg.output.mkdir(parents=True, exist_ok=True)
     _write_samples_copy(cfg, samples)

@@ -87,7 +87,6 @@ class Go:
     key = "go"
     batch_size = 96
     builds_in_parallel = True  # one `go test -p N` uses every core: fewer, larger batches are faster
-    reserves_virtual_memory = True  # no address-space limit: the runtime reserves GiBs it never uses
     tools = ("go",)
 
     def assemble(self, problem: Problem, completion: str) -> Program:

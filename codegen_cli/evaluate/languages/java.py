@@ -33,16 +33,23 @@ HARNESS = (
     "\nclass " + RUNNER + " {{\n  public static void main(String[] args) throws Throwable {{\n"
     '    Main.main(args);\n    System.out.println("{marker}");\n    System.out.flush();\n  }}\n}}\n'
 )
-# Start-up tuned JVM: C1 only, serial GC, no perf-data file; tests are tiny and short.
+# Start-up tuned JVM: C1 only, serial GC, no perf-data file; tests are tiny and short. The small code
+# cache and class space keep the JVM's reserved (virtual) memory well under the address-space limit.
 JVM_FLAGS = (
     "-XX:TieredStopAtLevel=1",
     "-XX:+UseSerialGC",
     "-XX:-UsePerfData",
     "-Xss16m",
-    "-Xmx1g",
     "-XX:ReservedCodeCacheSize=64m",
     "-XX:CompressedClassSpaceSize=128m",
 )
+
+
+def heap_mb(limits) -> int:
+    """Max heap: a third of the address-space limit (the JVM reserves more than its heap), at most 1 GiB."""
+    if not limits.memory_bytes:
+        return 1024
+    return max(64, min(1024, (limits.memory_bytes >> 20) // 3))
 _lock = threading.Lock()
 
 
@@ -50,8 +57,8 @@ def _jsa(cache_dir: Path) -> Path:
     return cache_dir / "java" / "javac.jsa"
 
 
-def _javac_argv(cache_dir: Path) -> list[str]:
-    argv = ["javac", "-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "-J-XX:-UsePerfData", "-J-Xmx1g"]
+def _javac_argv(cache_dir: Path, heap: int) -> list[str]:
+    argv = ["javac", *(f"-J{flag}" for flag in JVM_FLAGS if flag != "-Xss16m"), f"-J-Xmx{heap}m"]
     if _jsa(cache_dir).is_file():
         argv.append(f"-J-XX:SharedArchiveFile={_jsa(cache_dir)}")
     return argv + ["-proc:none", "-nowarn", "-encoding", "UTF-8", "-d", "out"]
@@ -60,7 +67,6 @@ def _javac_argv(cache_dir: Path) -> list[str]:
 class Java:
     key = "java"
     batch_size = 64
-    reserves_virtual_memory = True  # no address-space limit: the runtime reserves GiBs it never uses
     tools = ("javac", "java")
 
     def assemble(self, problem: Problem, completion: str) -> Program:
@@ -121,7 +127,7 @@ class Java:
         files = [f"{p.name}/Main.java" for p in programs]
         start = time.monotonic()
         result = ctx.run(
-            _javac_argv(ctx.cache_dir) + files,
+            _javac_argv(ctx.cache_dir, heap_mb(ctx.compile_limits)) + files,
             workdir=workdir,
             limits=batch_limits(ctx.compile_limits, len(programs)),
         )
@@ -165,7 +171,8 @@ class Java:
         return Built(ok=True, seconds=seconds, files={f"{program.name}/{c.name}": c for c in classes})
 
     def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
-        return RunSpec(["java", *JVM_FLAGS, "-cp", ".", f"{program.name}.{RUNNER}"])
+        heap = f"-Xmx{heap_mb(ctx.run_limits)}m"
+        return RunSpec(["java", *JVM_FLAGS, heap, "-cp", ".", f"{program.name}.{RUNNER}"])
 
     def verdict(self, program: Program, result, marker: str) -> str:
         return marker_verdict(result, marker)
