@@ -152,6 +152,16 @@ class Go:
             (cache / "warm").write_text("ok\n")
 
     def build(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
+        built = self._build_batch(programs, marker, workdir, ctx)
+        if len(programs) > 1 and any(item.timed_out for item in built.values()):
+            # One package hung the compiler: build each alone so the others are not blamed for it.
+            for program in programs:
+                single = workdir / f"alone-{program.name}"
+                single.mkdir()
+                built.update(self._build_batch([program], marker, single, ctx))
+        return built
+
+    def _build_batch(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
         collect = workdir / "collect.sh"
         collect.write_text('#!/bin/sh\ncp "$1" ./t.test\n')
         collect.chmod(0o755)
