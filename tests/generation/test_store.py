@@ -81,3 +81,13 @@ def test_tag_style_comes_from_the_model_folder_unless_overridden(random_model, t
     assert tagged_prompt("int f() {\n", "cpp", "comment") == "// language: C++\nint f() {\n"
     assert tagged_prompt("x", "go", "token") == "<|lang:Go|>x"
     assert tagged_prompt("x", None, "comment") == "x"
+
+
+def test_token_style_tags_missing_from_the_tokenizer_are_reported(random_model):
+    from transformers import AutoTokenizer
+
+    from codegen_cli.evaluate.generation.prompts import missing_tag_tokens
+
+    tok = AutoTokenizer.from_pretrained(random_model)  # trained with comment tags: no tag tokens at all
+    assert missing_tag_tokens(tok, ["python", "cpp"], "token") == ["<|lang:C++|>", "<|lang:Python|>"]
+    assert missing_tag_tokens(tok, ["python"], "comment") == []

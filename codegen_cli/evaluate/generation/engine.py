@@ -20,7 +20,12 @@ from typing import Any
 from codegen_cli.config import to_dict
 from codegen_cli.errors import Interrupted, UsageError
 from codegen_cli.evaluate.generation.config import GenerationConfig, GenerationSummary
-from codegen_cli.evaluate.generation.prompts import problem_text, resolve_tag_style, tagged_prompt
+from codegen_cli.evaluate.generation.prompts import (
+    missing_tag_tokens,
+    problem_text,
+    resolve_tag_style,
+    tagged_prompt,
+)
 from codegen_cli.evaluate.generation.stopping import STOP_RULES_VERSION
 from codegen_cli.evaluate.generation.store import (
     PROMPT_FORMAT_VERSION,
@@ -30,7 +35,7 @@ from codegen_cli.evaluate.generation.store import (
     settings_hash,
 )
 from codegen_cli.evaluate.problems import Problem
-from codegen_cli.output import log, progress
+from codegen_cli.output import log, progress, warn
 
 
 @dataclass
@@ -112,6 +117,10 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> G
     if batches:
         runner = _make_runner(config)
         device, dtype = runner.device, runner.dtype
+        tokenizer = getattr(getattr(runner, "lm", None), "tokenizer", None)
+        missing = missing_tag_tokens(tokenizer, {p.language for p in problems}, tag_style) if tokenizer else []
+        if missing and state.is_main_process:
+            warn(f"the tokenizer has no {', '.join(missing)} token: those prompts get the tag as plain text")
         if state.is_main_process:
             store.write_settings(_settings_record(config, settings, digest, runner, state.num_processes))
         with state.split_between_processes(batches) as mine:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.problems import Problem
-from codegen_cli.languages import with_tag
+from codegen_cli.languages import tag_token, with_tag
 from codegen_cli.tokenizer.tagging import read_tag_style
 
 TAG_STYLES = ("comment", "token", "none")
@@ -48,3 +48,15 @@ def tagged_prompt(text: str, language: str | None, style: str) -> str:
         return with_tag(text, language, style)
     except KeyError as exc:
         raise UsageError(f"--language {language!r}: {exc.args[0]}") from exc
+
+
+def missing_tag_tokens(tokenizer, languages, style: str) -> list[str]:
+    """Token-style tags the tokenizer does not hold as one token (it would read them as plain text).
+
+    A model trained with tags for some languages only sees `<|lang:Rust|>` split into pieces, which is
+    not what it was trained on: worth a warning, not an error (a third-party model may still cope).
+    """
+    if style != "token":
+        return []
+    vocab = tokenizer.get_vocab()
+    return sorted({tag_token(lang) for lang in languages if lang} - set(vocab))
