@@ -1,0 +1,94 @@
+"""Program assembly rules per language (no toolchain needed): imports, harness, test counts, hashes."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from codegen_cli.evaluate.executor import chunks
+from codegen_cli.evaluate.languages import get_language
+from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER
+from codegen_cli.evaluate.problems import load_problems
+
+from .conftest import HUMANEVAL_X
+
+
+@pytest.fixture(scope="module")
+def problems():
+    return {p.task_id: p for p in load_problems(HUMANEVAL_X, tasks=["0", "2", "32", "65", "158"])}
+
+
+def _imports(source: str) -> list[str]:
+    block = re.search(r"import \((.*?)\)", source, re.S).group(1)
+    return re.findall(r'^\s*(?:\w+ )?"([^"]+)"', block, re.M)
+
+
+def test_go_imports_are_rebuilt_from_use(problems):
+    go = get_language("go")
+    go65 = problems["Go/65"]
+    source = go.assemble(go65, go65.canonical_solution).source
+    assert "strconv" in _imports(source)  # Go/65's prompt lacks the import block its solution needs
+    plain_test = "func TestX(t *testing.T) {\n    assert.Equal(t, 0.5, TruncateNumber(3.5))\n}\n"
+    unused = go.assemble(dataclasses.replace(problems["Go/2"], test=plain_test), "    return 0.5\n}\n").source
+    assert "math" not in _imports(unused)  # math imported by the prompt but unused: Go would refuse it
+    assert {"testing", "github.com/stretchr/testify/assert"} <= set(_imports(unused))
+    assert source.count("import (") == 1 and "func TestMain(m *testing.M)" in source
+
+
+def test_go_ignores_package_names_in_comments_and_strings(problems):
+    go158 = problems["Go/158"]
+    source = (
+        get_language("go").assemble(go158, '    // list of strings. here\n    return "strings."\n}\n').source
+    )
+    assert "strings" not in _imports(source)
+
+
+def test_cpp_helper_includes_and_harness(problems):
+    cpp0 = problems["CPP/0"]
+    source = get_language("cpp").assemble(cpp0, cpp0.canonical_solution).source
+    assert source.count("#include<stdio.h>") == 1  # already in the prompt: not added again
+    assert "#include<algorithm>" in source and "#define main codegen_test_main" in source
+    assert source.index("#define main") > source.index(cpp0.canonical_solution)
+    assert MARKER_PLACEHOLDER in source.split("#undef main", 1)[1]
+
+
+def test_java_harness_calls_main_then_prints_marker(problems):
+    java0 = problems["Java/0"]
+    program = get_language("java").assemble(java0, java0.canonical_solution)
+    assert "Main.main(args);" in program.source and MARKER_PLACEHOLDER in program.source
+    assert get_language("java")._source(program, "M").startswith(f"package {program.name};\n")
+
+
+def test_rust_expects_every_test_function(problems):
+    rust = get_language("rust")
+    assert rust.assemble(problems["Rust/0"], "").meta["tests"] == 1
+    assert rust.assemble(problems["Rust/32"], "").meta["tests"] == 0  # test module commented out
+    source = rust.assemble(problems["Rust/0"], "x").source
+    assert problems["Rust/0"].declaration in source and "fn main" not in source
+
+
+def test_js_assert_throws_and_python_marker(problems):
+    js = get_language("js").assemble(problems["JavaScript/0"], "").source
+    assert js.startswith("console.assert = ") and "throw new Error" in js
+    py = get_language("python").assemble(problems["Python/0"], "    return True\n").source
+    assert py.rstrip().endswith(f"b'\\n{MARKER_PLACEHOLDER}\\n')") and "import numpy" not in py
+
+
+def test_program_hash_ignores_the_marker_but_not_the_code(problems):
+    python = get_language("python")
+    a = python.assemble(problems["Python/0"], "    return True\n")
+    b = python.assemble(problems["Python/0"], "    return True\n")
+    c = python.assemble(problems["Python/0"], "    return False\n")
+    assert a.sha256 == b.sha256 != c.sha256
+    assert a.text("X") != a.text("Y")
+
+
+def test_chunks_are_even_and_bounded():
+    items = list(range(164))
+    sizes = [len(c) for c in chunks(items, 64, 2)]
+    assert sum(sizes) == 164 and max(sizes) <= 64 and len(sizes) % 2 == 0 and max(sizes) - min(sizes) <= 1
+    assert [len(c) for c in chunks(items[:5], 1, 2)] == [1] * 5
+    assert len(chunks(items, 96, 1)) == 2
+    assert chunks([], 64, 2) == []
