@@ -47,10 +47,11 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     done = _finished(cfg, digest)
     if done is not None:
         return done
+    parsed = [src.parse_spec(spec) for spec in options["sources"]]  # bad paths fail before any write
+    settings = _worker_settings(cfg, cfg.output / ".work")
     work = _prepare_work_dir(cfg, options, digest)
-    sources = [src.prepare(src.parse_spec(spec), cache_dir=cfg.cache_dir) for spec in options["sources"]]
+    sources = [src.prepare(source, cache_dir=cfg.cache_dir) for source in parsed]
     _check_sources(sources, cfg)
-    settings = _worker_settings(cfg, work)
     shard_index, shard_count = cfg.shard_spec()
     stats, chunk_ids, resumed = Stats(), [], 0
 
@@ -130,7 +131,10 @@ def _prepare_work_dir(cfg: CollectConfig, options: dict[str, Any], digest: str) 
     recorded = work / "options.json"
     if recorded.is_file():
         old = json.loads(recorded.read_text(encoding="utf-8"))
-        if old.get("options_sha256") != digest:
+        started = any((work / "parts").glob("*.json"))  # no finished chunk: nothing to protect
+        if old.get("options_sha256") != digest and not started:
+            atomic_write_json(recorded, {"options_sha256": digest, "options": options})
+        elif old.get("options_sha256") != digest:
             changed = sorted(k for k in set(old["options"]) | set(options)
                              if old["options"].get(k) != options.get(k))
             raise MismatchError(f"{work} holds an unfinished run with other options ({', '.join(changed)}); "

@@ -62,3 +62,11 @@ def test_default_source_is_the_stdlib(cli, tmp_path: Path):
     import sysconfig
 
     assert summary["sources"][0]["spec"] == sysconfig.get_paths()["stdlib"]
+
+
+def test_a_typo_in_a_source_does_not_lock_the_output(cli, tmp_path: Path):
+    write_files(tmp_path / "src", {"a.py": python_source(1)})
+    assert cli("collect", tmp_path / "srcc", "-o", tmp_path / "out").exit_code == 2
+    assert cli("collect", f"file://{tmp_path / 'nope'}", "-o", tmp_path / "out").exit_code == 3
+    result = cli("collect", tmp_path / "src", "-o", tmp_path / "out", "--workers", "1")
+    assert result.exit_code == 0, result.stderr
