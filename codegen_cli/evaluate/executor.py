@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -124,35 +125,46 @@ def execute(
 ) -> None:
     """Run every (language, programs, context); `on_outcome` is called in THIS thread as results arrive.
 
-    Builds are submitted first (round-robin over languages); as each finishes, its programs' runs are
-    queued on the same pool, so runs of one batch spread over all workers.
+    At most `workers` jobs are in flight. Runs of built programs go first, builds (round-robin over
+    languages) fill the remaining slots: results then flow steadily, so a killed run loses little.
     """
-    jobs = _interleave(
-        [
+    builds = deque(
+        _interleave(
             [
-                (language, chunk, ctx)
-                for chunk in chunks(programs, language.batch_size, 1 if _self_parallel(language) else workers)
+                [
+                    (language, chunk, ctx)
+                    for chunk in chunks(
+                        programs, language.batch_size, 1 if _self_parallel(language) else workers
+                    )
+                ]
+                for language, programs, ctx in work
             ]
-            for language, programs, ctx in work
-        ]
+        )
     )
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="codegen-eval")
+    runs: deque = deque()
+    slots = max(1, workers)
+    pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="codegen-eval")
     running: dict[Future, tuple] = {}
     try:
-        for language, chunk, ctx in jobs:
-            running[pool.submit(_build_job, language, chunk, ctx)] = ("build", chunk)
-        while running:
+        while builds or runs or running:
+            while len(running) < slots and (runs or builds):
+                if runs:
+                    batch, program, item = runs.popleft()
+                    running[pool.submit(_run_job, batch, program, item)] = ("run", batch, program)
+                else:
+                    language, chunk, ctx = builds.popleft()
+                    running[pool.submit(_build_job, language, chunk, ctx)] = ("build", chunk)
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in done:
                 kind, *info = running.pop(future)
                 if kind == "build":
-                    _after_build(future.result(), info[0], pool, running, on_outcome)
-                else:
-                    batch, program = info
-                    on_outcome(program, future.result())
-                    batch.left -= 1
-                    if batch.left == 0:
-                        remove_tree(batch.workdir)
+                    runs.extend(_after_build(future.result(), info[0], on_outcome))
+                    continue
+                batch, program = info
+                on_outcome(program, future.result())
+                batch.left -= 1
+                if batch.left == 0:
+                    remove_tree(batch.workdir)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -162,11 +174,11 @@ def execute(
 def _after_build(
     result: tuple[_Batch, dict[str, Built] | Exception],
     programs: list[Program],
-    pool,
-    running: dict,
     on_outcome: Callable[[Program, Outcome], None],
-) -> None:
+) -> list[tuple[_Batch, Program, Built]]:
+    """Report what failed to build; return the (batch, program, built) runs still to do."""
     batch, built = result
+    todo = []
     for program in programs:
         if isinstance(built, Exception):
             on_outcome(program, Outcome("sandbox_error", None, "", f"build failed: {built}", 0.0, 0.0))
@@ -175,7 +187,8 @@ def _after_build(
         if item is None or not item.ok:
             on_outcome(program, _compile_outcome(item or Built(ok=False, seconds=0.0, error="not built")))
             continue
-        batch.left += 1
-        running[pool.submit(_run_job, batch, program, item)] = ("run", batch, program)
-    if batch.left == 0:
+        todo.append((batch, program, item))
+    batch.left = len(todo)
+    if not todo:
         remove_tree(batch.workdir)
+    return todo
