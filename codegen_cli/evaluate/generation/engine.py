@@ -66,8 +66,14 @@ def batch_seed(seed: int, problem: Problem, sample_idx: int) -> int:
 
 def plan_batches(problems: Sequence[Problem], *, n_samples: int, batch_size: int, seed: int,
                  done: set[Key]) -> list[Batch]:
-    """Fixed batches over every (problem, sample) pair; pairs already done are left out of their batch."""
-    pairs = [(p, s) for p in range(len(problems)) for s in range(n_samples)]
+    """Fixed batches over every (problem, sample) pair; pairs already done are left out of their batch.
+
+    Problems go shortest prompt first, so a batch that mixes problems (n < batch size, e.g. greedy n=1)
+    holds prompts of similar length and little left padding (HumanEval-X prompts run from ~100 to ~1,400
+    characters). The order depends only on the problems, never on what is done or on the process count.
+    """
+    order = sorted(range(len(problems)), key=lambda i: (len(problem_text(problems[i])), i))
+    pairs = [(p, s) for p in order for s in range(n_samples)]
     batches = []
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start:start + batch_size]
