@@ -21,6 +21,7 @@ from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.evaluate.generation.criteria import PerSequenceStop
 from codegen_cli.evaluate.generation.stopping import prompt_state, rule_family
 
+_OOM = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)  # torch < 2.5 only has the cuda one
 _CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx")
 
 
@@ -226,7 +227,9 @@ def generate_batch(
         with torch.inference_mode():
             output = lm.model.generate(input_ids=input_ids, attention_mask=mask, generation_config=config,
                                        stopping_criteria=StoppingCriteriaList([criterion]), streamer=streamer)
-    except torch.OutOfMemoryError as exc:
+    except (_OOM, RuntimeError) as exc:
+        if not isinstance(exc, _OOM) and "can't allocate memory" not in str(exc):  # CPU allocator wording
+            raise
         raise UsageError(
             f"out of memory generating {len(prompts)} sequences on {lm.device}; rerun with --batch-size "
             f"{max(1, len(prompts) // 2)} (samples already written are kept)"
