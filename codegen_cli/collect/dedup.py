@@ -80,16 +80,19 @@ def near_duplicates(key_files: list[Path], skip: np.ndarray, bands: int) -> tupl
     size = len(skip)
     candidates = np.flatnonzero(~skip)
     forest = UnionFind(size)
-    linked = False
+    touched: set[int] = set()
     for band in range(bands):
         firsts, others = _band_edges(load_column(key_files, 2 + band), candidates)
         for a, b in zip(firsts.tolist(), others.tolist()):
             forest.union(a, b)
-            linked = True
+        touched.update(firsts.tolist())  # a group's first member can join a smaller root elsewhere
+        touched.update(others.tolist())
     dup = np.zeros(size, dtype=bool)
-    if not linked:
+    if not touched:
         return dup, 0
-    roots = np.fromiter((forest.find(i) for i in range(size)), dtype=np.int64, count=size)
+    roots = np.arange(size)
+    for node in touched:  # only linked documents can have another root than themselves
+        roots[node] = forest.find(node)
     dup = roots != np.arange(size)
     dup &= ~skip
     clusters = len(np.unique(roots[dup]))

@@ -76,3 +76,17 @@ def test_union_find_keeps_the_smallest_index():
     forest.union(5, 4)
     forest.union(3, 1)
     assert [forest.find(i) for i in range(6)] == [0, 1, 2, 1, 2, 2]
+
+
+def test_near_duplicates_follow_links_through_any_band(tmp_path):
+    """Document 3 heads its group in band 1 but joins 0's cluster through 5: it must be dropped."""
+    from codegen_cli.collect.dedup import near_duplicates
+
+    keys = np.zeros((6, 2 + 2), dtype=np.uint64)
+    keys[:, 2] = [11, 12, 13, 14, 15, 11]  # band 0: {0, 5}
+    keys[:, 3] = [21, 22, 23, 33, 24, 33]  # band 1: {3, 5}
+    path = tmp_path / "keys.npy"
+    np.save(path, keys)
+    dup, clusters = near_duplicates([path], np.zeros(6, dtype=bool), bands=2)
+    assert dup.tolist() == [False, False, False, True, False, True]
+    assert clusters == 1
