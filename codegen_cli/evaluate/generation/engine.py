@@ -109,10 +109,9 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> G
     store = SampleStore(config.output)
     if state.is_main_process:
         store.repair()
-        done = store.check(digest, force=config.force)
+    # every process checks (and refuses) on its own, so a mismatch never leaves others at a barrier
+    done = store.check(digest, force=config.force, discard=state.is_main_process)
     state.wait_for_everyone()
-    if not state.is_main_process:
-        done = store.check(digest, force=False)
     wanted = {(p.task_id, s) for p in problems for s in range(config.n_samples)}
     reused = len(wanted & set(done))
     batches = plan_batches(problems, n_samples=config.n_samples, batch_size=config.batch_size,

@@ -90,10 +90,12 @@ class SampleStore:
 
     def read(self) -> list[dict[str, Any]]:
         """Every complete row, in file order; a corrupt complete line is an input error."""
-        if not self.path.is_file():
-            return []
         rows = []
-        with self.path.open("rb") as handle:
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:  # absent, or just moved aside by --force on the main process
+            return []
+        with handle:
             for number, line in enumerate(handle, 1):
                 if not line.endswith(b"\n"):
                     break  # torn tail: ignored here, removed by repair()
@@ -109,8 +111,12 @@ class SampleStore:
                 rows.append(row)
         return rows
 
-    def check(self, expected_hash: str, *, force: bool) -> dict[Key, dict[str, Any]]:
-        """Rows already made with these settings, keyed; other settings refuse (exit 4) unless force."""
+    def check(self, expected_hash: str, *, force: bool, discard: bool = True) -> dict[Key, dict[str, Any]]:
+        """Rows already made with these settings, keyed; other settings refuse (exit 4) unless force.
+
+        With force, rows of other settings are moved aside when `discard` (the main process), else only
+        ignored, so every process of a multi-process run decides the same way without waiting on another.
+        """
         rows = self.read()
         other = {row.get("settings_hash") for row in rows} - {expected_hash}
         if other and not force:
@@ -118,6 +124,8 @@ class SampleStore:
                 f"{self.path} holds samples made with other generation settings (settings_hash "
                 f"{min(map(str, other))} != {expected_hash}); use another -o folder, or --force to discard them"
             )
+        if other and not discard:
+            return {}
         if other:
             backup = self.path.with_name(SAMPLES_FILE + ".old")
             os.replace(self.path, backup)
