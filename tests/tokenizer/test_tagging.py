@@ -79,3 +79,17 @@ def test_pathological_runs_pre_tokenize_fast_and_round_trip(text, small_tokenize
     folder, _ = small_tokenizer
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     assert tok.decode(tok.encode(text).ids) == text
+
+
+def test_training_is_deterministic_across_thread_counts(tmp_path):
+    """Same docs, 1 thread in-process vs 2 rayon threads in a subprocess: byte-identical tokenizer.json."""
+    import os
+    import subprocess
+    import sys
+
+    one = train_tokenizer(DOCS, tmp_path / "one", vocab_size=400, tag_style="token")
+    script = ("import sys; from tests.tokenizer.test_tagging import DOCS; from codegen_cli.tokenizer import "
+              "train_tokenizer; train_tokenizer(DOCS, sys.argv[1], vocab_size=400, tag_style='token')")
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "true", "RAYON_NUM_THREADS": "2"}
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "two")], check=True, env=env, timeout=300)
+    assert (one / "tokenizer.json").read_bytes() == (tmp_path / "two" / "tokenizer.json").read_bytes()
