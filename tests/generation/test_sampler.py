@@ -139,3 +139,28 @@ def test_out_of_memory_is_a_one_line_error_with_a_smaller_batch(random_model, mo
     with pytest.raises(UsageError, match="out of memory generating 6 sequences.*--batch-size 3") as info:
         generate_batch(lm, ["x"] * 6, ["python"] * 6, seed=0, **SETTINGS)
     assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_left_padding_does_not_change_a_greedy_completion(arch, random_model, tmp_path):
+    """A short prompt batched with a long one (so it is left-padded) completes as it does alone; GPT-2
+    needs position ids from the attention mask for that, which `generate` must provide."""
+    if arch == "gpt2":
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        folder = tmp_path / "gpt2"
+        shutil.copytree(random_model, folder)
+        (folder / "model.safetensors").unlink()
+        torch.manual_seed(0)
+        config = GPT2Config(vocab_size=640, n_positions=256, n_embd=32, n_layer=2, n_head=4,
+                            eos_token_id=0, pad_token_id=1, bos_token_id=0)  # vocab padded past the tokenizer
+        GPT2LMHeadModel(config).save_pretrained(folder)
+    else:
+        folder = random_model
+    lm = load_model(str(folder))
+    short = "def f(x):\n    return"
+    long = 'from typing import List\n\n\ndef g(numbers: List[float]) -> float:\n    """Mean."""\n    return'
+    greedy = {**SETTINGS, "temperature": 0.0, "max_new_tokens": 12}
+    alone = generate_batch(lm, [short], [None], seed=0, **greedy)[0]
+    together = generate_batch(lm, [long, short], [None, None], seed=0, **greedy)[1]
+    assert together.text == alone.text and together.num_tokens == alone.num_tokens
