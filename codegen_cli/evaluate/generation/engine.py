@@ -110,37 +110,44 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> G
     if state.is_main_process:
         store.repair()
     # every process checks (and refuses) on its own, so a mismatch never leaves others at a barrier
-    done = store.check(digest, force=config.force, discard=state.is_main_process)
+    done = set(store.check(digest, force=config.force, discard=state.is_main_process))
     state.wait_for_everyone()
     wanted = {(p.task_id, s) for p in problems for s in range(config.n_samples)}
-    reused = len(wanted & set(done))
     batches = plan_batches(problems, n_samples=config.n_samples, batch_size=config.batch_size,
-                           seed=config.seed, done=set(done))
+                           seed=config.seed, done=done)
     started = time.monotonic()
-    run = RunStats()
-    device, dtype = "none", "none"
+    run, device, dtype = RunStats(), "none", "none"
     if batches:
-        runner = _make_runner(config)
-        device, dtype = runner.device, runner.dtype
-        tokenizer = getattr(getattr(runner, "lm", None), "tokenizer", None)
-        missing = missing_tag_tokens(tokenizer, {p.language for p in problems}, tag_style) if tokenizer else []
-        if missing and state.is_main_process:
-            warn(f"the tokenizer has no {', '.join(missing)} token: those prompts get the tag as plain text")
-        if state.is_main_process:
-            store.write_settings(_settings_record(config, settings, digest, runner, state.num_processes))
-        with state.split_between_processes(batches) as mine:
-            _run_batches(runner, mine, problems, store, digest, config, tag_style, run,
-                         total=sum(len(b.items) for b in mine), show=state.is_main_process)
+        device, dtype = _generate(config, batches, problems, store, settings, tag_style, state, run)
+    elif state.is_main_process:
+        log(f"all {len(wanted)} samples are already in {store.path}; nothing to generate")
     state.wait_for_everyone()
     totals = _gather(run)
     return GenerationSummary(
         samples_path=store.path, settings_hash=digest, model=config.model, backend=config.backend,
         device=device, dtype=dtype, tag_style=tag_style, processes=state.num_processes,
-        problems=len(problems), requested=len(wanted), reused=reused, generated=totals.samples,
+        problems=len(problems), requested=len(wanted), reused=len(wanted & done), generated=totals.samples,
         generated_tokens=totals.tokens, seconds=time.monotonic() - started,
         truncated_prompts=totals.truncated, finish_reasons=totals.reasons,
         per_language=_per_language(store, digest, wanted),
     )
+
+
+def _generate(config: GenerationConfig, batches: list[Batch], problems: Sequence[Problem], store: SampleStore,
+              settings: dict[str, Any], tag_style: str, state: Any, run: RunStats) -> tuple[str, str]:
+    """Load the model, then make this process's share of the batches; returns (device, dtype)."""
+    runner = _make_runner(config)
+    digest = settings_hash(settings)
+    if state.is_main_process:
+        tokenizer = getattr(getattr(runner, "lm", None), "tokenizer", None)
+        missing = missing_tag_tokens(tokenizer, {p.language for p in problems}, tag_style) if tokenizer else []
+        if missing:
+            warn(f"the tokenizer has no {', '.join(missing)} token: those prompts get the tag as plain text")
+        store.write_settings(_settings_record(config, settings, digest, runner, state.num_processes))
+    with state.split_between_processes(batches) as mine:
+        _run_batches(runner, mine, problems, store, digest, config, tag_style, run,
+                     total=sum(len(b.items) for b in mine), show=state.is_main_process)
+    return runner.device, runner.dtype
 
 
 @dataclass
