@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -21,20 +21,20 @@ def _opt(flag: str, text: str) -> Any:
 def tokenize_command(
     corpus: Annotated[Path, typer.Argument(help="Corpus folder written by `codegen collect`.")],
     output: OutputOpt,
-    tokenizer: Annotated[Optional[Path], _opt(
+    tokenizer: Annotated[Path | None, _opt(
         "--tokenizer", "Reuse this tokenizer folder (its tag style wins) instead of training one.")] = None,
-    vocab_size: Annotated[Optional[int], _opt("--vocab-size", "Vocabulary size, specials and tags included "
+    vocab_size: Annotated[int | None, _opt("--vocab-size", "Vocabulary size, specials and tags included "
                                                               "[default: 32768].")] = None,
-    tag_style: Annotated[Optional[str], _opt("--tag-style", "Language tag: token (<|lang:Python|>) or comment "
+    tag_style: Annotated[str | None, _opt("--tag-style", "Language tag: token (<|lang:Python|>) or comment "
                                                             "(# language: Python) [default: token].")] = None,
-    val_fraction: Annotated[Optional[float], _opt("--val-fraction", "Share of documents (by id) put in val/ "
+    val_fraction: Annotated[float | None, _opt("--val-fraction", "Share of documents (by id) put in val/ "
                                                                     "[default: 0.01].")] = None,
-    sample_bytes: Annotated[Optional[int], _opt("--sample-bytes", "Train the tokenizer on at most this many bytes "
+    sample_bytes: Annotated[int | None, _opt("--sample-bytes", "Train the tokenizer on at most this many bytes "
                                                                   "[default: 1e9].")] = None,
-    languages: Annotated[Optional[str], _opt("--languages", "Only these languages, e.g. python,cpp "
+    languages: Annotated[str | None, _opt("--languages", "Only these languages, e.g. python,cpp "
                                                             "[default: all].")] = None,
-    dtype: Annotated[Optional[str], _opt("--dtype", "auto, uint16 or uint32 [default: auto].")] = None,
-    shard_tokens: Annotated[Optional[int], _opt("--shard-tokens", "Tokens per shard file [default: 1e8].")] = None,
+    dtype: Annotated[str | None, _opt("--dtype", "auto, uint16 or uint32 [default: auto].")] = None,
+    shard_tokens: Annotated[int | None, _opt("--shard-tokens", "Tokens per shard file [default: 1e8].")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Check decode(encode(doc)) == doc for every "
                                                           "document.")] = False,
     workers: WorkersOpt = None,

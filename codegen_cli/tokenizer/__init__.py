@@ -15,8 +15,15 @@ from codegen_cli.tokenizer.tagging import add_language_tag, add_tag_for_path, re
 from codegen_cli.tokenizer.train_bpe import train_tokenizer
 
 __all__ = [
-    "SPECIAL_TOKENS", "TAG_STYLES", "add_language_tag", "add_tag_for_path", "read_tag_style", "train_tokenizer",
-    "tokenize", "TokenizeConfig", "TokenizeSummary",
+    "SPECIAL_TOKENS",
+    "TAG_STYLES",
+    "TokenizeConfig",
+    "TokenizeSummary",
+    "add_language_tag",
+    "add_tag_for_path",
+    "read_tag_style",
+    "tokenize",
+    "train_tokenizer",
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from codegen_cli.config import option
 from codegen_cli.errors import UsageError
@@ -18,7 +18,7 @@ DTYPES = ("auto", "uint16", "uint32")
 class TokenizeConfig:
     corpus: Path = option(Path("corpus"), "Corpus folder written by `codegen collect`.")
     output: Path = option(Path("tokens"), "Output folder (tokens/ layout of DESIGN.md §1).")
-    tokenizer: Optional[Path] = option(
+    tokenizer: Path | None = option(
         None, "Use this existing tokenizer folder (made by `codegen tokenize`) instead of training one.")
     # 32768: fits uint16 with room to spare, same size as codeparrot's code tokenizer; CodeGeeX used 50,400.
     vocab_size: int = option(32768, "Vocabulary size of the trained tokenizer, specials and tags included.")
@@ -29,14 +29,14 @@ class TokenizeConfig:
     # 1 GB of text trains a good BPE; the trainer's memory grows with distinct pieces, not with bytes.
     sample_bytes: int = option(1_000_000_000, "Train the tokenizer on at most this many bytes of train documents.")
     min_frequency: int = option(2, "A merge must occur at least this often in the training sample.")
-    languages: Optional[str] = option(None, "Only these languages, comma separated (e.g. python,cpp); default all.")
+    languages: str | None = option(None, "Only these languages, comma separated (e.g. python,cpp); default all.")
     dtype: str = option("auto", "Token dtype: auto (uint16 when the vocabulary fits), uint16 or uint32.")
     # 100M tokens = 200 MB (uint16): few files, each still easy to memmap and copy.
     shard_tokens: int = option(100_000_000, "Start a new shard file after this many tokens.")
     # 2048 documents: a few MB per work unit, so resuming after a kill loses little.
     chunk_docs: int = option(2048, "Documents per work unit (the resume and parallelism grain).")
     verify: bool = option(False, "Check decode(encode(doc)) == doc for every document while encoding.")
-    workers: Optional[int] = option(None, "Encoding processes (default: all cores).")
+    workers: int | None = option(None, "Encoding processes (default: all cores).")
 
     def validate(self) -> None:
         """All cross-field problems at once, as one UsageError, before any heavy work."""

@@ -7,9 +7,10 @@ columns, and documents stream one record batch at a time.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -35,7 +36,7 @@ class WorkUnit:
 
 def unit_fraction(doc_id: str, salt: str) -> float:
     """A number in [0, 1) fixed by the document id: same id, same split, on every machine and run."""
-    digest = hashlib.sha256(f"{salt}:{doc_id}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{salt}:{doc_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64
 
 
@@ -56,7 +57,7 @@ def parquet_files(corpus: Path) -> list[Path]:
     for path in files:
         try:
             names = set(pq.ParquetFile(path).schema_arrow.names)
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a corrupt file
+        except Exception as exc:
             raise InputDataError(f"{path}: not a readable parquet file ({exc}); rerun `codegen collect`") from exc
         missing = [col for col in REQUIRED_COLUMNS if col not in names]
         if missing:

@@ -11,7 +11,7 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -35,7 +35,7 @@ class EncodeJob:
     eos_id: int
     dtype: str
     val_fraction: float
-    languages: Optional[tuple[str, ...]]  # None: every language
+    languages: tuple[str, ...] | None  # None: every language
     parts_dir: str
     verify: bool
 

@@ -7,9 +7,9 @@ one-line InputDataError that says how to get a good one.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from tokenizers import Tokenizer
 
@@ -42,7 +42,7 @@ def folder_sha256(folder: str | Path) -> str:
     """One hash for a folder: sha256 over the sorted (name, file sha256) lines of its files."""
     digest = hashlib.sha256()
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        digest.update(f"{path.relative_to(folder).as_posix()}\t{sha256_file(path)}\n".encode("utf-8"))
+        digest.update(f"{path.relative_to(folder).as_posix()}\t{sha256_file(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -60,7 +60,7 @@ def load_tokenizer_folder(folder: str | Path) -> TokenizerFolder:
     path = folder / TOKENIZER_JSON
     try:
         tok = Tokenizer.from_file(str(path))
-    except Exception as exc:  # noqa: BLE001 - the Rust side raises plain Exception
+    except Exception as exc:
         raise InputDataError(f"{path}: cannot load ({str(exc).splitlines()[0][:200]}); {_fix(folder)}") from exc
     special_ids: dict[str, int] = {}
     for role, text in SPECIAL_TOKENS.items():

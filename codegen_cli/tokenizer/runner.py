@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Callable
 
 from codegen_cli.tokenizer.corpus import WorkUnit
 from codegen_cli.tokenizer.encode import EncodeJob, encode_unit

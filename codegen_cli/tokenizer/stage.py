@@ -21,7 +21,7 @@ from codegen_cli.config import to_dict
 from codegen_cli.errors import InputDataError, MismatchError, UsageError
 from codegen_cli.languages import parse_language_list
 from codegen_cli.manifest import MANIFEST_NAME, Manifest, write_manifest
-from codegen_cli.output import progress, warn
+from codegen_cli.output import is_interactive, log, progress, warn
 from codegen_cli.tokenizer import corpus as corpus_io
 from codegen_cli.tokenizer.config import TokenizeConfig, TokenizeSummary
 from codegen_cli.tokenizer.encode import EncodeJob, marker_path
@@ -36,7 +36,13 @@ from codegen_cli.tokenizer.folder import (
 from codegen_cli.tokenizer.runner import run_units
 from codegen_cli.tokenizer.shards import build_meta, read_markers, total_counts, write_shards
 from codegen_cli.tokenizer.specials import SPECIAL_TOKENS
-from codegen_cli.tokenizer.train_bpe import check_vocab_size, save_tokenizer_folder, tag_tokens_for, train_bpe
+from codegen_cli.tokenizer.train_bpe import (
+    check_vocab_size,
+    save_tokenizer_folder,
+    tag_tokens_for,
+    train_bpe,
+    training_texts,
+)
 
 WORK_DIR = ".work"
 META_NAME = "meta.json"
@@ -110,31 +116,37 @@ def _check_before_work(cfg: TokenizeConfig, languages: list[str]) -> None:
         resolve_dtype(cfg.dtype, cfg.vocab_size)
 
 
-def _training_texts(cfg: TokenizeConfig, files: list[Path], languages: list[str], sizes: dict[str, int]):
-    """Train-split documents of the selected languages, sampled by id down to about sample_bytes."""
+def _sample_rate(cfg: TokenizeConfig, languages: list[str], sizes: dict[str, int]) -> tuple[float, float]:
+    """(share of train documents to sample, expected sample bytes) for about `sample_bytes` of text."""
     total = sum(sizes.get(lang, 0) for lang in languages) * (1.0 - cfg.val_fraction)
     rate = min(1.0, cfg.sample_bytes / total) if total > 0 else 1.0
+    return rate, total * rate
+
+
+def _training_texts(cfg: TokenizeConfig, files: list[Path], languages: list[str], rate: float):
+    """Train-split documents of the selected languages, sampled by id (never the val split)."""
     keep = set(languages)
     for doc_id, lang, content in corpus_io.iter_documents(files):
         if lang in keep and not corpus_io.is_val(doc_id, cfg.val_fraction) and corpus_io.in_sample(doc_id, rate):
             yield content, lang
 
 
-def _get_tokenizer(cfg: TokenizeConfig, files: list[Path], languages: list[str], sizes: dict[str, int]) -> tuple[TokenizerFolder, bool]:
+def _get_tokenizer(cfg: TokenizeConfig, files: list[Path], languages: list[str],
+                   sizes: dict[str, int]) -> tuple[TokenizerFolder, bool]:
     """Train (or reuse from an earlier run, or copy from --tokenizer) OUT/tokenizer; returns it + trained?."""
     target = cfg.output / "tokenizer"
     if cfg.tokenizer is not None:
-        given = load_tokenizer_folder(cfg.tokenizer)
-        check_covers(given, languages)
         if not (target / TOKENIZER_JSON).is_file() or folder_sha256(target) != folder_sha256(cfg.tokenizer):
             _copy_folder(Path(cfg.tokenizer), target)
         return load_tokenizer_folder(target), False
     if not (target / TOKENIZER_JSON).is_file():
-        from codegen_cli.tokenizer.train_bpe import training_texts
-
-        pairs = _training_texts(cfg, files, languages, sizes)
+        rate, sample = _sample_rate(cfg, languages, sizes)
+        log(f"tokenize: training a {cfg.vocab_size:,}-token BPE ({cfg.tag_style} tags) on ~{sample / 1e6:,.1f} MB "
+            f"of train documents ({rate:.1%} sample)")
+        pairs = _training_texts(cfg, files, languages, rate)
         tok = train_bpe(training_texts(pairs, cfg.tag_style), vocab_size=cfg.vocab_size,
-                        tag_tokens=tag_tokens_for(languages, cfg.tag_style), min_frequency=cfg.min_frequency)
+                        tag_tokens=tag_tokens_for(languages, cfg.tag_style), min_frequency=cfg.min_frequency,
+                        show_progress=is_interactive())
         save_tokenizer_folder(tok, target, tag_style=cfg.tag_style, languages=languages)
     return load_tokenizer_folder(target), True
 

@@ -33,8 +33,8 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from codegen_cli.languages import detect_language, with_tag  # noqa: E402
-from codegen_cli.manifest import Manifest, write_manifest  # noqa: E402
+from codegen_cli.languages import detect_language, with_tag
+from codegen_cli.manifest import Manifest, write_manifest
 
 MAX_FILE = 200_000  # skip huge generated files, like collect's size filter would
 
@@ -117,7 +117,7 @@ def run_stage(corpus: Path, out: Path, *extra: str) -> tuple[dict, float, float]
     command = [sys.executable, "-m", "codegen_cli", "tokenize", str(corpus), "-o", str(out), "--json", *extra]
     start = time.monotonic()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "CODEGEN_NO_PROGRESS": "1"})
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env={**os.environ, "CODEGEN_NO_PROGRESS": "1"})
     wall = time.monotonic() - start
     if done.returncode:
         raise SystemExit(done.stderr)

@@ -117,7 +117,8 @@ def tokens_comment(tmp_path_factory, corpus_dir):
     return run_stage(corpus_dir, out, tag_style="comment"), out
 
 
-def read_split(folder: Path, split: str) -> "np.ndarray":
+def read_split(folder: Path, split: str):
+    """One split's shards concatenated (a numpy array)."""
     import json
 
     import numpy as np

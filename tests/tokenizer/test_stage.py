@@ -56,7 +56,7 @@ def test_autotokenizer_reload_round_trips(tokens_token, corpus_docs):
 
 @pytest.mark.parametrize("fixture", STYLES)
 def test_shards_decode_to_the_documents_in_order(fixture, request, corpus_docs, corpus_dir):
-    summary, folder = request.getfixturevalue(fixture)
+    _, folder = request.getfixturevalue(fixture)
     meta = json.loads((folder / "meta.json").read_text())
     tok = _content_tokenizer(folder)
     rows = _corpus_rows(corpus_dir)
@@ -122,7 +122,7 @@ def test_indentation_is_cheap(tokens_token):
 
 
 def test_same_bytes_with_other_worker_count_and_reused_tokenizer(tokens_token, corpus_dir, tmp_path):
-    summary, folder = tokens_token
+    _, folder = tokens_token
     again = run_stage(corpus_dir, tmp_path / "again", tag_style="token", workers=1, verify=False)
     reused = run_stage(corpus_dir, tmp_path / "reused", workers=2, tokenizer=folder / "tokenizer")
     assert not reused.trained_tokenizer and again.trained_tokenizer
