@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,7 +17,7 @@ from codegen_cli.output import emit_json, log
 def export_command(
     checkpoint: Annotated[Path, typer.Argument(help="A checkpoint folder, or a run folder (newest checkpoint).")],
     output: OutputOpt,
-    tokenizer: Annotated[Optional[Path], typer.Option("--tokenizer", help="Tokenizer folder (default: RUN/tokenizer).")] = None,
+    tokenizer: Annotated[Path | None, typer.Option("--tokenizer", help="Tokenizer folder (default: RUN/tokenizer).")] = None,
     dtype: Annotated[str, typer.Option("--dtype", help="Weights dtype: float32, bfloat16 or float16.")] = "float32",
     json_out: JsonOpt = False,
 ) -> None:

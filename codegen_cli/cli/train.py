@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import inspect
+import os
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -24,30 +24,30 @@ def _opt(flag: str, text: str) -> Any:
 def train_command(
     tokens: Annotated[Path, typer.Argument(help="Tokens folder written by `codegen tokenize`.")],
     output: OutputOpt,
-    config: Annotated[Optional[Path], _opt("--config", "TOML file of train settings (a \\[train] table, or keys at the top level).")] = None,
-    preset: Annotated[Optional[str], _opt("--preset", "Model preset: tiny, small, 125m, 350m, 1.3b, codegeex-13b.")] = None,
+    config: Annotated[Path | None, _opt("--config", "TOML file of train settings (a \\[train] table, or keys at the top level).")] = None,
+    preset: Annotated[str | None, _opt("--preset", "Model preset: tiny, small, 125m, 350m, 1.3b, codegeex-13b.")] = None,
     max_steps: Annotated[IntOpt, _opt("--max-steps", "Stop after this many optimizer steps.")] = None,
     max_tokens: Annotated[IntOpt, _opt("--max-tokens", "Stop once this many training tokens were seen.")] = None,
     seq_len: Annotated[IntOpt, _opt("--seq-len", "Tokens per training window (default: preset).")] = None,
     micro_batch_size: Annotated[IntOpt, _opt("--micro-batch-size", "Windows per device per forward pass.")] = None,
     grad_accum: Annotated[IntOpt, _opt("--grad-accum", "Micro-batches per optimizer step.")] = None,
-    lr: Annotated[Optional[float], _opt("--lr", "Peak learning rate (default: preset).")] = None,
+    lr: Annotated[float | None, _opt("--lr", "Peak learning rate (default: preset).")] = None,
     seed: Annotated[IntOpt, _opt("--seed", "Seed for weight init and data order.")] = None,
     save_every: Annotated[IntOpt, _opt("--save-every", "Checkpoint every N steps.")] = None,
     eval_every: Annotated[IntOpt, _opt("--eval-every", "Validation every N steps (0: only at the end).")] = None,
     log_every: Annotated[IntOpt, _opt("--log-every", "Metrics row and log line every N steps [default: 10].")] = None,
     keep_checkpoints: Annotated[IntOpt, _opt("--keep-checkpoints", "Keep the newest N checkpoints [default: 3].")] = None,
     eval_batches: Annotated[IntOpt, _opt("--eval-batches", "Micro-batches per process per validation.")] = None,
-    mixed_precision: Annotated[Optional[str], _opt("--mixed-precision", "auto, no, bf16 or fp16 [default: auto].")] = None,
-    compile_: Annotated[Optional[bool], _opt("--compile/--no-compile", "torch.compile the model.")] = None,
-    activation_checkpointing: Annotated[Optional[bool], _opt(
+    mixed_precision: Annotated[str | None, _opt("--mixed-precision", "auto, no, bf16 or fp16 [default: auto].")] = None,
+    compile_: Annotated[bool | None, _opt("--compile/--no-compile", "torch.compile the model.")] = None,
+    activation_checkpointing: Annotated[bool | None, _opt(
         "--activation-checkpointing/--no-activation-checkpointing", "Recompute activations to save memory.")] = None,
-    peak_tflops: Annotated[Optional[float], _opt("--peak-tflops", "Device peak TFLOP/s for MFU.")] = None,
-    trackers: Annotated[Optional[str], _opt("--trackers", "Accelerate trackers, e.g. tensorboard,wandb.")] = None,
-    export: Annotated[Optional[bool], _opt("--export/--no-export", "Write RUN/hf at the end [default: on].")] = None,
+    peak_tflops: Annotated[float | None, _opt("--peak-tflops", "Device peak TFLOP/s for MFU.")] = None,
+    trackers: Annotated[str | None, _opt("--trackers", "Accelerate trackers, e.g. tensorboard,wandb.")] = None,
+    export: Annotated[bool | None, _opt("--export/--no-export", "Write RUN/hf at the end [default: on].")] = None,
     set_: SetOpt = None,
     resume: Annotated[str, typer.Option("--resume", help="auto | never | PATH of a checkpoint.")] = "auto",
-    force: Annotated[Optional[bool], _opt("--force/--no-force", "Resume despite a mismatch, or start over in a used RUN.")] = None,
+    force: Annotated[bool | None, _opt("--force/--no-force", "Resume despite a mismatch, or start over in a used RUN.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Pretrain a causal code LM on a tokens folder with Accelerate (one CPU .. many GPUs).
@@ -92,7 +92,7 @@ train_command.__doc__ = inspect.cleandoc(train_command.__doc__ or "") + examples
 ) + "\n" + EXIT_CODES_HELP
 
 
-def _file_mapping(path: Optional[Path]) -> dict[str, Any]:
+def _file_mapping(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     data = load_toml(path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from codegen_cli.config import apply_overrides, from_mapping, option, to_dict
 from codegen_cli.errors import UsageError
@@ -23,11 +23,11 @@ RESUME_HELP = "auto: continue from the newest checkpoint in RUN; never: start fr
 @dataclass
 class ModelConfig:
     arch: str = option("llama", "Architecture: llama (RoPE, SwiGLU, RMSNorm, SDPA) or gpt2.")
-    hidden_size: Optional[int] = option(None, "Model width d (default: from the preset).")
-    num_layers: Optional[int] = option(None, "Transformer blocks L (default: from the preset).")
-    num_heads: Optional[int] = option(None, "Attention heads (default: from the preset).")
-    num_kv_heads: Optional[int] = option(None, "Key/value heads for grouped-query attention (llama only).")
-    intermediate_size: Optional[int] = option(None, "MLP width (default: from the preset).")
+    hidden_size: int | None = option(None, "Model width d (default: from the preset).")
+    num_layers: int | None = option(None, "Transformer blocks L (default: from the preset).")
+    num_heads: int | None = option(None, "Attention heads (default: from the preset).")
+    num_kv_heads: int | None = option(None, "Key/value heads for grouped-query attention (llama only).")
+    intermediate_size: int | None = option(None, "MLP width (default: from the preset).")
     rope_theta: float = option(10000.0, "RoPE base (Llama-2 value; raise it for long contexts).")
     tie_embeddings: bool = option(True, "Share input embedding and output projection (saves V*d params).")
     vocab_multiple: int = option(1, "Pad the embedding to a multiple of this (64 helps GPUs; 1 = exact vocab).")
@@ -36,7 +36,7 @@ class ModelConfig:
 
 @dataclass
 class OptimConfig:
-    lr: Optional[float] = option(None, "Peak learning rate (default: from the preset).")
+    lr: float | None = option(None, "Peak learning rate (default: from the preset).")
     min_lr_ratio: float = option(0.1, "Final LR as a fraction of the peak (Chinchilla: decay to ~lr/10).")
     warmup_steps: int = option(100, "Linear warm-up steps (capped at 10% of max_steps).")
     schedule: str = option("cosine", "LR schedule after warm-up: cosine or constant.")
@@ -52,11 +52,11 @@ class TrainConfig:
     tokens: Path = option(Path("tokens"), "Tokens folder written by `codegen tokenize`.")
     output: Path = option(Path("run"), "Run folder (checkpoints, metrics, hf export).")
     preset: str = option("tiny", "Model preset: tiny, small, 125m, 350m, 1.3b, codegeex-13b.")
-    seq_len: Optional[int] = option(None, "Tokens per training window (default: from the preset).")
-    micro_batch_size: Optional[int] = option(None, "Windows per device per forward pass (default: preset).")
+    seq_len: int | None = option(None, "Tokens per training window (default: from the preset).")
+    micro_batch_size: int | None = option(None, "Windows per device per forward pass (default: preset).")
     grad_accum: int = option(1, "Micro-batches accumulated per optimizer step.")
-    max_steps: Optional[int] = option(None, "Stop after this many optimizer steps.")
-    max_tokens: Optional[int] = option(None, "Stop once this many training tokens were seen.")
+    max_steps: int | None = option(None, "Stop after this many optimizer steps.")
+    max_tokens: int | None = option(None, "Stop once this many training tokens were seen.")
     seed: int = option(1234, "Seed for the weight init and the data order.")
     save_every: int = option(500, "Save a checkpoint every N optimizer steps (and at the end).")
     keep_checkpoints: int = option(3, "Keep only the newest N checkpoints (0 = keep all).")
@@ -66,7 +66,7 @@ class TrainConfig:
     mixed_precision: str = option("auto", "auto (bf16 on GPUs that support it, else fp32), no, bf16, fp16.")
     compile: bool = option(False, "torch.compile the model (worth it on GPUs for long runs).")
     activation_checkpointing: bool = option(False, "Recompute activations in backward to save memory.")
-    peak_tflops: Optional[float] = option(None, "Device peak TFLOP/s for MFU (default: known-GPU table).")
+    peak_tflops: float | None = option(None, "Device peak TFLOP/s for MFU (default: known-GPU table).")
     trackers: list[str] = option([], "Extra Accelerate trackers, e.g. tensorboard,wandb (when installed).")
     export: bool = option(True, "Write RUN/hf (safetensors + tokenizer) at the end.")
     resume: str = option("auto", RESUME_HELP)

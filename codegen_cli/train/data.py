@@ -95,7 +95,7 @@ def tokenizer_sha256(folder: Path) -> str:
 
         digest = hashlib.sha256()
         for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-            digest.update(f"{path.relative_to(folder).as_posix()}\t{sha256_file(path)}\n".encode("utf-8"))
+            digest.update(f"{path.relative_to(folder).as_posix()}\t{sha256_file(path)}\n".encode())
         return digest.hexdigest()
     return folder_sha256(folder)
 
@@ -111,7 +111,7 @@ def check_tokenizer(info: TokensInfo) -> int:
 
     try:
         tok = AutoTokenizer.from_pretrained(str(info.tokenizer_dir))
-    except Exception as exc:  # noqa: BLE001 - any load failure means a broken tokenizer folder
+    except Exception as exc:
         raise InputDataError(f"{info.tokenizer_dir}: not a loadable tokenizer ({exc})") from exc
     where = f"{info.tokenizer_dir} vs {info.folder / 'meta.json'}"
     if len(tok) != info.vocab_size:

@@ -11,7 +11,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -25,7 +25,7 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 class ExportConfig:
     checkpoint: Path
     output: Path
-    tokenizer: Optional[Path] = None  # default: RUN/tokenizer next to the checkpoints
+    tokenizer: Path | None = None  # default: RUN/tokenizer next to the checkpoints
     dtype: str = "float32"
 
 
@@ -54,7 +54,7 @@ def _swap_in(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def save_hf(model: Any, state_dict: Optional[dict[str, Any]], out: Path, tokenizer_dir: Path,
+def save_hf(model: Any, state_dict: dict[str, Any] | None, out: Path, tokenizer_dir: Path,
             dtype: str = "float32") -> None:
     """save_pretrained + tokenizer files into `out`, atomically (call on the main process only)."""
     out = Path(out)
@@ -110,15 +110,14 @@ def _strip_prefixes(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     out = {}
     for key, value in weights.items():
         for prefix in ("_orig_mod.", "module."):
-            if key.startswith(prefix):
-                key = key[len(prefix):]
+            key = key.removeprefix(prefix)
         out[key] = value
     return out
 
 
 def export_checkpoint(cfg: ExportConfig) -> ExportSummary:
     """Rebuild the model from a checkpoint's model_config.json + weights and write an HF folder."""
-    from transformers import AutoModelForCausalLM, CONFIG_MAPPING
+    from transformers import CONFIG_MAPPING, AutoModelForCausalLM
 
     if cfg.dtype not in DTYPES:
         raise UsageError(f"--dtype {cfg.dtype!r}: use one of {', '.join(DTYPES)}")

@@ -12,7 +12,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,8 +30,15 @@ from codegen_cli.train.export import save_hf
 from codegen_cli.train.metrics import MetricsLog, flops_per_token, fmt_mfu, mfu, peak_flops
 from codegen_cli.train.model import build_model, hf_config, matmul_params
 from codegen_cli.train.optim import build_optimizer, lr_at, set_lr
-from codegen_cli.train.runtime import (StopFlag, any_rank, choose_checkpoint, clear_run, make_accelerator,
-                                       oom_message, reset_accelerate_state)
+from codegen_cli.train.runtime import (
+    StopFlag,
+    any_rank,
+    choose_checkpoint,
+    clear_run,
+    make_accelerator,
+    oom_message,
+    reset_accelerate_state,
+)
 
 
 @dataclass
@@ -39,13 +46,13 @@ class TrainSummary:
     run_dir: str
     steps: int
     tokens: int
-    final_train_loss: Optional[float]
-    final_val_loss: Optional[float]
-    val_perplexity: Optional[float]
-    tokens_per_s: Optional[float]
-    mfu: Optional[float]
-    export_dir: Optional[str]
-    resumed_from: Optional[str]
+    final_train_loss: float | None
+    final_val_loss: float | None
+    val_perplexity: float | None
+    tokens_per_s: float | None
+    mfu: float | None
+    export_dir: str | None
+    resumed_from: str | None
     parameters: int
     world_size: int
     global_batch_tokens: int
@@ -107,7 +114,7 @@ def _plan(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, Windo
 
 
 def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],
-         resume_from: Optional[Path], stop: StopFlag) -> TrainSummary:
+         resume_from: Path | None, stop: StopFlag) -> TrainSummary:
     plan = _plan(cfg, info, sources, acc.num_processes)
     run = Path(cfg.output)
     state: dict[str, Any] = {"step": 0, "tokens_seen": 0, "data_position": 0}
@@ -166,7 +173,7 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSour
     summary = TrainSummary(
         run_dir=str(run), steps=state["step"], tokens=state["tokens_seen"],
         final_train_loss=loop.last_loss, final_val_loss=loop.last_val,
-        val_perplexity=math.exp(loop.last_val) if loop.last_val is not None else None,
+        val_perplexity=_perplexity(loop.last_val),
         tokens_per_s=loop.overall_tokens_per_s(), mfu=mfu(loop.overall_tokens_per_s() or 0, flops_token,
                                                           peak, acc.num_processes),
         export_dir=str(export_dir) if export_dir else None,
@@ -178,8 +185,14 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSour
     return summary
 
 
+def _perplexity(loss: float | None) -> float | None:
+    if loss is None:
+        return None
+    return math.exp(loss) if loss < 700 else math.inf  # exp overflows a float above ~709
+
+
 def _prepare_run_dir(cfg: TrainConfig, info: TokensInfo, run: Path, metrics: MetricsLog,
-                     resume_from: Optional[Path], step: int) -> None:
+                     resume_from: Path | None, step: int) -> None:
     """Main process only, after every check passed: the first writes into RUN."""
     if cfg.resume == "never" and cfg.force:
         clear_run(run)
@@ -212,12 +225,12 @@ class _Loop:
     """The optimizer-step loop with its counters; `state` is what a checkpoint stores."""
 
     def __init__(self, acc: Any, plan: _Plan, model: Any, optimizer: Any, metrics: MetricsLog,
-                 flops_token: float, peak: Optional[float], state: dict[str, Any]) -> None:
+                 flops_token: float, peak: float | None, state: dict[str, Any]) -> None:
         self.acc, self.plan, self.model, self.optimizer = acc, plan, model, optimizer
         self.metrics, self.flops_token, self.peak, self.state = metrics, flops_token, peak, state
         self.order = WindowOrder(len(plan.train), plan.cfg.seed)
-        self.last_loss: Optional[float] = None
-        self.last_val: Optional[float] = None
+        self.last_loss: float | None = None
+        self.last_val: float | None = None
         self.last_saved = state["step"]
         self.train_seconds = 0.0
         self.trained_tokens = 0
@@ -250,12 +263,12 @@ class _Loop:
             val = self.evaluate()
             if val is not None and self.acc.is_main_process:
                 self.metrics.write({"step": state["step"], "tokens": state["tokens_seen"], "val_loss": val,
-                                    "val_perplexity": math.exp(min(val, 50.0))})
-                log(f"final val loss {val:.4f} (perplexity {math.exp(min(val, 50.0)):.2f})")
+                                    "val_perplexity": _perplexity(val)})
+                log(f"final val loss {val:.4f} (perplexity {_perplexity(val):.2f})")
         if self.last_saved != state["step"]:
             self.save()
 
-    def _step(self) -> tuple[float, float, Optional[float], float]:
+    def _step(self) -> tuple[float, float, float | None, float]:
         """One optimizer step over grad_accum micro-batches; returns (seconds, loss, grad norm, lr)."""
         acc, cfg, state = self.acc, self.plan.cfg, self.state
         start = time.perf_counter()
@@ -293,7 +306,7 @@ class _Loop:
         self.last_loss = mean_loss
         return seconds, mean_loss, (float(grad_norm) if grad_norm is not None else None), lr
 
-    def evaluate(self) -> Optional[float]:
+    def evaluate(self) -> float | None:
         """Mean loss over the first eval_batches micro-batches per rank of the val split (fixed order)."""
         val, cfg, acc = self.plan.val, self.plan.cfg, self.acc
         if len(val) == 0:
@@ -312,7 +325,7 @@ class _Loop:
         self.last_val = (acc.reduce(total, "mean") / batches).item()
         return self.last_val
 
-    def _log(self, loss: float, grad_norm: Optional[float], lr: float, val: Optional[float], bar: Any) -> None:
+    def _log(self, loss: float, grad_norm: float | None, lr: float, val: float | None, bar: Any) -> None:
         seconds, tokens = self._window
         self._window = [0.0, 0]
         tps = tokens / seconds if seconds > 0 else 0.0
@@ -323,7 +336,7 @@ class _Loop:
                "epoch": self.order.epoch_of(state["data_position"]),
                "elapsed_s": round(time.monotonic() - self._started, 4)}
         if val is not None:
-            row.update(val_loss=val, val_perplexity=math.exp(min(val, 50.0)))
+            row.update(val_loss=val, val_perplexity=_perplexity(val))
         if not self.acc.is_main_process:
             return
         self.metrics.write(row)
@@ -345,17 +358,17 @@ class _Loop:
                                 cfg.keep_checkpoints)
         self.last_saved = state["step"]
 
-    def overall_tokens_per_s(self) -> Optional[float]:
+    def overall_tokens_per_s(self) -> float | None:
         return self.trained_tokens / self.train_seconds if self.train_seconds > 0 else None
 
 
 class _NullProgress:
     """Stand-in for the progress bar on non-main processes."""
 
-    def __enter__(self) -> "_NullProgress":
+    def __enter__(self) -> _NullProgress:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         return None
 
     def advance(self, *args: Any, **kwargs: Any) -> None:

@@ -10,9 +10,8 @@ Peaks are dense bf16 tensor-core figures from the vendors' data sheets; CPUs and
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from codegen_cli.atomic import atomic_write_text
 
@@ -39,7 +38,7 @@ def flops_per_token(n_matmul_params: int, num_layers: int, hidden_size: int, seq
     return 6.0 * n_matmul_params + 12.0 * num_layers * hidden_size * seq_len
 
 
-def peak_flops(device_name: Optional[str], override_tflops: Optional[float] = None) -> Optional[float]:
+def peak_flops(device_name: str | None, override_tflops: float | None = None) -> float | None:
     """Peak FLOP/s of one device, or None when unknown (then MFU is n/a)."""
     if override_tflops:
         return override_tflops * 1e12
@@ -51,14 +50,14 @@ def peak_flops(device_name: Optional[str], override_tflops: Optional[float] = No
     return None
 
 
-def mfu(tokens_per_s: float, flops_token: float, peak_per_device: Optional[float], devices: int) -> Optional[float]:
+def mfu(tokens_per_s: float, flops_token: float, peak_per_device: float | None, devices: int) -> float | None:
     """Model FLOPs utilisation in [0, 1], or None when the peak is unknown."""
     if not peak_per_device or devices < 1:
         return None
     return tokens_per_s * flops_token / (peak_per_device * devices)
 
 
-def fmt_mfu(value: Optional[float]) -> str:
+def fmt_mfu(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
@@ -84,9 +83,7 @@ class MetricsLog:
 
     def write(self, row: dict[str, Any]) -> None:
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+            handle.write(json.dumps(row, sort_keys=True) + "\n")  # flushed on close: survives a kill -9
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import shutil
 import signal
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -73,13 +73,13 @@ class StopFlag:
         self.requested = True
         warn(f"{signal.Signals(signum).name} received: finishing this step, then saving a checkpoint")
 
-    def __enter__(self) -> "StopFlag":
+    def __enter__(self) -> StopFlag:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self._handler)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
 
@@ -92,7 +92,7 @@ def any_rank(accelerator: Any, flag: bool) -> bool:
     return bool(accelerator.reduce(value, "sum").item() > 0)
 
 
-def choose_checkpoint(cfg: TrainConfig) -> Optional[Path]:
+def choose_checkpoint(cfg: TrainConfig) -> Path | None:
     """The checkpoint to resume from per --resume, or None for a fresh start. Writes nothing."""
     run = Path(cfg.output)
     if cfg.resume == "auto":

@@ -28,10 +28,10 @@ def _losses(run: Path) -> list[float]:
 
 
 def _torchrun(nproc: int, args: list[str]):
+    import os
     import subprocess
 
     from tests.train.conftest import REPO
-    import os
 
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
            "--master_port", str(_free_port()), "-m", "codegen_cli", *args]
