@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from codegen_cli.atomic import atomic_write_bytes, atomic_write_json
-from codegen_cli.collect import licenses, minhash, secrets
+from codegen_cli.collect import arrow, licenses, minhash, secrets
 from codegen_cli.collect.bytescan import ByteView
 from codegen_cli.collect.decontaminate import BenchmarkIndex
 from codegen_cli.collect.filters import FilterSettings, quality_reason
@@ -197,7 +197,7 @@ def process_chunk(chunk: Chunk, settings: WorkerSettings) -> dict[str, Any]:
     """Worker entry point: process and persist one chunk; returns its marker (counts + fingerprint)."""
     kept, stats = run_chunk(chunk, settings)
     table_path, keys_path, marker_path = chunk_paths(settings.work_dir, chunk.index)
-    table = pa.Table.from_pylist([doc.row for doc in kept], schema=SCHEMA)
+    table = arrow.table([doc.row for doc in kept], SCHEMA)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="lz4")  # intermediate: cheap to write, read once
     atomic_write_bytes(table_path, sink.getvalue())

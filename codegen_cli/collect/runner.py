@@ -75,7 +75,6 @@ def run_chunks(chunks: Iterable[Chunk], settings: WorkerSettings, workers: int,
             on_done(process_chunk(chunk, settings), False)
         return
     method = "fork" if sys.platform == "linux" else "spawn"
-    _warm_imports()
     pool = multiprocessing.get_context(method).Pool(workers, initializer=_init_worker, initargs=(settings,))
     try:
         pending: deque[Any] = deque()
@@ -94,14 +93,6 @@ def run_chunks(chunks: Iterable[Chunk], settings: WorkerSettings, workers: int,
         raise
     finally:
         pool.join()
-
-
-def _warm_imports() -> None:
-    """Converting Python lists to Arrow imports pandas (~1 s of CPU); do it once before forking, so the
-    workers inherit it instead of each paying for it."""
-    import pyarrow as pa
-
-    pa.array([""], type=pa.string())
 
 
 def _skip_finished(chunks: Iterable[Chunk], settings: WorkerSettings,

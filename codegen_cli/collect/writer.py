@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from codegen_cli.atomic import atomic_open
+from codegen_cli.collect import arrow
 from codegen_cli.collect.process import SCHEMA
 
 SHARD_PATTERN = "part-{:05d}.parquet"
@@ -52,7 +53,7 @@ class ShardWriter:
             self._open()
         assert self._writer is not None
         self._writer.write_table(table)
-        self._bytes += int(pa.compute.sum(table.column("size_bytes")).as_py() or 0)
+        self._bytes += arrow.int64_sum(table.column("size_bytes"))
         if self._bytes >= self.target:
             self._close()
 
@@ -72,13 +73,11 @@ class ShardWriter:
 def write_corpus(table_files: list[Path], drop_code: np.ndarray, reasons: tuple[str, ...], data_dir: Path,
                  target_bytes: int, on_drop: Callable[[str, str, int], None]) -> list[str]:
     """Copy the rows whose `drop_code` is 0 into shards; report the others (reasons[code]) to `on_drop`."""
-    import pyarrow.compute  # noqa: F401 - registers pa.compute
-
     data_dir.mkdir(parents=True, exist_ok=True)
     writer = ShardWriter(data_dir, target_bytes)
     position = 0
     for path in table_files:
-        table = pq.read_table(path, schema=SCHEMA)
+        table = pq.ParquetFile(path).read()  # not read_table: its dataset layer imports pandas
         codes = drop_code[position: position + table.num_rows]
         position += table.num_rows
         if codes.any():
@@ -87,6 +86,6 @@ def write_corpus(table_files: list[Path], drop_code: np.ndarray, reasons: tuple[
             sizes = table.column("size_bytes").take(gone).to_pylist()
             for code, language, size in zip(codes[gone].tolist(), languages, sizes):
                 on_drop(reasons[code], language, size)
-            table = table.filter(pa.array(codes == 0))
+            table = table.filter(arrow.mask(codes == 0))
         writer.write(table)
     return writer.finish()
