@@ -164,3 +164,23 @@ def test_left_padding_does_not_change_a_greedy_completion(arch, random_model, tm
     alone = generate_batch(lm, [short], [None], seed=0, **greedy)[0]
     together = generate_batch(lm, [long, short], [None, None], seed=0, **greedy)[1]
     assert together.text == alone.text and together.num_tokens == alone.num_tokens
+
+
+def test_finished_rows_leave_the_batch_without_changing_the_others(stopper_model, monkeypatch):
+    """Greedy, the stopper model ends a C++ row after 1 token, a Java row after 2 and never a Python row.
+    Compacting after every token (finished rows and their KV-cache rows dropped) gives the same samples as
+    never compacting."""
+    from codegen_cli.evaluate.generation import sampler
+
+    lm = load_model(str(stopper_model))
+    prompts = ["int f() {\n", "class A {\n    int f() {\n", "def f():\n    x = 1\n"]
+    languages = ["cpp", "java", "python"]
+    greedy = {**SETTINGS, "temperature": 0.0, "max_new_tokens": 8}
+    monkeypatch.setattr(sampler, "COMPACT_EVERY", 1000)
+    whole = generate_batch(lm, prompts, languages, seed=0, **greedy)
+    monkeypatch.setattr(sampler, "COMPACT_EVERY", 1)
+    compacted = generate_batch(lm, prompts, languages, seed=0, **greedy)
+    assert [(c.text, c.finish_reason, c.num_tokens) for c in compacted] == \
+        [(c.text, c.finish_reason, c.num_tokens) for c in whole]
+    assert [c.finish_reason for c in whole] == ["stop", "stop", "length"]
+    assert [c.num_tokens for c in whole] == [1, 2, 8]

@@ -196,8 +196,14 @@ def hf_generation_config(lm: LoadedModel, *, temperature: float, top_p: float, t
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": top_k}  # 0 = off
     return HFGenerationConfig(
         max_new_tokens=max_new_tokens, num_beams=1, pad_token_id=lm.tokenizer.pad_token_id,
-        eos_token_id=lm.eos_ids or None, use_cache=True, **sampling,
+        eos_token_id=lm.eos_ids or None, use_cache=True, return_dict_in_generate=True, **sampling,
     )
+
+
+# Tokens between compactions: every COMPACT_EVERY tokens the rows that are done leave the batch (their
+# KV-cache rows are dropped), so a batch does not keep computing for finished samples until its slowest
+# row ends. Each compaction costs one extra `generate` call (~ms); 32 keeps that small next to 32 steps.
+COMPACT_EVERY = 32
 
 
 def generate_batch(
@@ -212,48 +218,100 @@ def generate_batch(
     seed: int,
     streamer: Any = None,
 ) -> list[Completion]:
-    """One `generate` call for a batch; each row stops at its own stop point and is cut there."""
-    from transformers import StoppingCriteriaList
+    """Generate a batch; each row stops at its own stop point, is cut there, and leaves the batch.
 
+    `generate` runs in chunks of COMPACT_EVERY tokens: after each chunk the finished rows are collected
+    and the rest continue from the same KV cache with those rows removed (greedy output is unchanged by
+    this, which the tests check). A streamer gets one uninterrupted call (it would end at each chunk).
+    """
     input_ids, mask, truncated = encode_prompts(lm, prompts, max_new_tokens)
+    width = input_ids.shape[1]
     states = [prompt_state(p, lang) if lang and rule_family(lang) == "brace" else None
               for p, lang in zip(prompts, languages)]
-    criterion = PerSequenceStop(lm.tokenizer, prompt_length=input_ids.shape[1], languages=languages,
-                                states=states, eos_ids=lm.eos_ids)
-    config = hf_generation_config(lm, temperature=temperature, top_p=top_p, top_k=top_k,
-                                  max_new_tokens=max_new_tokens)
+    results: list[Completion | None] = [None] * len(prompts)
+    rows = list(range(len(prompts)))  # original index of each row still running
+    ids, cache = input_ids, None
     torch.manual_seed(seed)  # seeds every device too; rows of one batch draw from one stream
+    while rows:
+        remaining = max_new_tokens - (ids.shape[1] - width)
+        chunk = remaining if streamer is not None else min(COMPACT_EVERY, remaining)
+        criterion = PerSequenceStop(lm.tokenizer, prompt_length=width, languages=[languages[r] for r in rows],
+                                    states=[states[r] for r in rows], eos_ids=lm.eos_ids)
+        config = hf_generation_config(lm, temperature=temperature, top_p=top_p, top_k=top_k,
+                                      max_new_tokens=chunk)
+        output = _generate_call(lm, ids, mask, cache, config, criterion, streamer)
+        sequences = output.sequences
+        at_limit = sequences.shape[1] - width >= max_new_tokens
+        keep = []
+        for i, row in enumerate(rows):
+            if criterion.done[i] or at_limit:
+                results[row] = _completion(lm, criterion, i, sequences[i, width:].tolist(), truncated[row])
+            else:
+                keep.append(i)
+        if not keep:
+            break
+        ids, mask, cache = _compact(output, mask, keep)
+        rows = [rows[i] for i in keep]
+    return results  # type: ignore[return-value]  # every row was filled before the loop ended
+
+
+def _generate_call(lm: LoadedModel, ids, mask, cache, config, criterion: PerSequenceStop, streamer: Any):
+    from transformers import StoppingCriteriaList
+
+    extra = {_CACHE_KWARG: cache} if cache is not None else {}
     try:
         with torch.inference_mode():
-            output = lm.model.generate(input_ids=input_ids, attention_mask=mask, generation_config=config,
-                                       stopping_criteria=StoppingCriteriaList([criterion]), streamer=streamer)
+            return lm.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
+                                     stopping_criteria=StoppingCriteriaList([criterion]), streamer=streamer,
+                                     **extra)
     except (_OOM, RuntimeError) as exc:
         if not isinstance(exc, _OOM) and "can't allocate memory" not in str(exc):  # CPU allocator wording
             raise
         raise UsageError(
-            f"out of memory generating {len(prompts)} sequences on {lm.device}; rerun with --batch-size "
-            f"{max(1, len(prompts) // 2)} (samples already written are kept)"
+            f"out of memory generating {ids.shape[0]} sequences on {lm.device}; rerun with --batch-size "
+            f"{max(1, ids.shape[0] // 2)} (samples already written are kept)"
         ) from exc
-    sequences = output.sequences if hasattr(output, "sequences") else output
-    return _completions(lm, criterion, sequences[:, input_ids.shape[1]:].tolist(), truncated, max_new_tokens)
 
 
-def _completions(lm: LoadedModel, criterion: PerSequenceStop, generated: list[list[int]],
-                 truncated: list[bool], max_new_tokens: int) -> list[Completion]:
-    results = []
-    for row, ids in enumerate(generated):
-        steps = criterion.stop_tokens[row]
-        ids = ids[:steps] if steps is not None else ids
-        reason = criterion.reason[row] or "length"
-        if reason == "eos":
-            ids = ids[:-1]
-        text = lm.tokenizer.decode(ids, skip_special_tokens=True)
-        cut = criterion.cut[row]
-        if cut is not None:
-            text = text[:cut]
-        results.append(Completion(text=text, finish_reason=reason, num_tokens=steps or len(ids),
-                                  truncated_prompt=truncated[row]))
-    return results
+def _compact(output: Any, mask: torch.Tensor, keep: list[int]):
+    """input_ids, attention mask and KV cache of the rows in `keep`, to continue generating them.
+
+    A cache that cannot drop rows (some exotic cache classes) is discarded instead: the next call then
+    recomputes the kept rows' prefix, which is slower but gives the same tokens.
+    """
+    sequences = output.sequences
+    index = torch.tensor(keep, device=sequences.device)
+    grown = torch.cat([mask, mask.new_ones(mask.shape[0], sequences.shape[1] - mask.shape[1])], dim=1)
+    cache = output.get("cache") if "cache" in output else output.get("past_key_values")
+    try:
+        cache.batch_select_indices(index)
+    except (AttributeError, NotImplementedError, TypeError, ValueError):
+        cache = None
+    return sequences[index], grown[index], cache
+
+
+def _cache_kwarg() -> str:
+    """`generate`'s name for a cache to continue from: `cache` in recent transformers, else the old name."""
+    from transformers.generation import utils
+
+    return "cache" if "cache" in getattr(utils, "ALL_CACHE_NAMES", ()) else "past_key_values"
+
+
+_CACHE_KWARG = _cache_kwarg()
+
+
+def _completion(lm: LoadedModel, criterion: PerSequenceStop, i: int, ids: list[int], truncated: bool) -> Completion:
+    """Row i of a chunk as a finished Completion: tokens up to its end, decoded and cut."""
+    steps = criterion.stop_tokens[i]
+    ids = ids[:steps] if steps is not None else ids
+    reason = criterion.reason[i] or "length"
+    if reason == "eos":
+        ids = ids[:-1]
+    text = lm.tokenizer.decode(ids, skip_special_tokens=True)
+    cut = criterion.cut[i]
+    if cut is not None:
+        text = text[:cut]
+    return Completion(text=text, finish_reason=reason, num_tokens=steps or len(ids), truncated_prompt=truncated)
 
 
 def describe(lm: LoadedModel) -> dict[str, Any]:
