@@ -20,7 +20,15 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from codegen_cli.atomic import atomic_write_json, atomic_write_text
 from codegen_cli.errors import UsageError
-from codegen_cli.languages import BY_NAME, HUMANEVAL_X_KEYS, language_tag, resolve, tag_token, with_tag
+from codegen_cli.languages import (
+    BY_NAME,
+    HUMANEVAL_X_KEYS,
+    LANGUAGES,
+    language_tag,
+    resolve,
+    tag_token,
+    with_tag,
+)
 from codegen_cli.tokenizer.specials import (
     BYTE_ALPHABET_SIZE,
     CODEGEN_TOKENIZER_FILE,
@@ -88,24 +96,38 @@ def train_bpe(
     return tok
 
 
+def _json(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True)
+
+
 def _chat_template(tag_style: str, languages: Sequence[str]) -> str:
-    """A Jinja template that puts the tag before the text: `apply_chat_template(msgs, language=...)`.
+    """A Jinja template that puts the tag before the text: `apply_chat_template(msgs, language=...)`
+    or `filename=...` (extension or file name, like collect decides; `.h` counts as C).
 
     Keys are canonical names and HumanEval-X keys; an unknown or missing language adds no tag.
     """
     names = list(BY_NAME) if tag_style == "comment" else list(languages)
     tags: dict[str, str] = {}
     for name in names:
-        text = language_tag(name) + "\n" if tag_style == "comment" else tag_token(name)
-        tags[name] = text
+        tags[name] = language_tag(name) + "\n" if tag_style == "comment" else tag_token(name)
     for key, name in HUMANEVAL_X_KEYS.items():
         if name in tags:
             tags[key] = tags[name]
-    table = json.dumps(tags, ensure_ascii=False, sort_keys=True)
+    by_file = {**{ext: lang.name for lang in reversed(LANGUAGES) for ext in lang.extensions if lang.name in tags},
+               **{fn: lang.name for lang in reversed(LANGUAGES) for fn in lang.filenames if lang.name in tags}}
+    if "C" in tags:
+        by_file[".h"] = "C"
     return (
-        "{%- set tags = " + table + " -%}\n"
+        "{%- set tags = " + _json(tags) + " -%}\n"
+        "{%- set by_file = " + _json(by_file) + " -%}\n"
+        "{%- set key = language if language is defined else '' -%}\n"
+        "{%- if not key and filename is defined -%}\n"
+        "{%- set base = filename.split('/')[-1] -%}\n"
+        "{%- set ext = '.' ~ base.split('.')[-1] if '.' in base else '' -%}\n"
+        "{%- set key = by_file.get(base) or by_file.get(ext) or by_file.get(ext | lower) or '' -%}\n"
+        "{%- endif -%}\n"
         "{%- for message in messages -%}\n"
-        "{%- if loop.first and language is defined and language in tags -%}{{ tags[language] }}{%- endif -%}\n"
+        "{%- if loop.first and key in tags -%}{{ tags[key] }}{%- endif -%}\n"
         "{{ message['content'] }}\n"
         "{%- endfor -%}\n"
     )

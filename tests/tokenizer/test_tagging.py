@@ -54,8 +54,14 @@ def test_chat_template_adds_the_same_tag(small_tokenizer):
 
     folder, style = small_tokenizer
     tok = AutoTokenizer.from_pretrained(str(folder))
-    rendered = tok.apply_chat_template([{"role": "user", "content": "x = 1\n"}], language="python", tokenize=False)
+    message = [{"role": "user", "content": "x = 1\n"}]
+    rendered = tok.apply_chat_template(message, language="python", tokenize=False)
     assert rendered == add_language_tag("x = 1\n", "Python", style)
+    for path in ("src/pkg/main.go", "a/b/stack.HPP", "lib.py"):
+        by_name = tok.apply_chat_template(message, filename=path, tokenize=False)
+        assert by_name == add_tag_for_path("x = 1\n", path, style), path
+    assert tok.apply_chat_template(message, filename="notes.unknownext", tokenize=False) == "x = 1\n"
+    assert tok.apply_chat_template(message, tokenize=False) == "x = 1\n"
 
 
 def test_read_tag_style_absent_and_broken(tmp_path):
