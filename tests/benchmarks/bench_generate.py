@@ -4,7 +4,7 @@
 
 Builds a byte-level BPE on the HumanEval-X files and Llama models with random weights (no download),
 then runs the real engine (`generate_samples`) over 2 Python + 2 C++ problems, n samples each, with
---batch-size 1 and --batch-size n*2. Random weights rarely hit a stop point, so nearly every sample runs
+--batch-size 1, --batch-size n*2, and --batch-size n*2 without dropping finished rows (compaction off). Random weights rarely hit a stop point, so nearly every sample runs
 to --max-new-tokens: this measures the decoding loop, not the stop rules. On a GPU the models load in
 bf16 (dtype auto). Prints one line per run and a JSON summary at the end.
 """
@@ -81,6 +81,8 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
+    from codegen_cli.evaluate.generation import sampler
+
     torch.set_num_threads(args.threads)
 
     results = []
@@ -90,12 +92,16 @@ def main() -> None:
             model = build(root, size)
             params = sum(t.numel() for t in __import__("safetensors.torch", fromlist=["load_file"])
                          .load_file(str(model / "model.safetensors")).values())
-            for batch in (1, args.n * 2):
-                res = run(model, root / f"out-{size}-{batch}", n=args.n, batch_size=batch,
+            # (batch size, compact every): one prompt at a time, batched, batched without compaction
+            for batch, compact in ((1, 32), (args.n * 2, 32), (args.n * 2, 10**9)):
+                sampler.COMPACT_EVERY = compact
+                res = run(model, root / f"out-{size}-{batch}-{compact}", n=args.n, batch_size=batch,
                           max_new_tokens=args.max_new_tokens)
-                res.update(size=size, params=params, batch_size=batch, threads=torch.get_num_threads())
+                res.update(size=size, params=params, batch_size=batch, threads=torch.get_num_threads(),
+                           compact_every=compact if compact < 10**9 else None)
                 results.append(res)
-                print(f"{size:>6} ({params / 1e6:.1f}M) batch {batch:>3}: {res['samples_per_s']:7.2f} samples/s "
+                label = f"batch {batch:>3}" + ("" if compact < 10**9 else " no compaction")
+                print(f"{size:>6} ({params / 1e6:.1f}M) {label:<24}: {res['samples_per_s']:7.2f} samples/s "
                       f"{res['tokens_per_s']:8.1f} tok/s  ({res['samples']} samples, {res['tokens']} tokens, "
                       f"{res['seconds']}s, {res['device']} {res['dtype']})", flush=True)
     print(json.dumps(results))
