@@ -231,7 +231,7 @@ def _settings_record(config: GenerationConfig, settings: dict[str, Any], digest:
 
 
 class HFRunner:
-    """The transformers backend: one loaded model, one `generate` call per batch."""
+    """The transformers backend: one loaded model; `generate_batch` per batch (chunked, see sampler.py)."""
 
     def __init__(self, config: GenerationConfig) -> None:
         from codegen_cli.evaluate.generation.sampler import load_model
