@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,20 @@ HUMANEVAL_X = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "
 ALL_LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
 
 
+@functools.lru_cache(maxsize=None)
+def _missing(language: str) -> str | None:
+    try:
+        preflight([language], default_cache_dir())
+    except UsageError as exc:
+        return str(exc)
+    return None
+
+
 def require_toolchains(*languages: str) -> None:
     """Skip LOUDLY when a toolchain is genuinely absent (CI installs all six, so nothing skips there)."""
-    try:
-        preflight(list(languages), default_cache_dir())
-    except UsageError as exc:
-        pytest.skip(f"TOOLCHAIN MISSING, language test skipped: {exc}")
+    problems = [message for message in map(_missing, languages) if message]
+    if problems:
+        pytest.skip("TOOLCHAIN MISSING, language test skipped: " + "; ".join(problems))
 
 
 def score_completions(problems, completions, *, workers: int = 2, timeout: float = 10.0):

