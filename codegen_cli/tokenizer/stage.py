@@ -205,6 +205,7 @@ def tokenize(cfg: TokenizeConfig) -> TokenizeSummary:
     fingerprint = corpus_io.corpus_fingerprint(corpus, files)
     run_hash = _run_hash(cfg, fingerprint)
     if _finished(cfg, run_hash):
+        shutil.rmtree(cfg.output / WORK_DIR, ignore_errors=True)  # killed between manifest and clean-up
         manifest = json.loads((cfg.output / MANIFEST_NAME).read_text(encoding="utf-8"))
         meta = json.loads((cfg.output / META_NAME).read_text(encoding="utf-8"))
         return _summary(cfg, meta, manifest["counts"], trained_tokenizer=cfg.tokenizer is None, resumed=False,

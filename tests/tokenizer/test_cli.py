@@ -62,3 +62,21 @@ def test_resume_after_sigkill_gives_the_same_bytes(tmp_path, corpus_docs):
                            timeout=600, check=False)
     assert clean.returncode == 0, clean.stderr
     assert _output_files(killed) == _output_files(tmp_path / "clean")
+
+
+@pytest.mark.slow
+def test_on_a_corpus_made_by_codegen_collect(cli, tmp_path, corpus_docs):
+    """The real contract: whatever `codegen collect` writes, tokenize reads and round-trips exactly."""
+    src = tmp_path / "src"
+    for path, _, content in corpus_docs:
+        target = src / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.encode("utf-8"))
+    collected = cli("collect", src, "-o", tmp_path / "corpus", "--workers", "1", "--json")
+    assert collected.exit_code == 0, collected.stderr
+    result = cli("tokenize", tmp_path / "corpus", "-o", tmp_path / "tokens", "--vocab-size", "1200", "--verify",
+                 "--workers", "1", "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["round_trip_failures"] == 0
+    assert sum(summary["documents"].values()) == json.loads(collected.stdout)["documents"] > 20
