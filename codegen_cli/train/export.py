@@ -65,9 +65,10 @@ def save_hf(model: Any, state_dict: dict[str, Any] | None, out: Path, tokenizer_
 
     hf_logging.disable_progress_bar()  # no tqdm bar on stderr for a one-file save
     model.config.use_cache = True
-    if dtype != "float32":
-        state_dict = {k: v.to(DTYPES[dtype]) for k, v in (state_dict or model.state_dict()).items()}
-        model.config.dtype = dtype
+    if dtype != "float32":  # cast the module itself, so config.json records the dtype too
+        model.to(DTYPES[dtype])
+        if state_dict is not None:
+            state_dict = {k: v.to(DTYPES[dtype]) for k, v in state_dict.items()}
     model.save_pretrained(str(tmp), state_dict=state_dict, safe_serialization=True)
     copy_tokenizer(tokenizer_dir, tmp)
     _swap_in(tmp, out)

@@ -269,3 +269,22 @@ def test_resume_from_an_explicit_checkpoint_rolls_back(trained, tokens_dir, tmp_
     original = [r for r in read_metrics(trained[0] / "metrics.jsonl") if "loss" in r]
     assert [r["step"] for r in rows] == list(range(1, STEPS + 1))
     assert [r["loss"] for r in rows] == pytest.approx([r["loss"] for r in original], rel=1e-5)
+
+
+def test_gpt2_arch_trains_and_exports_in_bfloat16(tokens_dir: Path, tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    run = tmp_path / "run"
+    result = _invoke(*train_args(tokens_dir, run, "--max-steps", "3", "--set", "model.arch=gpt2", "--json"))
+    assert result.exit_code == 0, result.stderr
+    assert math.isfinite(json.loads(result.stdout)["final_train_loss"])
+    result = _invoke("export", run / "checkpoints" / "step-00000003", "-o", tmp_path / "bf16",
+                     "--dtype", "bfloat16")
+    assert result.exit_code == 0, result.stderr
+    from safetensors.torch import load_file
+
+    assert {t.dtype for t in load_file(str(tmp_path / "bf16" / "model.safetensors")).values()} == {torch.bfloat16}
+    model = AutoModelForCausalLM.from_pretrained(str(tmp_path / "bf16"), dtype="auto")
+    assert model.config.model_type == "gpt2" and model.dtype == torch.bfloat16
+    assert model.config.n_positions == 32 and model.config.eos_token_id == 0
