@@ -46,7 +46,7 @@ def tokenize_command(
     Writes TOKENS/tokenizer (Hugging Face folder, loads with AutoTokenizer offline), TOKENS/train/*.bin and
     TOKENS/val/*.bin (flat uint16/uint32 streams, each document = tag + content + <|endoftext|>),
     TOKENS/meta.json and TOKENS/manifest.json. Killed and rerun with the same options, it resumes.
-    Other keys (min_frequency, chunk_docs) via --set key=value.
+    Other keys (min_frequency, chunk_docs, chunk_bytes) via --set key=value; see docs/tokenize.md.
     """
     flags = {"tokenizer": tokenizer, "vocab_size": vocab_size, "tag_style": tag_style,
              "val_fraction": val_fraction, "sample_bytes": sample_bytes, "languages": languages, "dtype": dtype,

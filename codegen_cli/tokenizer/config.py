@@ -35,6 +35,8 @@ class TokenizeConfig:
     shard_tokens: int = option(100_000_000, "Start a new shard file after this many tokens.")
     # 2048 documents: a few MB per work unit, so resuming after a kill loses little.
     chunk_docs: int = option(2048, "Documents per work unit (the resume and parallelism grain).")
+    # 64 MB: a worker holds a unit's text and tokens (a few times its size) in memory at once.
+    chunk_bytes: int = option(64_000_000, "Content bytes per work unit at most (bounds each worker's memory).")
     verify: bool = option(False, "Check decode(encode(doc)) == doc for every document while encoding.")
     workers: int | None = option(None, "Encoding processes (default: all cores).")
 
@@ -47,7 +49,7 @@ class TokenizeConfig:
             problems.append(f"--val-fraction {self.val_fraction}: must be in [0, 1)")
         if self.dtype not in DTYPES:
             problems.append(f"--dtype {self.dtype!r}: use one of {', '.join(DTYPES)}")
-        for name in ("vocab_size", "sample_bytes", "shard_tokens", "chunk_docs", "min_frequency"):
+        for name in ("vocab_size", "sample_bytes", "shard_tokens", "chunk_docs", "chunk_bytes", "min_frequency"):
             if getattr(self, name) < 1:
                 problems.append(f"--{name.replace('_', '-')} must be at least 1")
         if self.workers is not None and self.workers < 1:

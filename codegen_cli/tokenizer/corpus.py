@@ -75,15 +75,23 @@ def corpus_fingerprint(corpus: Path, files: list[Path]) -> dict[str, Any]:
     }
 
 
-def work_units(files: list[Path], chunk_docs: int) -> list[WorkUnit]:
-    """Cut every row group into slices of at most `chunk_docs` rows, in corpus order."""
+def work_units(files: list[Path], chunk_docs: int, chunk_bytes: int) -> list[WorkUnit]:
+    """Cut every row group into slices of at most `chunk_docs` rows and about `chunk_bytes` of content
+    (by the `size_bytes` column when present), in corpus order: bounds each worker's memory."""
     units: list[WorkUnit] = []
     for path in files:
-        meta = pq.ParquetFile(path).metadata
-        for group in range(meta.num_row_groups):
-            rows = meta.row_group(group).num_rows
-            for start in range(0, rows, chunk_docs):
-                units.append(WorkUnit(len(units), str(path), group, start, min(chunk_docs, rows - start)))
+        handle = pq.ParquetFile(path)
+        has_size = "size_bytes" in handle.schema_arrow.names
+        for group in range(handle.metadata.num_row_groups):
+            rows = handle.metadata.row_group(group).num_rows
+            sizes = (handle.read_row_group(group, columns=["size_bytes"]).column(0).to_pylist()
+                     if has_size else [0] * rows)
+            start, total = 0, 0
+            for row, size in enumerate(sizes):
+                total += int(size or 0)
+                if row + 1 - start >= chunk_docs or total >= chunk_bytes or row + 1 == rows:
+                    units.append(WorkUnit(len(units), str(path), group, start, row + 1 - start))
+                    start, total = row + 1, 0
     return units
 
 

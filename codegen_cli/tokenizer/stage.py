@@ -225,7 +225,7 @@ def tokenize(cfg: TokenizeConfig) -> TokenizeSummary:
         eos_id=loaded.special_ids["eos"], dtype=dtype, val_fraction=cfg.val_fraction,
         languages=tuple(languages), parts_dir=str(work / "parts"), verify=cfg.verify,
     )
-    units = corpus_io.work_units(files, cfg.chunk_docs)
+    units = corpus_io.work_units(files, cfg.chunk_docs, cfg.chunk_bytes)
     t0 = time.monotonic()
     resumed = _encode_all(cfg, job, units)
     t_encode = time.monotonic() - t0

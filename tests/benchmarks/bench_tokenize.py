@@ -171,7 +171,7 @@ def cpu_overhead(corpus: Path, tokenizer_dir: Path) -> tuple[float, float]:
     from codegen_cli.tokenizer.folder import load_tokenizer_folder
 
     folder = load_tokenizer_folder(tokenizer_dir)
-    units = corpus_io.work_units(corpus_io.parquet_files(corpus), 2048)
+    units = corpus_io.work_units(corpus_io.parquet_files(corpus), 2048, 64_000_000)
     job = EncodeJob(tokenizer_file=str(folder.path / "tokenizer.json"), tag_style=folder.tag_style,
                     tag_ids=folder.tag_ids, eos_id=folder.special_ids["eos"], dtype="uint16", val_fraction=0.1,
                     languages=None, parts_dir=tempfile.mkdtemp(prefix="bench_parts."), verify=False)

@@ -165,3 +165,14 @@ def test_sample_bytes_bounds_the_training_sample(corpus_dir, tmp_path):
     rate = 30_000 / (sum(len(c.encode()) for *_, c in _corpus_rows(corpus_dir)) * 0.8)
     picked = [doc_id for doc_id, *_ in _corpus_rows(corpus_dir) if in_sample(doc_id, rate)]
     assert 0 < len(picked) < 63
+
+
+def test_work_units_are_bounded_by_rows_and_bytes(corpus_dir):
+    from codegen_cli.tokenizer.corpus import parquet_files, work_units
+
+    files = parquet_files(corpus_dir)
+    by_rows = work_units(files, 8, 10**12)
+    by_bytes = work_units(files, 10**6, 20_000)
+    for units in (by_rows, by_bytes):
+        assert sum(u.rows for u in units) == 63 and [u.index for u in units] == list(range(len(units)))
+    assert max(u.rows for u in by_rows) == 8 and len(by_bytes) > len(work_units(files, 10**6, 10**12))
