@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -14,7 +14,7 @@ from codegen_cli.config import apply_overrides, load_toml, to_dict
 from codegen_cli.errors import EXIT_CODES_HELP, UsageError
 from codegen_cli.output import console, emit_json
 
-IntOpt = Optional[int]
+IntOpt = int | None
 
 
 def _opt(flag: str, text: str) -> Any:

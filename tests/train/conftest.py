@@ -84,4 +84,4 @@ def run_cli(args: list[str], *, timeout: float = 600, env: dict | None = None) -
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "CODEGEN_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1",
                 **(env or {})}
     return subprocess.run([sys.executable, "-m", "codegen_cli", *args], cwd=REPO, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def test_lr_schedule_warms_up_then_decays_to_the_floor() -> None:
     o.lr, o.warmup_steps, o.min_lr_ratio = 1.0, 10, 0.1
     lrs = [lr_at(s, o, 200) for s in range(200)]
     assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
-    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+    assert all(a >= b for a, b in itertools.pairwise(lrs[10:]))
     assert lrs[-1] == pytest.approx(0.1, abs=1e-3)
     assert lr_at(1, o, 20) == pytest.approx(1.0)  # warm-up capped at 10% of a short run (2 steps)
     assert math.isclose(lr_at(110, o, 210), 0.1 + 0.45 * (1 + math.cos(math.pi * 0.5)))

@@ -36,7 +36,7 @@ def _torchrun(nproc: int, args: list[str]):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
            "--master_port", str(_free_port()), "-m", "codegen_cli", *args]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CODEGEN_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
 def test_two_process_ddp_matches_one_process_with_the_same_global_batch(tokens_dir: Path, tmp_path: Path):
