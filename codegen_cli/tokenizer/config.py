@@ -35,8 +35,9 @@ class TokenizeConfig:
     shard_tokens: int = option(100_000_000, "Start a new shard file after this many tokens.")
     # 2048 documents: a few MB per work unit, so resuming after a kill loses little.
     chunk_docs: int = option(2048, "Documents per work unit (the resume and parallelism grain).")
-    # 64 MB: a worker holds a unit's text and tokens (a few times its size) in memory at once.
-    chunk_bytes: int = option(64_000_000, "Content bytes per work unit at most (bounds each worker's memory).")
+    # 4 MB: several units per worker even for a corpus of tens of MB (balance), little memory per worker
+    # (a unit's text and tokens are held at once), and little work lost to a kill.
+    chunk_bytes: int = option(4_000_000, "Content bytes per work unit at most (bounds each worker's memory).")
     verify: bool = option(False, "Check decode(encode(doc)) == doc for every document while encoding.")
     workers: int | None = option(None, "Encoding processes (default: all cores).")
 
