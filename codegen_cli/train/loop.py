@@ -35,6 +35,7 @@ from codegen_cli.train.runtime import (
     any_rank,
     choose_checkpoint,
     clear_run,
+    configure_deepspeed,
     make_accelerator,
     oom_message,
     reset_accelerate_state,
@@ -141,6 +142,7 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSour
     optimizer = build_optimizer(model, cfg.optim, fused=acc.device.type == "cuda")
     if cfg.compile:
         model = torch.compile(model)
+    configure_deepspeed(acc, cfg)
     model, optimizer = acc.prepare(model, optimizer)
     if resume_from is not None:
         acc.load_state(str(resume_from))

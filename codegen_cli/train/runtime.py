@@ -52,6 +52,14 @@ def make_accelerator(cfg: TrainConfig) -> Any:
     return accelerator
 
 
+def configure_deepspeed(accelerator: Any, cfg: TrainConfig) -> None:
+    """DeepSpeed must know the micro-batch before `prepare()`; it normally reads it from a DataLoader,
+    which this loop does not use (its data order is its own, see data.py)."""
+    plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+    if plugin is not None:
+        plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = int(cfg.micro_batch_size or 1)
+
+
 def reset_accelerate_state() -> None:
     """Forget the process-wide Accelerate singletons so one Python process can run train() again."""
     from accelerate.state import AcceleratorState, GradientState
