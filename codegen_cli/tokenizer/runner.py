@@ -48,6 +48,13 @@ def run_units(job: EncodeJob, units: list[WorkUnit], workers: int, on_done: Call
                 for future in done:
                     on_done(future.result())
         except BaseException:
-            for future in pending:
-                future.cancel()
+            _stop_now(pool)
             raise
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """On Ctrl-C or an error, kill the workers instead of waiting for their units: every part file is
+    written atomically and a unit without its marker is simply redone by the next run."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # no public API for this
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -92,6 +92,7 @@ def train_bpe(
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),  # all 256 bytes: no <unk>, ever
         show_progress=show_progress,
     )
+    # Ctrl-C lands only when the Rust trainer returns (it raises KeyboardInterrupt then, before any save).
     tok.train_from_iterator(texts, trainer=trainer)
     return tok
 

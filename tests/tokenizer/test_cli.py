@@ -37,31 +37,57 @@ def _output_files(folder):
             if p.is_file() and p.name != "manifest.json"}
 
 
-@pytest.mark.slow
-def test_resume_after_sigkill_gives_the_same_bytes(tmp_path, corpus_docs):
+def _big_corpus(tmp_path, corpus_docs):
     docs = [(f"{i}/{path}", lang, content + f"\n# copy {i}\n" * bool(i)) for i in range(4)
             for path, lang, content in corpus_docs]
-    corpus = write_corpus(tmp_path / "corpus", docs)
+    return write_corpus(tmp_path / "corpus", docs)
+
+
+def _start_and_wait_for_units(command, out, env, units):
+    """Start a real `codegen tokenize` process; return it once `units` work units are finished."""
+    proc = subprocess.Popen([*command, "-o", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    parts = out / ".work" / "parts"
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline and len(list(parts.glob("*.json"))) < units:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run finished before it could be stopped; make the corpus bigger"
+    return proc
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_gives_the_same_bytes(tmp_path, corpus_docs):
+    corpus = _big_corpus(tmp_path, corpus_docs)
     env = {**os.environ, "CODEGEN_NO_PROGRESS": "1"}
     command = [sys.executable, "-m", "codegen_cli", "tokenize", str(corpus), *ARGS, "--json"]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([*command, "-o", str(killed)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    parts = killed / ".work" / "parts"
-    deadline = time.monotonic() + 300
-    while proc.poll() is None and time.monotonic() < deadline and len(list(parts.glob("*.json"))) < 20:
-        time.sleep(0.01)
-    was_running = proc.poll() is None
+    proc = _start_and_wait_for_units(command, killed, env, 20)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
-    assert was_running, "the run finished before it could be killed; make the corpus bigger"
     assert not (killed / "meta.json").exists()
-    resumed = subprocess.run([*command, "-o", str(killed)], env=env, capture_output=True, text=True, timeout=600, check=False)
+    resumed = subprocess.run([*command, "-o", str(killed)], env=env, capture_output=True, text=True, timeout=600,
+                             check=False)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["resumed"] is True
     clean = subprocess.run([*command, "-o", str(tmp_path / "clean")], env=env, capture_output=True, text=True,
                            timeout=600, check=False)
     assert clean.returncode == 0, clean.stderr
     assert _output_files(killed) == _output_files(tmp_path / "clean")
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_at_once_and_resumes(tmp_path, corpus_docs):
+    corpus = _big_corpus(tmp_path, corpus_docs)
+    env = {**os.environ, "CODEGEN_NO_PROGRESS": "1"}
+    command = [sys.executable, "-m", "codegen_cli", "tokenize", str(corpus), "--vocab-size", "800",
+               "--set", "chunk_docs=1", "--workers", "2", "--json"]
+    proc = _start_and_wait_for_units(command, tmp_path / "t", env, 10)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)  # workers are terminated, not waited for
+    assert proc.returncode == 130, stderr
+    assert b"interrupted" in stderr
+    rerun = subprocess.run([*command, "-o", str(tmp_path / "t")], env=env, capture_output=True, text=True,
+                           timeout=600, check=False)
+    assert rerun.returncode == 0 and json.loads(rerun.stdout)["resumed"] is True, rerun.stderr
 
 
 @pytest.mark.slow
