@@ -19,6 +19,7 @@ def test_atomic_write_replaces_and_cleans(tmp_path):
             raise RuntimeError("killed")
     assert json.loads(target.read_text()) == {"a": 2, "b": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+    assert target.stat().st_mode & 0o044 == 0o044  # readable by others, like a normally created file
 
 
 def test_manifest_roundtrip_and_errors(tmp_path):
