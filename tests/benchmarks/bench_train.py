@@ -1,6 +1,7 @@
 """CPU tokens/s of `codegen train` vs a minimal hand-written PyTorch loop (same model, batch, dtype).
 
     python tests/benchmarks/bench_train.py [--preset small] [--steps 30] [--repeats 2]
+    python tests/benchmarks/bench_train.py --ab [--preset tiny] [--steps 50] [--repeats 3]
     python tests/benchmarks/bench_train.py --gpu [--gpu-presets 125m,350m] [--steps 30] [--compile]
 
 Both loops train the same freshly initialised model (same config and seed) in fp32 on the CPU with the
@@ -87,6 +88,54 @@ def codegen_loop(tokens: Path, cfg, steps: int, warmup: int) -> tuple[float, flo
     return tokens_done / (last["elapsed_s"] - first["elapsed_s"]), tokens_done / (cpu[1] - cpu[0])
 
 
+def _run_codegen(train_loop, cfg, steps: int, spent: dict, dataclasses) -> None:
+    spent.update(cpu=0.0, steps=0)
+    run = Path(tempfile.mkdtemp(prefix="bench-ab-"))
+    try:
+        train_loop.train(dataclasses.replace(cfg, output=run, max_steps=steps, resume="never"))
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def step_ab(tokens: Path, cfg, steps: int, repeats: int) -> None:
+    """Same-process A/B: CPU time per optimizer step of codegen's loop (each `_Loop._step` timed by
+    wrapping it) right after the hand loop, so both see the same machine load."""
+    import dataclasses
+
+    from codegen_cli.train import loop as train_loop
+
+    original = train_loop._Loop._step
+    spent = {"cpu": 0.0, "steps": 0}
+
+    def timed(self):
+        start = time.process_time()
+        result = original(self)
+        spent["cpu"] += time.process_time() - start
+        spent["steps"] += 1
+        return result
+
+    train_loop._Loop._step = timed
+    tokens_per_step = int(cfg.seq_len) * int(cfg.micro_batch_size)
+    ratios = []
+    try:
+        for rep in range(repeats):
+            if rep % 2:  # alternate which loop runs first: the second one inherits a warmer, busier heap
+                ours_first = True
+                _run_codegen(train_loop, cfg, steps, spent, dataclasses)
+                _, hand_rate = hand_loop(tokens, cfg, steps, 0)
+            else:
+                ours_first = False
+                _, hand_rate = hand_loop(tokens, cfg, steps, 0)
+                _run_codegen(train_loop, cfg, steps, spent, dataclasses)
+            hand_ms, ours_ms = 1000 * tokens_per_step / hand_rate, 1000 * spent["cpu"] / spent["steps"]
+            ratios.append(ours_ms / hand_ms)
+            print(f"  repeat {rep + 1} ({'codegen' if ours_first else 'hand loop'} first): hand loop "
+                  f"{hand_ms:.1f} ms/step, codegen step {ours_ms:.1f} ms/step (CPU time)", flush=True)
+    finally:
+        train_loop._Loop._step = original
+    print(f"median step overhead {100 * (statistics.median(ratios) - 1):+.1f}% (goal < 10%)")
+
+
 def gpu_mfu(tokens: Path, presets: list[str], steps: int, warmup: int, compile_model: bool) -> None:
     """tokens/s and MFU of `codegen train` (bf16, one GPU) per preset, from its own metrics.jsonl."""
     import torch
@@ -124,6 +173,7 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=None)
     parser.add_argument("--micro-batch-size", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: CPU time is comparable)")
+    parser.add_argument("--ab", action="store_true", help="same-process per-step A/B instead")
     parser.add_argument("--gpu", action="store_true", help="measure tokens/s and MFU on the GPU instead")
     parser.add_argument("--gpu-presets", default="125m,350m")
     parser.add_argument("--compile", action="store_true", help="torch.compile in the --gpu runs")
@@ -140,9 +190,6 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-train-"))
     try:
         tokens = make_tokens_folder(work / "tokens", stdlib_documents(600_000), vocab=4096)
-        if args.gpu:
-            gpu_mfu(tokens, args.gpu_presets.split(","), args.steps, args.warmup, args.compile)
-            return
         mapping = {"tokens": str(tokens), "preset": args.preset, "max_steps": 1, "log_every": args.log_every,
                    "save_every": 10**9, "eval_every": 0, "eval_batches": 1, "export": False,
                    "mixed_precision": "no"}
@@ -151,6 +198,12 @@ def main() -> None:
         if args.micro_batch_size:
             mapping["micro_batch_size"] = args.micro_batch_size
         cfg = resolve(load_train_config(mapping))
+        if args.ab:
+            step_ab(tokens, cfg, args.steps, args.repeats)
+            return
+        if args.gpu:
+            gpu_mfu(tokens, args.gpu_presets.split(","), args.steps, args.warmup, args.compile)
+            return
         print(f"preset {args.preset}: seq_len {cfg.seq_len}, micro-batch {cfg.micro_batch_size}, fp32, "
               f"torch threads {torch.get_num_threads()}, {args.steps} timed steps after {args.warmup} warm-up")
         hand, ours = [], []
