@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from codegen_cli.atomic import atomic_write_json, atomic_write_text, sha256_file
-from codegen_cli.errors import Interrupted, MismatchError, UsageError
+from codegen_cli.errors import Interrupted, JobFailed, MismatchError, UsageError
 from codegen_cli.evaluate.config import EvalConfig
 from codegen_cli.evaluate.executor import Outcome, execute
 from codegen_cli.evaluate.languages import get_language
@@ -193,6 +194,18 @@ def _write_manifest(cfg: EvalConfig, samples: list[Sample], summary: EvalSummary
     )
 
 
+def _prepare(language: Any, ctx: Context) -> None:
+    """Fill the tool cache for one language (once); a failure names the language and the cache folder."""
+    try:
+        language.prepare(ctx)
+    except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+        detail = getattr(exc, "stderr", None) or exc
+        detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        raise JobFailed(
+            f"preparing the {language.key} tool cache in {ctx.cache_dir} failed: {detail[-800:]}"
+        ) from exc
+
+
 def _run_pending(
     cfg: EvalConfig,
     samples: list[Sample],
@@ -231,7 +244,7 @@ def _run_pending(
         for key, language in languages.items():
             todo = [p for sha, p in programs.items() if sha in groups and p.language == key]
             if todo:
-                language.prepare(contexts[key])
+                _prepare(language, contexts[key])
                 work.append((language, todo, contexts[key]))
         workers = cfg.workers or os.cpu_count() or 1
         try:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import hashlib
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,18 @@ def default_cache_dir() -> Path:
         return Path(os.environ["CODEGEN_EVAL_CACHE"]).expanduser().resolve()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return (Path(base) / "codegen" / "eval").resolve()
+
+
+@functools.lru_cache(maxsize=None)
+def tool_key(*argv: str) -> str:
+    """A short hash of a tool's version output: cache entries built by one compiler version are never
+    handed to another (a stale PCH is silently ignored, a stale CDS archive is rejected with a warning)."""
+    try:
+        done = subprocess.run(list(argv), check=False, capture_output=True, text=True, timeout=60)
+        text = done.stdout + done.stderr
+    except (OSError, subprocess.SubprocessError):
+        text = "unknown"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @contextlib.contextmanager

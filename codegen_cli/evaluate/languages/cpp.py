@@ -21,7 +21,7 @@ from codegen_cli.evaluate.languages.base import (
     marker_verdict,
     text_of,
 )
-from codegen_cli.evaluate.languages.context import cache_lock
+from codegen_cli.evaluate.languages.context import cache_lock, tool_key
 from codegen_cli.evaluate.problems import Problem
 
 # CodeGeeX adds each of these unless the prompt already includes it.
@@ -47,7 +47,7 @@ _GOLD = shutil.which("ld.gold") is not None
 
 
 def pch_dir(cache_dir: Path) -> Path:
-    return cache_dir / "cpp"
+    return cache_dir / "cpp" / tool_key("g++", "--version")
 
 
 class Cpp:

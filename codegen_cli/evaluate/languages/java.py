@@ -25,7 +25,7 @@ from codegen_cli.evaluate.languages.base import (
     marker_verdict,
     text_of,
 )
-from codegen_cli.evaluate.languages.context import cache_lock
+from codegen_cli.evaluate.languages.context import cache_lock, tool_key
 from codegen_cli.evaluate.problems import Problem
 
 RUNNER = "CodegenRunner"
@@ -50,11 +50,13 @@ def heap_mb(limits) -> int:
     if not limits.memory_bytes:
         return 1024
     return max(64, min(1024, (limits.memory_bytes >> 20) // 3))
+
+
 _lock = threading.Lock()
 
 
 def _jsa(cache_dir: Path) -> Path:
-    return cache_dir / "java" / "javac.jsa"
+    return cache_dir / "java" / tool_key("javac", "-version") / "javac.jsa"
 
 
 def _javac_argv(cache_dir: Path, heap: int) -> list[str]:
