@@ -217,7 +217,12 @@ def _run_pending(
     """Reuse cached outcomes, run the rest; returns {"run": programs run, "cached": samples reused}."""
     by_id = {p.task_id: p for p in problems}
     pending = [s for s in samples if s.key not in done]
-    known = {row["program_sha256"]: row for row in done.values() if row.get("program_sha256")}
+    # Reuse verdicts of identical programs, but not infrastructure failures (worth another try).
+    known = {
+        row["program_sha256"]: row
+        for row in done.values()
+        if row.get("program_sha256") and row.get("status") != "sandbox_error"
+    }
     languages = {key: get_language(key) for key in contexts}
     groups: dict[str, list[Sample]] = defaultdict(list)
     programs: dict[str, Program] = {}
