@@ -10,13 +10,22 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Optional  # noqa: F401 - resolved by get_type_hints on the made class
 
-from codegen_cli.config import to_dict
+from codegen_cli.config import option, to_dict
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.config import ALLOW_ENV, EvalConfig
 from codegen_cli.evaluate.generation.config import GenerationConfig
 
 _SCORING = {f.name for f in dataclasses.fields(EvalConfig)}
 _GENERATION_ONLY = [f for f in dataclasses.fields(GenerationConfig) if f.name not in _SCORING]
+TASKS = ("generate", "translate")
+# Translation options (issue 8): neither scoring nor generation reads them; `evaluate` dispatches on task.
+_TASK_FIELDS = [
+    ("task", str, option("generate", "generate (complete HumanEval-X prompts) or translate (HumanEval-X "
+                                     "code translation: source canonical solution -> target language).")),
+    ("source_language", "str | None", option(
+        None, "--task translate: the source language(s), e.g. python, python,cpp, or all (every pair); "
+              "--languages are the targets.")),
+]
 
 
 def _copy_field(item: dataclasses.Field) -> tuple[str, Any, dataclasses.Field]:
@@ -29,7 +38,7 @@ def _copy_field(item: dataclasses.Field) -> tuple[str, Any, dataclasses.Field]:
 
 ModelEvalConfig = dataclasses.make_dataclass(
     "ModelEvalConfig",
-    [_copy_field(item) for item in _GENERATION_ONLY],
+    [_copy_field(item) for item in _GENERATION_ONLY] + _TASK_FIELDS,
     bases=(EvalConfig,),
     namespace={"__doc__": "Scoring options plus, with `model` set, the generation options.",
                "__module__": __name__},
@@ -49,10 +58,22 @@ def split_config(cfg: Any) -> tuple[EvalConfig, GenerationConfig | None]:
 
 
 def evaluate(cfg: Any) -> dict[str, Any]:
-    """Generate (when a model is given) then score; returns both summaries as one dict."""
+    """Generate (when a model is given) then score; returns both summaries as one dict.
+
+    With task `translate` the translation engine runs instead (its summary: the pass@k matrix).
+    """
     from codegen_cli.evaluate.problems import load_problems
     from codegen_cli.evaluate.stage import score
 
+    task = getattr(cfg, "task", "generate")
+    if task not in TASKS:
+        raise UsageError(f"--task {task!r}: use generate or translate")
+    if task == "translate":
+        from codegen_cli.evaluate.translation import translate
+
+        return translate(cfg)
+    if getattr(cfg, "source_language", None):
+        raise UsageError("--source-language is for --task translate")
     scoring, generation = split_config(cfg)
     if generation is None:
         return {"scoring": to_dict(score(scoring))}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from codegen_cli.config import to_dict
 from codegen_cli.errors import Interrupted, UsageError
 from codegen_cli.evaluate.generation.config import GenerationConfig, GenerationSummary
 from codegen_cli.evaluate.generation.prompts import (
+    PromptFormat,
     missing_tag_tokens,
     problem_text,
     resolve_tag_style,
@@ -92,8 +93,15 @@ def _check_problems(problems: Sequence[Problem]) -> None:
         raise UsageError("the same task_id was selected twice; pass each problem once")
 
 
-def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> GenerationSummary:
-    """Make the missing samples of `problems` into config.output/samples.jsonl and summarise the file."""
+def generate_samples(config: GenerationConfig, problems: Sequence[Problem], *,
+                     prompt_format: PromptFormat | None = None,
+                     get_runner: Callable[[], Any] | None = None) -> GenerationSummary:
+    """Make the missing samples of `problems` into config.output/samples.jsonl and summarise the file.
+
+    `prompt_format` replaces the default prompt (tag + problem prompt), e.g. for translation;
+    `get_runner` returns an already loaded model runner (one model shared by several calls), called
+    only when something is left to generate.
+    """
     from codegen_cli.evaluate.generation.sampler import process_state
 
     config.validate()
@@ -105,6 +113,8 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> G
     state = process_state()
     tag_style = resolve_tag_style(config.model, config.tag_style)
     settings = generation_settings(config, tag_style)
+    if prompt_format is not None:  # absent by default, so generation hashes are unchanged
+        settings["prompt_format"] = prompt_format.name
     digest = settings_hash(settings)
     store = SampleStore(config.output)
     if state.is_main_process:
@@ -118,7 +128,8 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> G
     started = time.monotonic()
     run, device, dtype = RunStats(), "none", "none"
     if batches:
-        device, dtype = _generate(config, batches, problems, store, settings, tag_style, state, run)
+        device, dtype = _generate(config, batches, problems, store, settings, tag_style, state, run,
+                                  prompt_format, get_runner)
     elif state.is_main_process:
         log(f"all {len(wanted)} samples are already in {store.path}; nothing to generate")
     state.wait_for_everyone()
@@ -134,9 +145,11 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem]) -> G
 
 
 def _generate(config: GenerationConfig, batches: list[Batch], problems: Sequence[Problem], store: SampleStore,
-              settings: dict[str, Any], tag_style: str, state: Any, run: RunStats) -> tuple[str, str]:
+              settings: dict[str, Any], tag_style: str, state: Any, run: RunStats,
+              prompt_format: PromptFormat | None = None,
+              get_runner: Callable[[], Any] | None = None) -> tuple[str, str]:
     """Load the model, then make this process's share of the batches; returns (device, dtype)."""
-    runner = _make_runner(config)
+    runner = get_runner() if get_runner is not None else _make_runner(config)
     digest = settings_hash(settings)
     if state.is_main_process:
         tokenizer = getattr(getattr(runner, "lm", None), "tokenizer", None)
@@ -146,7 +159,8 @@ def _generate(config: GenerationConfig, batches: list[Batch], problems: Sequence
         store.write_settings(_settings_record(config, settings, digest, runner, state.num_processes))
     with state.split_between_processes(batches) as mine:
         _run_batches(runner, mine, problems, store, digest, config, tag_style, run,
-                     total=sum(len(b.items) for b in mine), show=state.is_main_process)
+                     total=sum(len(b.items) for b in mine), show=state.is_main_process,
+                     prompt_format=prompt_format)
     return runner.device, runner.dtype
 
 
@@ -181,15 +195,23 @@ def _gather(run: RunStats) -> RunStats:
 
 def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Problem], store: SampleStore,
                  digest: str, config: GenerationConfig, tag_style: str, run: RunStats, *, total: int,
-                 show: bool) -> None:
+                 show: bool, prompt_format: PromptFormat | None = None) -> None:
     started = time.monotonic()
     with progress("generate", total=total if show else None, unit="samples") as bar:
         try:
             for batch in batches:
                 chosen = [problems[p] for p, _ in batch.items]
-                prompts = [tagged_prompt(problem_text(p), p.language, tag_style) for p in chosen]
-                completions = runner.generate(prompts, [p.language for p in chosen], seed=batch.seed)
-                store.append(_row(p, s, c, digest) for (_, s), p, c in zip(batch.items, chosen, completions))
+                languages = [p.language for p in chosen]
+                if prompt_format is None:
+                    prompts = [tagged_prompt(problem_text(p), p.language, tag_style) for p in chosen]
+                    completions = runner.generate(prompts, languages, seed=batch.seed)
+                else:
+                    prompts = [prompt_format.build(p, tag_style) for p in chosen]
+                    completions = runner.generate(prompts, languages, seed=batch.seed,
+                                                  scan_texts=[prompt_format.scan_text(p) for p in chosen])
+                extra = prompt_format.row_fields if prompt_format is not None else {}
+                store.append({**_row(p, s, c, digest), **extra}
+                             for (_, s), p, c in zip(batch.items, chosen, completions))
                 run.add(completions)
                 elapsed = max(time.monotonic() - started, 1e-9)
                 bar.advance(len(completions), **{"samples/s": f"{run.samples / elapsed:.2f}",
@@ -242,17 +264,23 @@ class HFRunner:
         self.device, self.dtype = str(self.lm.device), self.lm.dtype
         log(f"model {config.model}: {self.dtype} on {self.device}")
 
-    def generate(self, prompts: list[str], languages: list[str], *, seed: int) -> list[Any]:
+    def generate(self, prompts: list[str], languages: list[str], *, seed: int,
+                 scan_texts: list[str] | None = None) -> list[Any]:
         from codegen_cli.evaluate.generation.sampler import generate_batch
 
         c = self.config
         return generate_batch(self.lm, prompts, languages, temperature=c.temperature, top_p=c.top_p,
-                              top_k=c.top_k, max_new_tokens=c.max_new_tokens, seed=seed)
+                              top_k=c.top_k, max_new_tokens=c.max_new_tokens, seed=seed, scan_texts=scan_texts)
 
     def describe(self) -> dict[str, Any]:
         from codegen_cli.evaluate.generation.sampler import describe
 
         return describe(self.lm)
+
+
+def make_runner(config: GenerationConfig) -> Any:
+    """The model runner for `config.backend` (loads the model); reusable across generate_samples calls."""
+    return _make_runner(config)
 
 
 def _make_runner(config: GenerationConfig) -> Any:

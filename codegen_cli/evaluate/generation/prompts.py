@@ -8,7 +8,10 @@ A third-party model has no such file: it gets the bare prompt unless `--tag-styl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.problems import Problem
@@ -60,3 +63,19 @@ def missing_tag_tokens(tokenizer, languages, style: str) -> list[str]:
         return []
     vocab = tokenizer.get_vocab()
     return sorted({tag_token(lang) for lang in languages if lang} - set(vocab))
+
+
+@dataclass(frozen=True)
+class PromptFormat:
+    """Another way to turn a problem into the model's prompt (default: tag + problem text, above).
+
+    Used by `codegen eval --task translate`. `name` goes into the samples' settings hash (samples of
+    another format are never reused); `build(problem, tag_style)` is the whole prompt; `scan_text(problem)`
+    is the code whose open braces the completion must close (the stop rule scans only that, not e.g. a
+    source program in another language placed before it); `row_fields` are added to every samples row.
+    """
+
+    name: str
+    build: Callable[[Problem, str], str]
+    scan_text: Callable[[Problem], str]
+    row_fields: dict[str, Any] = field(default_factory=dict)

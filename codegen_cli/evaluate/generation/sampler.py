@@ -217,17 +217,19 @@ def generate_batch(
     max_new_tokens: int,
     seed: int,
     streamer: Any = None,
+    scan_texts: Sequence[str] | None = None,
 ) -> list[Completion]:
     """Generate a batch; each row stops at its own stop point, is cut there, and leaves the batch.
 
     `generate` runs in chunks of COMPACT_EVERY tokens: after each chunk the finished rows are collected
     and the rest continue from the same KV cache with those rows removed (greedy output is unchanged by
     this, which the tests check). A streamer gets one uninterrupted call (it would end at each chunk).
+    `scan_texts` (default: the prompts) is the code whose open braces each row must close.
     """
     input_ids, mask, truncated = encode_prompts(lm, prompts, max_new_tokens)
     width = input_ids.shape[1]
     states = [prompt_state(p, lang) if lang and rule_family(lang) == "brace" else None
-              for p, lang in zip(prompts, languages)]
+              for p, lang in zip(scan_texts if scan_texts is not None else prompts, languages)]
     results: list[Completion | None] = [None] * len(prompts)
     rows = list(range(len(prompts)))  # original index of each row still running
     ids, cache = input_ids, None

@@ -37,7 +37,8 @@ class VLLMRunner:
                        trust_remote_code=config.trust_remote_code)
         self.device, self.dtype = "cuda", dtype
 
-    def generate(self, prompts: list[str], languages: list[str], *, seed: int) -> list[Completion]:
+    def generate(self, prompts: list[str], languages: list[str], *, seed: int,
+                 scan_texts: list[str] | None = None) -> list[Completion]:
         from vllm import SamplingParams
 
         c = self.config
@@ -48,7 +49,7 @@ class VLLMRunner:
                            stop=_PY_STOPS if rule_family(lang) == "python" else None)
             for row, lang in enumerate(languages)
         ], use_tqdm=False)
-        for prompt, lang, out in zip(prompts, languages, outputs):
+        for prompt, lang, out in zip(scan_texts if scan_texts is not None else prompts, languages, outputs):
             piece = out.outputs[0]
             state = prompt_state(prompt, lang) if rule_family(lang) == "brace" else None
             cut = find_stop(piece.text, lang, state)
