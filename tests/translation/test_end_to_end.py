@@ -40,3 +40,13 @@ def test_tiny_model_translates_two_pairs(tmp_path, tiny_model, problems, capsys)
     assert all(p["generation"]["generated"] == 0 and p["programs"]["run"] == 0 for p in again["pairs"].values())
     render_matrix(summary)
     assert "python" in capsys.readouterr().err
+
+
+def test_pairs_without_selected_problems_are_skipped(tmp_path, tiny_model):
+    """`--tasks CPP/0` selects only a C++ problem: the python->js pair has nothing to do and is skipped."""
+    out = tmp_path / "results"
+    cfg = eval_config(model=str(tiny_model), source_language="python", languages=["cpp", "js"],
+                      tasks=["CPP/0"], output=out, n_samples=1, max_new_tokens=8, temperature=0.0)
+    summary = evaluate(cfg)
+    assert list(summary["pairs"]) == ["python-to-cpp"]
+    assert not (out / "python-to-js").exists()

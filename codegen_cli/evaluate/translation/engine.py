@@ -108,6 +108,12 @@ def translate(cfg: Any) -> dict[str, Any]:
     generation: dict[str, Any] = {}
     if getattr(cfg, "model", ""):
         pairs = _pairs(sources or [], targets or list(LANGUAGE_KEYS))
+        empty = [pair for pair in pairs if not _targets_of(pair, every, chosen)]
+        if empty:
+            warn(f"no selected target problems for {', '.join(pair_name(*p) for p in empty)}; skipped")
+            pairs = [pair for pair in pairs if pair not in empty]
+        if not pairs:
+            raise UsageError("no problems selected for any pair (check --tasks, --limit and --languages)")
         generation = _generate_all(cfg, pairs, every, chosen, output)
     else:
         pairs = _write_file_samples(cfg, sources, targets, every, chosen, output)
@@ -136,9 +142,6 @@ def _generate_all(cfg: Any, pairs: list[Pair], every, chosen, output: Path) -> d
     made = {}
     for pair in pairs:
         problems = _targets_of(pair, every, chosen)
-        if not problems:
-            warn(f"{pair_name(*pair)}: no selected problems; skipped")
-            continue
         log(f"translate {pair_name(*pair)}: {len(problems)} problems x {base.n_samples} samples")
         config = dataclasses.replace(base, output=output / pair_name(*pair))
         summary = generate_samples(config, problems, prompt_format=translation_format(pair[0], every[pair[0]]),
