@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from codegen_cli.evaluate.problems import load_problems  # noqa: E402
-from codegen_cli.evaluate.translation import translate  # noqa: E402
-from tests.translation.conftest import HUMANEVAL_X, eval_config, write_translations  # noqa: E402
+from codegen_cli.evaluate.problems import load_problems
+from codegen_cli.evaluate.translation import translate
+from tests.translation.conftest import HUMANEVAL_X, eval_config, write_translations
 
 PAIRS = [("python", "cpp"), ("python", "js"), ("cpp", "python"), ("cpp", "js"), ("js", "python"), ("js", "cpp")]
 
