@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated
 
@@ -96,50 +97,81 @@ def eval_command(
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Tool cache (default ~/.cache/codegen/eval).")
     ] = None,
-    # --- generation flags (--model, ...): wired in by the lead from cli/generate.py; scoring only here ---
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Generate the samples with this causal "
+                                                 "LM first: a RUN/hf folder or a hub id.")] = None,
+    n_samples: Annotated[int, typer.Option("-n", "--n-samples", help="Samples per problem "
+                                           "(with --model).")] = 1,
+    temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature; 0 = greedy.")] = 0.8,
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling threshold.")] = 0.95,
+    top_k: Annotated[int, typer.Option("--top-k", help="Top-k filter (0 = off).")] = 0,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Most tokens per sample.")] = 512,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sequences generated together.")] = 16,
+    seed: Annotated[int, typer.Option("--seed", help="Generation seed.")] = 1234,
+    tag_style: Annotated[str | None, typer.Option("--tag-style", help="Language tag before prompts: comment, "
+                                                     "token or none (default: what the model records).")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="hf or vllm (when installed).")] = "hf",
+    dtype: Annotated[str, typer.Option("--dtype", help="auto, float32, bfloat16 or float16.")] = "auto",
+    device: Annotated[str | None, typer.Option("--device", help="Torch device (default: auto).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace samples made with other settings "
+                                        "(else exit 4).")] = False,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow a hub model's own "
+                                                    "Python code.")] = False,
+    task: Annotated[str, typer.Option("--task", help="generate (complete prompts) or translate (HumanEval-X "
+                                      "code translation).")] = "generate",
+    source_language: Annotated[str | None, typer.Option("--source-language", help="--task translate: source "
+                                                           "language(s), e.g. python or all; --languages are "
+                                                           "the targets.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Score HumanEval-X samples (or canonical solutions) in six languages, sandboxed, with pass@k."""
-    from codegen_cli.evaluate.config import EvalConfig
-    from codegen_cli.evaluate.stage import score
+    """Score HumanEval-X samples, or generate them with a model first, sandboxed, with pass@k.
+
+    Three ways in: --samples FILE (samples made elsewhere), --model PATH (generate, then score) and
+    --check-references (the canonical solutions, which must pass). --task translate scores code
+    translation between languages (a source x target pass@k matrix).
+    """
+    from codegen_cli.evaluate.model_eval import ModelEvalConfig, evaluate
 
     with engine_errors():
         ks = _parse_ks(k, check_references)
-        cfg = EvalConfig(
-            output=output,
-            samples=samples,
-            check_references=check_references,
-            problems=problems,
-            benchmark=benchmark,
-            languages=_split(languages),
-            tasks=_split(tasks),
-            limit=limit,
-            k=ks,
-            workers=workers,
-            timeout=timeout,
-            compile_timeout=compile_timeout,
-            memory_mb=memory_mb,
-            allow_code_execution=allow_code_execution,
-            sandbox=sandbox,
-            cache_dir=cache_dir,
+        cfg = ModelEvalConfig(
+            output=output, samples=samples, check_references=check_references, problems=problems,
+            benchmark=benchmark, languages=_split(languages), tasks=_split(tasks), limit=limit, k=ks,
+            workers=workers, timeout=timeout, compile_timeout=compile_timeout, memory_mb=memory_mb,
+            allow_code_execution=allow_code_execution, sandbox=sandbox, cache_dir=cache_dir,
+            model=model or "", n_samples=n_samples, temperature=temperature, top_p=top_p, top_k=top_k,
+            max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed, tag_style=tag_style,
+            backend=backend, dtype=dtype, device=device, force=force, trust_remote_code=trust_remote_code,
+            task=task, source_language=source_language,
         )
-        summary = score(cfg)
-    render(summary)
+        outcome = evaluate(cfg)
+    render_run(outcome)
     if json_out:
-        emit_json(summary.to_dict())
-    if summary.unexpected_failures:
-        fail(
-            f"{len(summary.unexpected_failures)} canonical solution(s) failed unexpectedly: "
-            + ", ".join(f["task_id"] for f in summary.unexpected_failures[:20]),
-            EXIT_FAILED,
-        )
+        emit_json(outcome.to_dict())
+    failures = outcome.scoring.unexpected_failures if outcome.scoring is not None else []
+    if failures:
+        fail(f"{len(failures)} canonical solution(s) failed unexpectedly: "
+             + ", ".join(f["task_id"] for f in failures[:20]), EXIT_FAILED)
 
 
-eval_command.__doc__ = (eval_command.__doc__ or "") + examples(
+def render_run(outcome) -> None:
+    """Render what an `evaluate` call did: the translation matrix, or the pass@k table."""
+    if outcome.translation is not None:
+        from codegen_cli.evaluate.translation import render_matrix
+
+        render_matrix(outcome.translation)
+    elif outcome.scoring is not None:
+        render(outcome.scoring)
+
+
+eval_command.__doc__ = inspect.cleandoc(eval_command.__doc__ or "") + examples(
     "codegen eval --samples samples.jsonl --problems data/humaneval-x -l python,cpp -k 1,10 "
     "--allow-code-execution -o results/",
     "codegen eval --check-references --languages python,cpp,java,js,go,rust --problems data/humaneval-x "
     "-o refs/",
+    "codegen eval --model run/hf --problems data/humaneval-x -l python,cpp -n 20 --temperature 0.8 -k 1,10 "
+    "--allow-code-execution -o results/",
+    "codegen eval --task translate --source-language python -l cpp,java,js,go,rust --model run/hf -n 20 "
+    "-k 1,10 --allow-code-execution -o translate/",
 )
 
 

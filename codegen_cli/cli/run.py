@@ -47,17 +47,28 @@ run_command.__doc__ = inspect.cleandoc(run_command.__doc__ or "") + examples(
 ) + "\n" + EXIT_CODES_HELP
 
 
+def _render_stage(outcome: Any) -> None:
+    """Each stage's own report (kept/dropped table, token counts, losses, the pass@k table)."""
+    from codegen_cli.cli import collect, eval as eval_cmd, tokenize, train
+
+    result = outcome.result
+    if result is None:
+        return
+    renderers = {"collect": collect._render, "tokenize": tokenize._render, "train": train._render}
+    if outcome.stage in renderers:
+        renderers[outcome.stage](result)
+        return
+    eval_cmd.render_run(result)
+
+
 def _render(summary: Any) -> None:
     from rich.table import Table
 
+    for outcome in summary.stages:
+        _render_stage(outcome)
     table = Table(title=f"codegen run {summary.recipe} (workdir {summary.workdir})")
     for column in ("stage", "status", "seconds", "output"):
         table.add_column(column)
     for outcome in summary.stages:
         table.add_row(outcome.stage, outcome.status, f"{outcome.seconds:.1f}", outcome.output)
     console().print(table)
-    for outcome in summary.stages:
-        scoring = outcome.summary.get("scoring") if outcome.stage == "eval" else None
-        if scoring and scoring.get("pass_at_k"):
-            values = ", ".join(f"{k}={v:.3f}" for k, v in scoring["pass_at_k"].items())
-            console().print(f"eval pass@k (overall): {values}")

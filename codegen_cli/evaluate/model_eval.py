@@ -57,11 +57,26 @@ def split_config(cfg: Any) -> tuple[EvalConfig, GenerationConfig | None]:
     return EvalConfig(**scoring), generation
 
 
-def evaluate(cfg: Any) -> dict[str, Any]:
-    """Generate (when a model is given) then score; returns both summaries as one dict.
+@dataclasses.dataclass
+class EvalRun:
+    """What one `codegen eval` did: the summaries of the parts that ran (objects, for the renderers)."""
 
-    With task `translate` the translation engine runs instead (its summary: the pass@k matrix).
-    """
+    task: str
+    scoring: Any = None  # EvalSummary
+    generation: Any = None  # GenerationSummary, when a model made the samples
+    translation: dict[str, Any] | None = None  # the source x target matrix summary
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.translation is not None:
+            return self.translation
+        data: dict[str, Any] = self.scoring.to_dict()  # the summary.json shape, plus a generation block
+        if self.generation is not None:
+            data["generation"] = to_dict(self.generation)
+        return data
+
+
+def evaluate(cfg: Any) -> EvalRun:
+    """Generate (when a model is given) then score; with task `translate`, the translation engine."""
     from codegen_cli.evaluate.problems import load_problems
     from codegen_cli.evaluate.stage import score
 
@@ -71,12 +86,12 @@ def evaluate(cfg: Any) -> dict[str, Any]:
     if task == "translate":
         from codegen_cli.evaluate.translation import translate
 
-        return translate(cfg)
+        return EvalRun("translate", translation=translate(cfg))
     if getattr(cfg, "source_language", None):
         raise UsageError("--source-language is for --task translate")
     scoring, generation = split_config(cfg)
     if generation is None:
-        return {"scoring": to_dict(score(scoring))}
+        return EvalRun("generate", scoring=score(scoring))
     if cfg.samples or cfg.check_references:
         raise UsageError("--model generates the samples: drop --samples/--check-references")
     generation.validate()
@@ -91,4 +106,4 @@ def evaluate(cfg: Any) -> dict[str, Any]:
 
     made = generate_samples(generation, problems)
     scoring.languages = sorted({p.language for p in problems})
-    return {"generation": to_dict(made), "scoring": to_dict(score(scoring))}
+    return EvalRun("generate", scoring=score(scoring), generation=made)

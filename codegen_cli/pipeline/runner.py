@@ -44,6 +44,7 @@ class StageOutcome:
     seconds: float = 0.0
     summary: dict[str, Any] = field(default_factory=dict)
     command: str = ""
+    result: Any = field(default=None, repr=False, compare=False)  # the stage's summary object (not in JSON)
 
 
 @dataclass
@@ -54,7 +55,10 @@ class RunSummary:
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
+        data = to_dict(self)
+        for stage in data["stages"]:
+            stage.pop("result", None)
+        return data
 
 
 def _manifest_hash(folder: Path) -> str | None:
@@ -103,7 +107,7 @@ def launch_command(adapter: StageAdapter, config: Any, recipe: Recipe) -> str:
     return command
 
 
-def _run_stage(adapter: StageAdapter, config: Any, recipe: Recipe, command: str) -> dict[str, Any]:
+def _run_stage(adapter: StageAdapter, config: Any, recipe: Recipe, command: str) -> tuple[Any, dict[str, Any]]:
     try:
         if adapter.name == "train" and recipe.launch:
             if is_multi_node(recipe.launch):
@@ -111,7 +115,7 @@ def _run_stage(adapter: StageAdapter, config: Any, recipe: Recipe, command: str)
                     f"{recipe.path}: train runs on {recipe.launch['num_machines']} nodes; start this on every "
                     f"node (set --machine_rank per node): {command}"
                 )
-            return run_launch(command)
+            return None, run_launch(command)
         return adapter.run(config)
     except CodegenError as exc:
         exc.args = (f"stage {adapter.name} failed: {exc}",)
@@ -145,12 +149,12 @@ def run_pipeline(cfg: RunConfig) -> RunSummary:
             continue
         log(f"[bold cyan]== {stage}[/bold cyan]: {command}")
         began = time.monotonic()
-        summary = _run_stage(adapter, config, recipe, command)
+        result, summary = _run_stage(adapter, config, recipe, command)
         seconds = round(time.monotonic() - began, 2)
         atomic_write_json(_state_path(recipe.workdir, stage), {
             "fingerprint": fingerprint,
             "output_manifest": _manifest_hash(output),
             "seconds": seconds,
         })
-        outcomes.append(StageOutcome(stage, "ran", str(output), seconds, summary, command))
+        outcomes.append(StageOutcome(stage, "ran", str(output), seconds, summary, command, result))
     return RunSummary(str(recipe.path), str(recipe.workdir), outcomes, round(time.monotonic() - start_time, 2))

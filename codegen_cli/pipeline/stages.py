@@ -85,8 +85,10 @@ class StageAdapter:
     def build(self, table: dict[str, Any], workdir: Path, where: str) -> Any:
         return from_mapping(self.config_class(), self.wire(dict(table), workdir), where=where)
 
-    def run(self, config: Any) -> dict[str, Any]:
-        return _summary_dict(self.entry()(config))
+    def run(self, config: Any) -> tuple[Any, dict[str, Any]]:
+        """The stage's own summary object (for its renderer) and its JSON-able dict."""
+        result = self.entry()(config)
+        return result, _summary_dict(result)
 
     def command(self, config: Any) -> str:
         return command_line(self.name, config, self.positional)

@@ -18,9 +18,9 @@ def test_samples_are_scored_end_to_end(stopper_model, humaneval_x_dir, tmp_path)
     config = ModelEvalConfig(model=str(stopper_model), output=tmp_path, problems=str(humaneval_x_dir),
                              languages=["python", "cpp"], limit=2, n_samples=2, k=[1], max_new_tokens=30,
                              batch_size=4, temperature=1.0, top_p=1.0, allow_code_execution=True)
-    result = evaluate(config)
+    result = evaluate(config).to_dict()
     assert result["generation"]["generated"] == 8
-    scoring = result["scoring"]
+    scoring = result
     assert scoring["samples"] == 8 and scoring["problems"] == 4
     assert {lang: stats["samples"] for lang, stats in scoring["per_language"].items()} == {"python": 4, "cpp": 4}
     rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]

@@ -15,7 +15,7 @@ def test_tiny_model_translates_two_pairs(tmp_path, tiny_model, problems, capsys)
     out = tmp_path / "results"
     cfg = eval_config(model=str(tiny_model), source_language="python", languages=["cpp", "js"], tasks=["0", "2"],
                       output=out, n_samples=2, k=[1, 2], max_new_tokens=24, batch_size=4, temperature=0.8)
-    summary = evaluate(cfg)
+    summary = evaluate(cfg).to_dict()
     assert list(summary["pairs"]) == ["python-to-cpp", "python-to-js"]
     for name, target in [("python-to-cpp", "cpp"), ("python-to-js", "js")]:
         rows = [json.loads(line) for line in (out / name / "samples.jsonl").read_text().splitlines()]
@@ -35,7 +35,7 @@ def test_tiny_model_translates_two_pairs(tmp_path, tiny_model, problems, capsys)
     fmt = translation_format("python", problems["python"])
     assert fmt.build(problems["cpp"][0], "comment") == translation_prompt(problems["python"][0], problems["cpp"][0])
     # resume: nothing generated or run again, same figures
-    again = evaluate(cfg)
+    again = evaluate(cfg).to_dict()
     assert again["matrix"] == summary["matrix"]
     assert all(p["generation"]["generated"] == 0 and p["programs"]["run"] == 0 for p in again["pairs"].values())
     render_matrix(summary)
@@ -47,6 +47,6 @@ def test_pairs_without_selected_problems_are_skipped(tmp_path, tiny_model):
     out = tmp_path / "results"
     cfg = eval_config(model=str(tiny_model), source_language="python", languages=["cpp", "js"],
                       tasks=["CPP/0"], output=out, n_samples=1, max_new_tokens=8, temperature=0.0)
-    summary = evaluate(cfg)
+    summary = evaluate(cfg).to_dict()
     assert list(summary["pairs"]) == ["python-to-cpp"]
     assert not (out / "python-to-js").exists()

@@ -56,7 +56,7 @@ def test_codegeex_format_file(tmp_path, problems):
     rows = [{"task_id": problems["python"][n].task_id, "generation": problems["js"][n].canonical_solution}
             for n in NUMBERS for _ in range(2)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    summary = evaluate(eval_config(samples=path, output=tmp_path / "out", tasks=TASKS, k=[1, 2]))
+    summary = evaluate(eval_config(samples=path, output=tmp_path / "out", tasks=TASKS, k=[1, 2])).to_dict()
     assert list(summary["pairs"]) == ["python-to-js"]
     assert summary["pairs"]["python-to-js"]["pass_at_k"] == {"pass@1": 1.0, "pass@2": 1.0}
     assert summary["pairs"]["python-to-js"]["samples"] == 2 * len(NUMBERS)

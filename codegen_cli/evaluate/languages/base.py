@@ -65,6 +65,14 @@ class Built:
     exit_code: int | None = None
     timed_out: bool = False
 
+    @classmethod
+    def from_compile(cls, result: Any, binary: Path) -> "Built":
+        """One compiler call that should have produced `binary` (run as ./main in the run dir)."""
+        ok = result.returncode == 0 and binary.is_file()
+        return cls(ok=ok, seconds=result.seconds, files={"main": binary} if ok else {},
+                   error="" if ok else text_of(result.stderr), exit_code=result.returncode,
+                   timed_out=result.timed_out)
+
 
 @dataclass
 class RunSpec:

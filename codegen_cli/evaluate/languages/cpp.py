@@ -19,7 +19,6 @@ from codegen_cli.evaluate.languages.base import (
     Program,
     RunSpec,
     marker_verdict,
-    text_of,
 )
 from codegen_cli.evaluate.languages.context import cache_lock, tool_key
 from codegen_cli.evaluate.problems import Problem
@@ -101,15 +100,7 @@ class Cpp:
             if _GOLD:
                 argv.insert(1, "-fuse-ld=gold")  # links in about half the time of ld.bfd
             result = ctx.run(argv, workdir=workdir, limits=ctx.compile_limits)
-            ok = result.returncode == 0 and binary.is_file()
-            built[program.sha256] = Built(
-                ok=ok,
-                seconds=result.seconds,
-                files={"main": binary} if ok else {},
-                error="" if ok else text_of(result.stderr),
-                exit_code=result.returncode,
-                timed_out=result.timed_out,
-            )
+            built[program.sha256] = Built.from_compile(result, binary)
         return built
 
     def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:

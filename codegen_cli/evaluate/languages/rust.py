@@ -172,15 +172,7 @@ class Rust:
             argv += self._linking(sysroot)
             result = ctx.run(argv, workdir=workdir, limits=ctx.compile_limits, readonly=(sysroot,))
             binary = workdir / program.name
-            ok = result.returncode == 0 and binary.is_file()
-            built[program.sha256] = Built(
-                ok=ok,
-                seconds=result.seconds,
-                files={"main": binary} if ok else {},
-                error="" if ok else text_of(result.stderr),
-                exit_code=result.returncode,
-                timed_out=result.timed_out,
-            )
+            built[program.sha256] = Built.from_compile(result, binary)
         return built
 
     def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
