@@ -105,5 +105,18 @@ def evaluate(cfg: Any) -> EvalRun:
     from codegen_cli.evaluate.generation.engine import generate_samples
 
     made = generate_samples(generation, problems)
+    _release_process_group()
     scoring.languages = sorted({p.language for p in problems})
     return EvalRun("generate", scoring=score(scoring), generation=made)
+
+
+def _release_process_group() -> None:
+    """Tear down the process group `accelerate launch` made for generation, before the interpreter exits.
+
+    Left to shutdown, gloo's threads can abort the process ("terminate called without an active exception").
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

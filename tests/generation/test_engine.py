@@ -156,7 +156,11 @@ problems = load_problems(sys.argv[3], languages=["python", "cpp"], limit=2)
 config = GenerationConfig(model=sys.argv[1], output=Path(sys.argv[2]), n_samples=3, batch_size=4,
                           max_new_tokens=40, temperature=1.0, top_p=1.0, seed=11)
 summary = generate_samples(config, problems)
-print(json.dumps({"processes": summary.processes, "generated": summary.generated}))
+print(json.dumps({"processes": summary.processes, "generated": summary.generated}), flush=True)
+# Tear the gloo group down before exit: left to interpreter shutdown, its threads can abort the process
+# ("terminate called without an active exception", exit -6), seen once in CI.
+from accelerate import PartialState
+PartialState().destroy_process_group()
 """
 
 
