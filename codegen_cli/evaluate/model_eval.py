@@ -69,6 +69,8 @@ class EvalRun:
     def to_dict(self) -> dict[str, Any]:
         if self.translation is not None:
             return self.translation
+        if self.scoring is None:
+            return {"generation": to_dict(self.generation)}
         data: dict[str, Any] = self.scoring.to_dict()  # the summary.json shape, plus a generation block
         if self.generation is not None:
             data["generation"] = to_dict(self.generation)
@@ -105,18 +107,22 @@ def evaluate(cfg: Any) -> EvalRun:
     from codegen_cli.evaluate.generation.engine import generate_samples
 
     made = generate_samples(generation, problems)
-    _release_process_group()
+    if not _release_process_group():
+        return EvalRun("generate", generation=made)  # other ranks: the main process scores
     scoring.languages = sorted({p.language for p in problems})
     return EvalRun("generate", scoring=score(scoring), generation=made)
 
 
-def _release_process_group() -> None:
+def _release_process_group() -> bool:
     """Tear down the process group `accelerate launch` made for generation, before the interpreter exits.
 
     Left to shutdown, gloo's threads can abort the process ("terminate called without an active exception").
     """
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return True
+    is_main = dist.get_rank() == 0
+    dist.barrier()
+    dist.destroy_process_group()
+    return is_main  # True on the process that goes on to score
