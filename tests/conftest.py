@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the shared HumanEval-X data and a CLI runner that keeps stdout and stderr apart."""
+"""Shared fixtures: the HumanEval-X data shipped in the package and a CLI runner that keeps stdout and stderr
+apart. Nothing here (or anywhere in tests/) reads outside the repository."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from codegen_cli.evaluate.problems import PACKAGED_DIR as HUMANEVAL_X
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-HUMANEVAL_X = SHARED_DATA / "humaneval-x"
 
 # Progress bars never render in tests; plain progress lines stay rare.
 os.environ.setdefault("CODEGEN_NO_PROGRESS", "1")
@@ -23,8 +24,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 @pytest.fixture
 def humaneval_x_dir() -> Path:
-    if not HUMANEVAL_X.is_dir():
-        pytest.skip(f"HumanEval-X data not found at {HUMANEVAL_X}")
+    """The packaged HumanEval-X folder (humaneval_<lang>.jsonl.gz x 6)."""
     return HUMANEVAL_X
 
 

@@ -57,8 +57,9 @@ def collect_command(
                                                           "\\[default: drop].")] = None,
     licenses: Annotated[Optional[str], _opt("--licenses", "SPDX allow-list, e.g. MIT,Apache-2.0,none "
                                                           "\\[default: all].")] = None,
-    decontaminate: Annotated[Optional[Path], _opt("--decontaminate", "HumanEval-X JSONL(.gz) file or folder: "
-                                                                     "drop files containing its problems.")] = None,
+    decontaminate: Annotated[Optional[Path], _opt("--decontaminate", "HumanEval-X JSONL(.gz) file or folder, or "
+                                                                     "humaneval-x (the packaged copy): drop files "
+                                                                     "containing its problems.")] = None,
     redact_secrets: Annotated[Optional[bool], _switch("--redact-secrets/--keep-secrets",
                                                       "Replace emails, public IPs, keys by placeholders "
                                                       "\\[default: redact].")] = None,
@@ -115,7 +116,7 @@ collect_command.__doc__ = inspect.cleandoc(collect_command.__doc__ or "") + exam
     "codegen collect ~/src/myproj https://github.com/psf/requests@v2.32.3 -o corpus --languages python",
     "codegen collect data/code.parquet --content-column text -o corpus --workers 8",
     "codegen collect --sources-file sources.txt -o corpus --shard 0/4   # then --merge -o corpus",
-    "codegen collect repos/ -o corpus --licenses MIT,Apache-2.0 --decontaminate ../shared/data/humaneval-x",
+    "codegen collect repos/ -o corpus --licenses MIT,Apache-2.0 --decontaminate humaneval-x",
 ) + "\n" + EXIT_CODES_HELP
 
 

@@ -44,7 +44,9 @@ def eval_command(
     problems: Annotated[
         str | None,
         typer.Option(
-            "--problems", help="HumanEval-X .jsonl(.gz) file or folder, or THUDM/humaneval-x (the hub)."
+            "--problems",
+            help="HumanEval-X .jsonl(.gz) file or folder, or THUDM/humaneval-x (the hub) "
+            "[default: the copy shipped in the package].",
         ),
     ] = None,
     benchmark: Annotated[
@@ -164,11 +166,10 @@ def render_run(outcome) -> None:
 
 
 eval_command.__doc__ = inspect.cleandoc(eval_command.__doc__ or "") + examples(
-    "codegen eval --samples samples.jsonl --problems data/humaneval-x -l python,cpp -k 1,10 "
-    "--allow-code-execution -o results/",
-    "codegen eval --check-references --languages python,cpp,java,js,go,rust --problems data/humaneval-x "
-    "-o refs/",
-    "codegen eval --model run/hf --problems data/humaneval-x -l python,cpp -n 20 --temperature 0.8 -k 1,10 "
+    "codegen eval --samples samples.jsonl -l python,cpp -k 1,10 --allow-code-execution -o results/",
+    "codegen eval --check-references -o refs/",
+    "codegen eval --check-references --problems THUDM/humaneval-x -l rust -o refs-hub/",
+    "codegen eval --model run/hf -l python,cpp -n 20 --temperature 0.8 -k 1,10 "
     "--allow-code-execution -o results/",
     "codegen eval --task translate --source-language python -l cpp,java,js,go,rust --model run/hf -n 20 "
     "-k 1,10 --allow-code-execution -o translate/",

@@ -53,7 +53,9 @@ class CollectConfig:
     rows: int = option(10, "MinHash values per LSH band.")
     redact_secrets: bool = option(True, "Replace emails, public IPs, keys, tokens by placeholders.")
     licenses: str | None = option(None, "Keep only these SPDX licences, e.g. 'MIT,Apache-2.0,none'.")
-    decontaminate: Path | None = option(None, "Drop files containing HumanEval-X prompts/solutions (JSONL path).")
+    decontaminate: Path | None = option(
+        None, "Drop files containing HumanEval-X prompts/solutions: a JSONL(.gz) file or folder, or "
+        "`humaneval-x` for the copy shipped in the package.")
     # 1000 files (or 16 MiB) per chunk: enough work to amortise a task, little lost to a kill.
     chunk_files: int = option(1000, "Files per work unit (the grain of parallelism and resume).")
     shard_size_mb: int = option(256, "Target size of each output Parquet shard, in MB of content.")

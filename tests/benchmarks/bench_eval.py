@@ -27,11 +27,11 @@ from codegen_cli.evaluate.languages.base import new_marker
 from codegen_cli.evaluate.languages.context import default_cache_dir
 from codegen_cli.evaluate.languages.go import go_env
 from codegen_cli.evaluate.languages.rust import CRATES, REGISTRY
+from codegen_cli.evaluate.problems import PACKAGED_DIR as DATA
 from codegen_cli.evaluate.problems import load_problems
 from codegen_cli.evaluate.sandbox import Limits, Sandbox, scratch_dir
 from codegen_cli.evaluate.stage import score
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "humaneval-x"
 LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
 NAIVE_FILE = {
     "python": "main.py",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data" / "humaneval-x"
+DATA = REPO / "codegen_cli" / "evaluate" / "data" / "humaneval-x"  # the packaged copy
 
 SIZES = {  # name: (hidden, layers, heads, intermediate)
     "small": (256, 4, 8, 688),  # ~3.5M parameters

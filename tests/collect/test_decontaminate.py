@@ -22,6 +22,11 @@ def test_humaneval_x_prompts_are_found_even_reformatted(humaneval_x_dir: Path):
     assert not index.contains(text_tokens("int main() { return helper(1, 2) + helper(3, 4); }\n" * 20))
 
 
+def test_keyword_humaneval_x_is_the_packaged_copy(humaneval_x_dir: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no folder named humaneval-x here
+    assert load_benchmark(Path("humaneval-x")).texts == load_benchmark(humaneval_x_dir).texts
+
+
 def test_short_texts_are_not_used(tmp_path: Path):
     path = tmp_path / "bench.jsonl"
     rows = [{"prompt": "def f(a, b):\n", "canonical_solution": "    return a + b\n"},

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import pytest
 
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.languages.context import default_cache_dir
 from codegen_cli.evaluate.preflight import preflight
+from codegen_cli.evaluate.problems import PACKAGED_DIR as HUMANEVAL_X  # noqa: F401 - used by the test modules
 
-HUMANEVAL_X = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "humaneval-x"
 ALL_LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
 
 

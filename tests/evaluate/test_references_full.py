@@ -8,23 +8,16 @@ import pytest
 
 from codegen_cli.evaluate.known_bugs import KNOWN_BUGS
 
-from .conftest import ALL_LANGUAGES, HUMANEVAL_X, require_toolchains
+from .conftest import ALL_LANGUAGES, require_toolchains
 
 
 @pytest.mark.slow
-def test_all_references_pass_except_known_data_bugs(cli, tmp_path):
+def test_all_references_pass_except_known_data_bugs(cli, tmp_path, monkeypatch):
+    """`codegen eval --check-references` with no other option: the packaged problems, all six languages,
+    the default output folder `results/` in the working directory."""
     require_toolchains(*ALL_LANGUAGES)
-    result = cli(
-        "eval",
-        "--check-references",
-        "--problems",
-        HUMANEVAL_X,
-        "--languages",
-        ",".join(ALL_LANGUAGES),
-        "-o",
-        tmp_path / "refs",
-        "--json",
-    )
+    monkeypatch.chdir(tmp_path)
+    result = cli("eval", "--check-references", "--json")
     summary = json.loads(result.stdout) if result.stdout.strip() else {}
     refs = summary.get("references", {})
     assert result.exit_code == 0, (refs.get("unexpected_failures"), result.stderr[-3000:])
@@ -37,3 +30,4 @@ def test_all_references_pass_except_known_data_bugs(cli, tmp_path):
     assert refs["passed"] >= 6 * 164 - len(always_fail) - 1  # - 1: Go/95 is flaky
     for language in ALL_LANGUAGES:
         assert summary["per_language"][language]["problems"] == 164
+    assert (tmp_path / "results" / "summary.json").is_file()

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-HUMANEVAL_X = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "humaneval-x"
+from codegen_cli.evaluate.problems import PACKAGED_DIR as HUMANEVAL_X
+
 FAVOURED = {"\n": 1.0, "    ": 1.0, "x": 1.0, "1": 1.0, ";": 1.0, "{": 1.0, "}": 2.0}
 
 
@@ -47,8 +48,6 @@ def _documents(data: Path) -> list[tuple[str, str]]:
 def tokenizer_dir(tmp_path_factory) -> Path:
     from codegen_cli.tokenizer import train_tokenizer
 
-    if not HUMANEVAL_X.is_dir():
-        pytest.skip(f"HumanEval-X data not found at {HUMANEVAL_X}")
     out = tmp_path_factory.mktemp("tok") / "tokenizer"
     return train_tokenizer(_documents(HUMANEVAL_X), out, vocab_size=600, tag_style="comment")
 
@@ -107,9 +106,7 @@ def stopper_model(tokenizer_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def two_language_problems():
-    """Two Python and two C++ problems from the shared HumanEval-X files."""
+    """Two Python and two C++ problems from the packaged HumanEval-X files."""
     from codegen_cli.evaluate.problems import load_problems
 
-    if not HUMANEVAL_X.is_dir():
-        pytest.skip(f"HumanEval-X data not found at {HUMANEVAL_X}")
     return load_problems(HUMANEVAL_X, languages=["python", "cpp"], limit=2)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-HUMANEVAL_X = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "humaneval-x"
+from codegen_cli.evaluate.problems import PACKAGED_DIR as HUMANEVAL_X
+
 # Problems whose canonical solutions pass in every language (none is in known_bugs.py).
 TASKS = ["0", "2", "7"]
 
@@ -27,8 +28,6 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def humaneval_x() -> Path:
-    if not HUMANEVAL_X.is_dir():
-        pytest.skip(f"HumanEval-X data not found at {HUMANEVAL_X}")
     return HUMANEVAL_X
 
 
