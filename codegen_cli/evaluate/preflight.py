@@ -1,112 +1,166 @@
-"""Toolchain preflight: the version of every compiler/interpreter used, or one error with the fix.
+"""Toolchain preflight: every compiler, interpreter and test dependency a language needs, checked (and the
+tool cache built) BEFORE any program runs, or one error listing each missing piece with its install command.
 
-Checked before any program runs, so a missing toolchain fails in a second with the apt/npm command
-instead of turning every sample into a "failure" (the root of most all-zero HumanEval-X reports).
+Two steps, both before scoring starts:
+1. `preflight`: fast static checks (tools on PATH, headers, Go testify, Debian crate sources, js-md5) and
+   the version of each; a missing piece is a UsageError (exit 2) with the exact command that installs it.
+2. `prepare_tool_cache`: builds each language's tool-cache entries (C++ precompiled header, javac CDS
+   archive, warm Go build cache with testify, the Rust crates) and proves the test dependencies work by
+   compiling and running a tiny program that uses them inside the sandbox. Every language is attempted,
+   so one error names every language that failed; the ones that succeeded stay built.
+Without this, a missing dependency shows up as every sample of a language "failing" (the root of most
+all-zero HumanEval-X reports), or as a cache build failing halfway through a run.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.languages.js import js_deps_dir
 
-APT = "apt-get install -y"
+APT = "apt-get install -y --no-install-recommends"
 JS_MD5 = "js-md5@0.7.3"  # the version CodeGeeX pins; JavaScript/162 imports it
+CARGO_REGISTRY = Path("/usr/share/cargo/registry")
+GO_TESTIFY = Path("/usr/share/gocode/src/github.com/stretchr/testify/assert")
+BOOST_HEADER = Path("/usr/include/boost/version.hpp")
+OPENSSL_HEADER = Path("/usr/include/openssl/opensslv.h")
+# The Debian crate sources that rand 0.8, regex 1 and md5 0.7 with their DEFAULT features need (bookworm;
+# found by building them offline from a registry holding only these). regex's default features pull
+# aho-corasick and memchr, which only the `librust-regex+default-dev` feature package installs.
+RUST_CRATES = ("rand", "rand_core", "rand_chacha", "ppv-lite86", "getrandom", "libc", "cfg-if",
+               "regex", "regex-syntax", "aho-corasick", "memchr", "md5")
+RUST_APT = "'librust-rand+default-dev' 'librust-regex+default-dev' 'librust-md5+default-dev'"
+
+# One install command per language: what `.ci/run` runs on Debian, and what every error message says.
+FIXES = {
+    "python": "use Python >= 3.10 (the interpreter that runs codegen runs the Python programs)",
+    "cpp": f"{APT} g++ libboost-dev libssl-dev",
+    "java": f"{APT} default-jdk-headless",
+    "js": f"{APT} nodejs npm",
+    "go": f"{APT} golang-go golang-github-stretchr-testify-dev",
+    "rust": f"{APT} rustc cargo {RUST_APT}",
+}
+
+
+def js_install_command(cache_dir: Path) -> str:
+    return f"npm install --no-save --no-audit --no-fund --prefix {js_deps_dir(cache_dir)} {JS_MD5}"
+
+
+@dataclass
+class Requirement:
+    """One thing a language needs: a tool or a test dependency, with its version when found."""
+
+    language: str
+    name: str  # a command name for tools (g++, javac), a description for test dependencies
+    found: bool
+    version: str  # version text when found, else where it was looked for
+    fix: str  # the command that installs it
+    tool: bool = False  # a compiler/interpreter (recorded in summary.json's toolchains), not a library
+
+    def problem(self) -> str:
+        return f"{self.language}: {self.name} missing ({self.version}); fix: {self.fix}"
 
 
 def _version(argv: list[str]) -> str:
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"unknown ({exc})"
     text = (done.stdout or done.stderr).strip().splitlines()
     return text[0].strip() if text else "unknown"
 
 
-def _need_tool(name: str, fix: str, missing: list[str]) -> bool:
-    if shutil.which(name) is None:
-        missing.append(f"`{name}` not found ({fix})")
-        return False
-    return True
+def _tool(language: str, name: str, argv: list[str], fix: str) -> Requirement:
+    path = shutil.which(name)
+    if path is None:
+        return Requirement(language, name, False, "not on PATH", fix, tool=True)
+    return Requirement(language, name, True, _version([path, *argv[1:]]), fix, tool=True)
 
 
-def _need_path(path: Path, what: str, fix: str, missing: list[str]) -> None:
-    if not path.exists():
-        missing.append(f"{what} missing at {path} ({fix})")
+def _define(header: Path, name: str) -> str:
+    """The value of `#define NAME value` in a header (versions of Boost and OpenSSL)."""
+    match = re.search(rf"#\s*define\s+{name}\s+(.+)", header.read_text(errors="replace"))
+    return match.group(1).strip().strip('"') if match else "present"
 
 
-def _python(cache: Path, missing: list[str]) -> dict[str, str]:
-    return {"python": sys.version.split()[0] + f" ({sys.executable})"}
+def _header(language: str, name: str, header: Path, define: str, fix: str) -> Requirement:
+    if not header.is_file():
+        return Requirement(language, name, False, f"no {header}", fix)
+    return Requirement(language, name, True, _define(header, define), fix)
 
 
-def _cpp(cache: Path, missing: list[str]) -> dict[str, str]:
-    if not _need_tool("g++", f"{APT} g++", missing):
-        return {}
-    _need_path(
-        Path("/usr/include/boost/any.hpp"), "Boost headers (CPP/22, CPP/137)", f"{APT} libboost-dev", missing
-    )
-    _need_path(Path("/usr/include/openssl/md5.h"), "OpenSSL headers (CPP/162)", f"{APT} libssl-dev", missing)
-    return {"g++": _version(["g++", "--version"])}
+def _debian_version(package: str) -> str:
+    if shutil.which("dpkg-query") is None:
+        return "present"
+    done = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True, text=True,
+                          timeout=60, check=False)
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "present"
 
 
-def _java(cache: Path, missing: list[str]) -> dict[str, str]:
-    if not (
-        _need_tool("javac", f"{APT} default-jdk-headless", missing)
-        and _need_tool("java", f"{APT} default-jdk-headless", missing)
-    ):
-        return {}
-    return {"javac": _version(["javac", "-version"]), "java": _version(["java", "-version"])}
+def _python(cache: Path) -> list[Requirement]:
+    version = sys.version.split()[0] + f" ({sys.executable})"
+    return [Requirement("python", "python", sys.version_info >= (3, 10), version, FIXES["python"], tool=True)]
 
 
-def _js(cache: Path, missing: list[str]) -> dict[str, str]:
-    if not _need_tool("node", f"{APT} nodejs npm", missing):
-        return {}
-    deps = js_deps_dir(cache)
-    _need_path(
-        deps / "node_modules" / "js-md5",
-        "npm package js-md5 (JavaScript/162)",
-        f"npm install --no-save --prefix {deps} {JS_MD5}",
-        missing,
-    )
-    return {"node": _version(["node", "--version"])}
+def _cpp(cache: Path) -> list[Requirement]:
+    return [
+        _tool("cpp", "g++", ["g++", "--version"], FIXES["cpp"]),
+        _header("cpp", "Boost headers (CPP/22, CPP/137)", BOOST_HEADER, "BOOST_LIB_VERSION", f"{APT} libboost-dev"),
+        _header("cpp", "OpenSSL headers (CPP/162)", OPENSSL_HEADER, "OPENSSL_VERSION_TEXT", f"{APT} libssl-dev"),
+    ]
 
 
-def _go(cache: Path, missing: list[str]) -> dict[str, str]:
-    if not _need_tool("go", f"{APT} golang-go", missing):
-        return {}
-    _need_path(
-        Path("/usr/share/gocode/src/github.com/stretchr/testify/assert"),
-        "Go testify",
-        f"{APT} golang-github-stretchr-testify-dev",
-        missing,
-    )
-    return {"go": _version(["go", "version"])}
+def _java(cache: Path) -> list[Requirement]:
+    return [_tool("java", "javac", ["javac", "-version"], FIXES["java"]),
+            _tool("java", "java", ["java", "-version"], FIXES["java"])]
 
 
-def _rust(cache: Path, missing: list[str]) -> dict[str, str]:
-    fix = "install rustup (https://rustup.rs) or apt-get install -y rustc cargo"
-    if not (_need_tool("rustc", fix, missing) and _need_tool("cargo", fix, missing)):
-        return {}
-    registry = Path("/usr/share/cargo/registry")
-    for crate in ("rand", "regex", "md5"):
-        if not any(registry.glob(f"{crate}-*")):
-            missing.append(f"Rust crate {crate} missing from {registry} ({APT} librust-{crate}-dev)")
-    return {"rustc": _version(["rustc", "--version"]), "cargo": _version(["cargo", "--version"])}
+def _js(cache: Path) -> list[Requirement]:
+    package = js_deps_dir(cache) / "node_modules" / "js-md5" / "package.json"
+    if package.is_file():
+        md5 = Requirement("js", "npm package js-md5 (JavaScript/162)", True,
+                          json.loads(package.read_text()).get("version", "present"), js_install_command(cache))
+    else:
+        md5 = Requirement("js", "npm package js-md5 (JavaScript/162)", False, f"no {package.parent}",
+                          js_install_command(cache))
+    return [_tool("js", "node", ["node", "--version"], FIXES["js"]), md5]
 
 
-CHECKS: dict[str, Callable[[Path, list[str]], dict[str, str]]] = {
-    "python": _python,
-    "cpp": _cpp,
-    "java": _java,
-    "js": _js,
-    "go": _go,
-    "rust": _rust,
+def _go(cache: Path) -> list[Requirement]:
+    fix = f"{APT} golang-github-stretchr-testify-dev"
+    testify = Requirement("go", "Go testify (GOPATH mode)", GO_TESTIFY.is_dir(),
+                          _debian_version("golang-github-stretchr-testify-dev") if GO_TESTIFY.is_dir()
+                          else f"no {GO_TESTIFY}", fix)
+    return [_tool("go", "go", ["go", "version"], FIXES["go"]), testify]
+
+
+def _rust(cache: Path) -> list[Requirement]:
+    found = [_tool("rust", name, [name, "--version"], FIXES["rust"]) for name in ("rustc", "cargo")]
+    for crate in RUST_CRATES:
+        dirs = sorted(CARGO_REGISTRY.glob(f"{crate}-[0-9]*"))
+        version = dirs[-1].name[len(crate) + 1:] if dirs else f"not in {CARGO_REGISTRY}"
+        found.append(Requirement("rust", f"Rust crate {crate}", bool(dirs), version, f"{APT} {RUST_APT}"))
+    return found
+
+
+CHECKS: dict[str, Callable[[Path], list[Requirement]]] = {
+    "python": _python, "cpp": _cpp, "java": _java, "js": _js, "go": _go, "rust": _rust,
 }
+
+
+def requirements(language: str, cache_dir: Path) -> list[Requirement]:
+    """Everything `language` needs, each found or not, with versions (no building, a second or two)."""
+    return CHECKS[language](cache_dir)
 
 
 def preflight(languages: list[str], cache_dir: Path) -> dict[str, dict[str, str]]:
@@ -114,7 +168,120 @@ def preflight(languages: list[str], cache_dir: Path) -> dict[str, dict[str, str]
     versions: dict[str, dict[str, str]] = {}
     missing: list[str] = []
     for language in languages:
-        versions[language] = CHECKS[language](cache_dir, missing)
+        found = requirements(language, cache_dir)
+        missing += [item.problem() for item in found if not item.found]
+        versions[language] = {item.name: item.version for item in found if item.found and item.tool}
     if missing:
-        raise UsageError("toolchain preflight failed: " + "; ".join(missing))
+        raise UsageError("toolchain preflight failed (nothing was run): " + "; ".join(missing))
     return versions
+
+
+# --- step 2: build the tool cache and prove the test dependencies work, inside the sandbox ---------------
+
+_CPP_PROBE = """#include <boost/any.hpp>
+#include <openssl/md5.h>
+#include <cstdio>
+int main() { boost::any a = 1; unsigned char d[16]; MD5((const unsigned char*)"", 0, d);
+  std::printf("%d %02x\\n", boost::any_cast<int>(a), d[0]); return 0; }
+"""
+_JS_PROBE = "const md5 = require('js-md5'); process.stdout.write(md5('') + '\\n');\n"
+# Expected output of each probe: the md5 of the empty string starts with d4 (d41d8cd9...).
+_PROBES = {"cpp": ("1 d4", "Boost/OpenSSL"), "js": ("d41d8cd98f00b204e9800998ecf8427e", "js-md5")}
+
+
+def _probe(key: str, ctx: Any) -> str | None:
+    """Compile and run the language's test-dependency probe in the sandbox; None if it printed the
+    expected text, else what went wrong."""
+    from codegen_cli.evaluate.sandbox import scratch_dir
+
+    expected, what = _PROBES[key]
+    with scratch_dir() as work:
+        if key == "cpp":
+            (work / "probe.cpp").write_text(_CPP_PROBE)
+            built = ctx.run(["g++", "-std=c++17", "probe.cpp", "-o", "probe", "-lcrypto"], workdir=work,
+                            limits=ctx.compile_limits)
+            if built.returncode != 0:
+                return f"compiling a program that uses {what} failed: {built.stderr.strip()[-600:]}"
+            argv, env = ["./probe"], {}
+        else:
+            (work / "probe.js").write_text(_JS_PROBE)
+            argv, env = ["node", "probe.js"], {"NODE_PATH": str(js_deps_dir(ctx.cache_dir) / "node_modules")}
+        result = ctx.run(argv, workdir=work, limits=ctx.run_limits, env=env)
+    if result.returncode == 0 and expected in result.stdout:
+        return None
+    return f"a program using {what} did not run in the sandbox (exit {result.returncode}): " + (
+        result.stderr.strip()[-600:] or result.stdout.strip()[-200:])
+
+
+def _explain(key: str, exc: BaseException) -> str:
+    """The failure of one language's cache preparation as one line, with the likely missing package."""
+    detail = getattr(exc, "stderr", None) or str(exc)
+    detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+    crate = re.search(r"no matching package named `([^`]+)`", detail)
+    if crate:
+        return f"Rust crate {crate.group(1)} missing from {CARGO_REGISTRY}; fix: {APT} {RUST_APT}"
+    if key == "go" and "stretchr/testify" in detail:
+        return f"Go testify not found in GOPATH; fix: {APT} golang-github-stretchr-testify-dev"
+    lines = [line for line in detail.strip().splitlines() if line.strip()]
+    return f"{' / '.join(lines[-4:])[-800:] or type(exc).__name__}; fix: {FIXES[key]}"
+
+
+def prepare_tool_cache(contexts: dict[str, Any], log: Callable[[str], None] = lambda _: None) -> dict[str, float]:
+    """Build every language's tool-cache entries and run its dependency probe; returns seconds per language.
+
+    Called before any program runs. Every language is attempted; if any failed, one UsageError names each
+    failure with its fix (the entries that did build are kept for the rerun).
+    """
+    from codegen_cli.evaluate.languages import get_language
+
+    failures: list[str] = []
+    seconds: dict[str, float] = {}
+    for key, ctx in contexts.items():
+        start = time.monotonic()
+        if key in ("rust", "go") and not _entry(key, ctx.cache_dir).exists():
+            log(f"tool cache: building the {key} entries in {ctx.cache_dir} (once; up to a minute)")
+        try:
+            get_language(key).prepare(ctx)
+            problem = _probe(key, ctx) if key in _PROBES else None
+        except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+            problem = _explain(key, exc)
+        if problem:
+            failures.append(f"{key}: {problem}")
+        seconds[key] = time.monotonic() - start
+    slow = [f"{key} {took:.1f} s" for key, took in seconds.items() if took >= 1]
+    if slow:
+        log("tool cache prepared: " + ", ".join(slow))
+    if failures:
+        raise UsageError("preparing the eval tool cache failed (nothing was run): " + "; ".join(failures))
+    return seconds
+
+
+def _entry(key: str, cache_dir: Path) -> Path:
+    """The file whose presence means the language's tool-cache entry is built (each language's prepare()
+    writes it; the private helpers are imported rather than duplicated so the two never disagree)."""
+    if key == "cpp":
+        from codegen_cli.evaluate.languages.cpp import pch_dir
+
+        return pch_dir(cache_dir) / "he.h.gch"
+    if key == "java":
+        from codegen_cli.evaluate.languages.java import _jsa
+
+        return _jsa(cache_dir)
+    if key == "go":
+        return cache_dir / "go" / "warm"
+    if key == "rust":
+        from codegen_cli.evaluate.languages.rust import _deps_dir, rustc_binary
+
+        try:
+            return _deps_dir(cache_dir, rustc_binary()) / "externs.json"
+        except OSError:  # no rustc: nothing can be built
+            return cache_dir / "rust" / "(no rustc)"
+    if key == "js":
+        return js_deps_dir(cache_dir) / "node_modules" / "js-md5"
+    return cache_dir
+
+
+def cache_state(languages: list[str], cache_dir: Path) -> dict[str, dict[str, Any]]:
+    """{language: {"entry": path, "built": bool}}: what `prepare_tool_cache` would still have to build."""
+    return {key: {"entry": str(_entry(key, cache_dir)), "built": _entry(key, cache_dir).exists()}
+            for key in languages if key != "python"}

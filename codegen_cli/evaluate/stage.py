@@ -1,6 +1,7 @@
 """`score(EvalConfig) -> EvalSummary`: the scoring entry point of `codegen eval`.
 
-Steps: select problems and samples, preflight the toolchains, pick the sandbox tier, skip samples whose
+Steps: select problems and samples, preflight the toolchains, pick the sandbox tier, build the tool cache
+and prove each language's test dependencies work (all before any program runs), skip samples whose
 result is already in results.jsonl (resume) or whose program was already run (cache by program sha256:
 identical programs run once), build + run the rest in parallel, then compute pass@k and write summary.json.
 """
@@ -128,7 +129,7 @@ def _check_resumable(done: dict[tuple[str, int], dict[str, Any]], samples: list[
 
 def score(cfg: EvalConfig) -> EvalSummary:
     """Score samples (or the canonical solutions) and write results.jsonl + summary.json in cfg.output."""
-    from codegen_cli.evaluate.preflight import preflight
+    from codegen_cli.evaluate.preflight import preflight, prepare_tool_cache
     from codegen_cli.evaluate.sandbox import Sandbox, SandboxUnavailable
 
     start = time.monotonic()
@@ -146,12 +147,14 @@ def score(cfg: EvalConfig) -> EvalSummary:
     except SandboxUnavailable as exc:
         raise UsageError(f"{exc}; use --sandbox auto to take the strongest tier that works") from exc
     log(f"sandbox tier: [bold]{sandbox.tier}[/bold] ({sandbox.reason})")
+    contexts = _contexts(cfg, sandbox, cache, languages)
+    prepare_tool_cache(contexts, log=log)
     cfg.output.mkdir(parents=True, exist_ok=True)
     _write_samples_copy(cfg, samples)
     store = ResultsStore(cfg.output / "results.jsonl")
     done = store.load()
     _check_resumable(done, samples, store.path)
-    counters = _run_pending(cfg, samples, problems, done, store, _contexts(cfg, sandbox, cache, languages))
+    counters = _run_pending(cfg, samples, problems, done, store, contexts)
     summary = _summarize(
         cfg, problems, samples, store.load(), toolchains, sandbox, counters, time.monotonic() - start
     )

@@ -10,24 +10,33 @@ from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.languages.context import default_cache_dir
 from codegen_cli.evaluate.preflight import preflight
 from codegen_cli.evaluate.problems import PACKAGED_DIR as HUMANEVAL_X  # noqa: F401 - used by the test modules
+from tests.conftest import toolchain_missing
 
 ALL_LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
 
 
 @functools.lru_cache(maxsize=None)
 def _missing(language: str) -> str | None:
+    """Why `language` cannot be scored here (with the install command), after the same preflight and tool
+    cache preparation `codegen eval` runs; None when it can."""
+    from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.preflight import prepare_tool_cache
+    from codegen_cli.evaluate.sandbox import Sandbox
+    from codegen_cli.evaluate.stage import _contexts
+
     try:
         preflight([language], default_cache_dir())
+        prepare_tool_cache(_contexts(EvalConfig(check_references=True), Sandbox(), default_cache_dir(), [language]))
     except UsageError as exc:
         return str(exc)
     return None
 
 
 def require_toolchains(*languages: str) -> None:
-    """Skip LOUDLY when a toolchain is genuinely absent (CI installs all six, so nothing skips there)."""
+    """Skip LOUDLY when a toolchain is genuinely absent; under CI (.ci/run installs all six) that fails."""
     problems = [message for message in map(_missing, languages) if message]
     if problems:
-        pytest.skip("TOOLCHAIN MISSING, language test skipped: " + "; ".join(problems))
+        toolchain_missing("; ".join(problems))
 
 
 def score_completions(problems, completions, *, workers: int = 2, timeout: float = 10.0):

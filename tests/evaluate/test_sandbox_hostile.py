@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from codegen_cli.evaluate.sandbox import TIERS, Sandbox, _probe_cached, detect_tier, fork_guard, scratch_dir
+from tests.conftest import toolchain_missing
 
 from .hostile.harness import (
     MARK_VAR,
@@ -78,7 +79,7 @@ def test_hostile_program(tier, lang, threat, host_sentinel, monkeypatch):
     if tier not in STOPPED_BY[threat]:
         pytest.skip(f"tier {tier} does not stop {threat} (see docs/sandbox.md)")
     if (missing := toolchain_missing(lang)) is not None:
-        pytest.skip(f"{lang}: {missing}")
+        toolchain_missing(f"{lang}: {missing}")
     if threat == "fork_bomb" and fork_guard() is None:
         pytest.skip("no fork-bomb guard here: running as root without a writable pids cgroup")
     sandbox = Sandbox(tier)

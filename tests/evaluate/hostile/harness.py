@@ -58,7 +58,9 @@ def toolchain_missing(lang: str) -> str | None:
     tool = LANGS[lang].tool
     if os.path.isabs(tool) or shutil.which(tool, path=MINIMAL_ENV["PATH"]):
         return None
-    return f"{tool} not installed"
+    from codegen_cli.evaluate.preflight import FIXES
+
+    return f"{tool} not installed; fix: {FIXES[lang]}"
 
 
 def prepare(sandbox: Sandbox, lang: str, threat: str, workdir: Path) -> list[str]:
