@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 
-import pytest
-
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.languages.context import default_cache_dir
 from codegen_cli.evaluate.preflight import preflight
@@ -15,7 +13,7 @@ from tests.conftest import toolchain_missing
 ALL_LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _missing(language: str) -> str | None:
     """Why `language` cannot be scored here (with the install command), after the same preflight and tool
     cache preparation `codegen eval` runs; None when it can."""

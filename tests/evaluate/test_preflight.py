@@ -11,7 +11,7 @@ import pytest
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate import preflight as pf
 from codegen_cli.evaluate.languages import rust
-from codegen_cli.evaluate.preflight import FIXES, RUST_APT, cache_state, prepare_tool_cache, preflight
+from codegen_cli.evaluate.preflight import FIXES, RUST_APT, cache_state, preflight, prepare_tool_cache
 
 from .conftest import require_toolchains
 
