@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from codegen_cli import __version__
-from codegen_cli.cli import collect, eval as eval_cmd, export, generate, run, tokenize, train
+from codegen_cli.cli import collect, export, generate, run, tokenize, train
+from codegen_cli.cli import eval as eval_cmd
 from codegen_cli.errors import EXIT_CODES_HELP
 
 app = typer.Typer(

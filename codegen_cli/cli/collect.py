@@ -103,7 +103,7 @@ def collect_command(
             mapping[name] = value or bool(mapping.get(name, False))
         cfg = from_mapping(CollectConfig, mapping, where="collect")
 
-        from codegen_cli.collect.pipeline import collect
+        from codegen_cli.collect.build_corpus import collect
 
         summary = collect(cfg)
     _render(summary)

@@ -45,13 +45,13 @@ def generate_command(
     """
     with engine_errors():
         from codegen_cli.errors import UsageError
-        from codegen_cli.evaluate.generation import complete
-        from codegen_cli.evaluate.generation.stopping import canonical
+        from codegen_cli.generation import complete
+        from codegen_cli.languages import resolve
 
         text = sys.stdin.read() if prompt == "-" else prompt
         if language is not None:
             try:
-                canonical(language)
+                resolve(language)
             except KeyError as exc:
                 raise UsageError(f"--language {language!r}: {exc.args[0]}") from exc
         if temperature < 0 or max_new_tokens < 1 or not 0 < top_p <= 1:

@@ -49,7 +49,8 @@ run_command.__doc__ = inspect.cleandoc(run_command.__doc__ or "") + examples(
 
 def _render_stage(outcome: Any) -> None:
     """Each stage's own report (kept/dropped table, token counts, losses, the pass@k table)."""
-    from codegen_cli.cli import collect, eval as eval_cmd, tokenize, train
+    from codegen_cli.cli import collect, tokenize, train
+    from codegen_cli.cli import eval as eval_cmd
 
     result = outcome.result
     if result is None:

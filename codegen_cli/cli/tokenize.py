@@ -59,7 +59,7 @@ def tokenize_command(
         mapping.update(corpus=str(corpus), output=str(output), verify=verify or mapping.get("verify", False))
         cfg = from_mapping(TokenizeConfig, mapping, where="tokenize")
 
-        from codegen_cli.tokenizer.stage import tokenize
+        from codegen_cli.tokenizer.build_tokens import tokenize
 
         summary = tokenize(cfg)
     _render(summary)

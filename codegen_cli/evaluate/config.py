@@ -8,7 +8,7 @@ from pathlib import Path
 
 from codegen_cli.config import option
 from codegen_cli.errors import UsageError
-from codegen_cli.evaluate.problems import language_key
+from codegen_cli.languages import language_key
 
 ALLOW_ENV = "CODEGEN_ALLOW_CODE_EXECUTION"
 

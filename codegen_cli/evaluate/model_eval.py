@@ -13,7 +13,7 @@ from typing import Any, Optional  # noqa: F401 - resolved by get_type_hints on t
 from codegen_cli.config import option, to_dict
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.config import ALLOW_ENV, EvalConfig
-from codegen_cli.evaluate.generation.config import GenerationConfig
+from codegen_cli.generation.config import GenerationConfig
 
 _SCORING = {f.name for f in dataclasses.fields(EvalConfig)}
 _GENERATION_ONLY = [f for f in dataclasses.fields(GenerationConfig) if f.name not in _SCORING]
@@ -80,7 +80,7 @@ class EvalRun:
 def evaluate(cfg: Any) -> EvalRun:
     """Generate (when a model is given) then score; with task `translate`, the translation engine."""
     from codegen_cli.evaluate.problems import load_problems
-    from codegen_cli.evaluate.stage import score
+    from codegen_cli.evaluate.scoring import score
 
     task = getattr(cfg, "task", "generate")
     if task not in TASKS:
@@ -104,7 +104,7 @@ def evaluate(cfg: Any) -> EvalRun:
         )
     problems = load_problems(scoring.problems, benchmark=scoring.benchmark, languages=scoring.languages or None,
                              tasks=scoring.tasks, limit=scoring.limit)
-    from codegen_cli.evaluate.generation.engine import generate_samples
+    from codegen_cli.generation.engine import generate_samples
 
     made = generate_samples(generation, problems)
     if not _release_process_group():

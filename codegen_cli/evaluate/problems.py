@@ -15,17 +15,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from codegen_cli.errors import InputDataError, UsageError
-from codegen_cli.languages import HUMANEVAL_X_KEYS
+from codegen_cli.languages import LANGUAGE_KEYS, language_key
 
 HUB_ID = "THUDM/humaneval-x"
 # The keyword that names the packaged copy wherever a HumanEval-X path is accepted (--problems,
 # collect --decontaminate); an existing file or folder of that name still wins.
 PACKAGED = "humaneval-x"
 PACKAGED_DIR = Path(__file__).resolve().parent / "data" / "humaneval-x"
-# Task-id prefixes in HumanEval-X ("CPP/0", "JavaScript/3") -> our language keys.
-_PREFIX_TO_KEY = {"python": "python", "cpp": "cpp", "c++": "cpp", "java": "java", "javascript": "js", "js": "js",
-                  "go": "go", "rust": "rust", "humaneval": "python"}
-LANGUAGE_KEYS = tuple(HUMANEVAL_X_KEYS)
 
 
 @dataclass(frozen=True)
@@ -42,14 +38,6 @@ class Problem:
     @property
     def number(self) -> int:
         return int(self.task_id.rsplit("/", 1)[-1])
-
-
-def language_key(name: str) -> str:
-    """Normalise a user-given language (`python`, `C++`, `javascript`, ...) to a HumanEval-X key."""
-    key = _PREFIX_TO_KEY.get(name.strip().lower())
-    if key is None:
-        raise UsageError(f"unknown eval language {name!r}; use one of {', '.join(LANGUAGE_KEYS)}")
-    return key
 
 
 def packaged_dir() -> Path:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegen_cli.errors import InputDataError, UsageError
-from codegen_cli.evaluate.problems import Problem, language_key
+from codegen_cli.evaluate.problems import Problem
+from codegen_cli.languages import language_key
 
 MAX_REPORTED = 20  # bad rows listed in the error message
 

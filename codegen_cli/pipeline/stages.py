@@ -101,7 +101,7 @@ def _collect_config() -> type:
 
 
 def _collect_entry():
-    from codegen_cli.collect.pipeline import collect
+    from codegen_cli.collect.build_corpus import collect
 
     return collect
 
@@ -113,7 +113,7 @@ def _tokenize_config() -> type:
 
 
 def _tokenize_entry():
-    from codegen_cli.tokenizer.stage import tokenize
+    from codegen_cli.tokenizer.build_tokens import tokenize
 
     return tokenize
 

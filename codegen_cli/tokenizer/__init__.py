@@ -30,7 +30,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """The stage entry point loads lazily (pyarrow, numpy) so tag helpers import fast."""
     if name in ("tokenize", "TokenizeConfig", "TokenizeSummary"):
-        from codegen_cli.tokenizer import config, stage
+        from codegen_cli.tokenizer import build_tokens, config
 
-        return getattr(stage if name == "tokenize" else config, name)
+        return getattr(build_tokens if name == "tokenize" else config, name)
     raise AttributeError(name)

@@ -6,6 +6,10 @@ then the 256 byte symbols, then the merges. Fixed low ids mean `eos` is 0 in eve
 
 from __future__ import annotations
 
+from codegen_cli.languages import TAG_STYLES
+
+__all__ = ["BYTE_ALPHABET_SIZE", "CODEGEN_TOKENIZER_FILE", "CODEGEN_TOKENIZER_FORMAT", "SPECIAL_TOKENS", "TAG_STYLES"]
+
 # role -> token text (contracts.md: meta.json "special_tokens")
 SPECIAL_TOKENS: dict[str, str] = {
     "eos": "<|endoftext|>",
@@ -15,7 +19,6 @@ SPECIAL_TOKENS: dict[str, str] = {
     "fim_suffix": "<|fim_suffix|>",
 }
 
-TAG_STYLES: tuple[str, ...] = ("comment", "token")
 
 # Our side file inside the Hugging Face tokenizer folder (contracts.md).
 CODEGEN_TOKENIZER_FILE = "codegen_tokenizer.json"

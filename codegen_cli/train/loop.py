@@ -21,25 +21,24 @@ import torch.nn.functional as F
 from codegen_cli.atomic import atomic_write_text, sha256_file, sha256_json
 from codegen_cli.config import to_dict
 from codegen_cli.errors import InputDataError, Interrupted, JobFailed, UsageError
+from codegen_cli.interrupts import StopFlag
 from codegen_cli.manifest import Manifest, write_manifest
 from codegen_cli.output import log, progress, warn
 from codegen_cli.train import checkpoint as ckpt_io
+from codegen_cli.train.accelerator import (
+    any_rank,
+    configure_deepspeed,
+    make_accelerator,
+    oom_message,
+    reset_accelerate_state,
+)
 from codegen_cli.train.config import TrainConfig, identity, resolve, to_toml
 from codegen_cli.train.data import TokensInfo, WindowOrder, WindowSource, check_tokenizer, read_tokens_info
 from codegen_cli.train.export import save_hf
 from codegen_cli.train.metrics import MetricsLog, flops_per_token, fmt_mfu, mfu, peak_flops
 from codegen_cli.train.model import build_model, hf_config, matmul_params
 from codegen_cli.train.optim import build_optimizer, lr_at, set_lr
-from codegen_cli.train.runtime import (
-    StopFlag,
-    any_rank,
-    choose_checkpoint,
-    clear_run,
-    configure_deepspeed,
-    make_accelerator,
-    oom_message,
-    reset_accelerate_state,
-)
+from codegen_cli.train.run_folder import choose_checkpoint, clear_run
 
 
 @dataclass

@@ -30,7 +30,7 @@ from codegen_cli.evaluate.languages.rust import CRATES, REGISTRY
 from codegen_cli.evaluate.problems import PACKAGED_DIR as DATA
 from codegen_cli.evaluate.problems import load_problems
 from codegen_cli.evaluate.sandbox import Limits, Sandbox, scratch_dir
-from codegen_cli.evaluate.stage import score
+from codegen_cli.evaluate.scoring import score
 
 LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
 NAIVE_FILE = {

@@ -57,8 +57,8 @@ def build(folder: Path, size: str, vocab: int = 2048) -> Path:
 
 
 def run(model: Path, out: Path, *, n: int, batch_size: int, max_new_tokens: int) -> dict:
-    from codegen_cli.evaluate.generation import GenerationConfig, generate_samples
     from codegen_cli.evaluate.problems import load_problems
+    from codegen_cli.generation import GenerationConfig, generate_samples
 
     problems = load_problems(DATA, languages=["python", "cpp"], limit=2)
     config = GenerationConfig(model=str(model), output=out, n_samples=n, batch_size=batch_size,
@@ -81,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from codegen_cli.evaluate.generation import sampler
+    from codegen_cli.generation import sampler
 
     torch.set_num_threads(args.threads)
 

@@ -31,3 +31,28 @@ def test_tags_match_codegeex():
     assert L.parse_language_list("py, Go") == ["Python", "Go"]
     with pytest.raises(KeyError):
         L.parse_language_list("klingon")
+
+
+@pytest.mark.parametrize("alias,key", [("py", "python"), ("golang", "go"), ("rs", "rust"), ("node", "js"),
+                                       ("C++", "cpp"), ("JavaScript", "js"), ("CPP", "cpp")])
+def test_every_stage_reads_the_same_aliases(alias, key):
+    """One table: an alias collect accepts is one eval accepts (it was rejected by eval with exit 2)."""
+    from codegen_cli.evaluate.config import EvalConfig
+
+    assert L.language_key(alias) == key
+    assert L.resolve(alias).name == L.HUMANEVAL_X_KEYS[key]
+    assert L.parse_language_list(alias) == [L.HUMANEVAL_X_KEYS[key]]
+    assert EvalConfig(languages=[alias]).languages == [key]
+
+
+def test_non_eval_language_is_a_usage_error_naming_the_keys():
+    from codegen_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match="python, cpp, java, js, go, rust"):
+        L.language_key("kotlin")
+
+
+def test_block_styles_come_from_the_table():
+    from codegen_cli.generation.stopping import rule_family
+
+    assert rule_family("py") == "python" and rule_family("golang") == "brace" and rule_family("SQL") == "none"

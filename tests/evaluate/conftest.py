@@ -43,7 +43,7 @@ def score_completions(problems, completions, *, workers: int = 2, timeout: float
     from codegen_cli.evaluate.executor import execute
     from codegen_cli.evaluate.languages import get_language
     from codegen_cli.evaluate.sandbox import Sandbox
-    from codegen_cli.evaluate.stage import _contexts
+    from codegen_cli.evaluate.scoring import _contexts
 
     languages = sorted({p.language for p in problems})
     cfg = EvalConfig(check_references=True, timeout=timeout)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from codegen_cli.evaluate.generation import complete
-from codegen_cli.evaluate.generation.sampler import load_model
-from codegen_cli.evaluate.generation.stopping import cut_completion
+from codegen_cli.generation import complete
+from codegen_cli.generation.sampler import load_model
+from codegen_cli.generation.stopping import cut_completion
 
 
 @pytest.mark.parametrize("language,prompt", [("cpp", "int add(int a, int b) {\n"),

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from codegen_cli.errors import MismatchError, UsageError
-from codegen_cli.evaluate.generation import GenerationConfig, generate_samples
-from codegen_cli.evaluate.generation.engine import plan_batches
-from codegen_cli.evaluate.generation.prompts import problem_text
-from codegen_cli.evaluate.generation.stopping import cut_completion
+from codegen_cli.generation import GenerationConfig, generate_samples
+from codegen_cli.generation.engine import plan_batches
+from codegen_cli.generation.prompts import problem_text
+from codegen_cli.generation.stopping import cut_completion
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -110,7 +110,7 @@ def test_resumed_run_equals_uninterrupted_run(stopper_model, two_language_proble
 KILL_SCRIPT = """
 import sys
 from pathlib import Path
-from codegen_cli.evaluate.generation import GenerationConfig, generate_samples
+from codegen_cli.generation import GenerationConfig, generate_samples
 from codegen_cli.evaluate.problems import load_problems
 problems = load_problems(sys.argv[3], languages=["python", "cpp"], limit=2)
 config = GenerationConfig(model=sys.argv[1], output=Path(sys.argv[2]), n_samples=4, batch_size=1,
@@ -150,7 +150,7 @@ def test_resume_after_sigkill_without_duplicates(random_model, two_language_prob
 TWO_PROCESS_SCRIPT = """
 import json, sys
 from pathlib import Path
-from codegen_cli.evaluate.generation import GenerationConfig, generate_samples
+from codegen_cli.generation import GenerationConfig, generate_samples
 from codegen_cli.evaluate.problems import load_problems
 problems = load_problems(sys.argv[3], languages=["python", "cpp"], limit=2)
 config = GenerationConfig(model=sys.argv[1], output=Path(sys.argv[2]), n_samples=3, batch_size=4,

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from codegen_cli.errors import InputDataError, UsageError
-from codegen_cli.evaluate.generation.criteria import PerSequenceStop
-from codegen_cli.evaluate.generation.prompts import problem_text, tagged_prompt
-from codegen_cli.evaluate.generation.sampler import encode_prompts, generate_batch, load_model
-from codegen_cli.evaluate.generation.stopping import cut_completion, prompt_state
+from codegen_cli.generation.criteria import PerSequenceStop
+from codegen_cli.generation.prompts import problem_text, tagged_prompt
+from codegen_cli.generation.sampler import encode_prompts, generate_batch, load_model
+from codegen_cli.generation.stopping import cut_completion, prompt_state
 
 SETTINGS = {"temperature": 1.0, "top_p": 1.0, "top_k": 0, "max_new_tokens": 40}
 
@@ -170,7 +170,7 @@ def test_finished_rows_leave_the_batch_without_changing_the_others(stopper_model
     """Greedy, the stopper model ends a C++ row after 1 token, a Java row after 2 and never a Python row.
     Compacting after every token (finished rows and their KV-cache rows dropped) gives the same samples as
     never compacting."""
-    from codegen_cli.evaluate.generation import sampler
+    from codegen_cli.generation import sampler
 
     lm = load_model(str(stopper_model))
     prompts = ["int f() {\n", "class A {\n    int f() {\n", "def f():\n    x = 1\n"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from codegen_cli.evaluate.generation.prompts import problem_text
-from codegen_cli.evaluate.generation.stopping import (
+from codegen_cli.evaluate.problems import load_problems
+from codegen_cli.generation.prompts import problem_text
+from codegen_cli.generation.stopping import (
     ScanState,
     cut_completion,
     find_stop,
@@ -13,7 +14,6 @@ from codegen_cli.evaluate.generation.stopping import (
     prompt_state,
     rule_family,
 )
-from codegen_cli.evaluate.problems import load_problems
 
 PY_PROMPT = 'def add(a, b):\n    """Add."""\n'
 

@@ -8,10 +8,10 @@ import multiprocessing
 import pytest
 
 from codegen_cli.errors import InputDataError, MismatchError, UsageError
-from codegen_cli.evaluate.generation import GenerationConfig
-from codegen_cli.evaluate.generation.engine import generation_settings
-from codegen_cli.evaluate.generation.prompts import resolve_tag_style, tagged_prompt
-from codegen_cli.evaluate.generation.store import SampleStore, model_fingerprint, settings_hash
+from codegen_cli.generation import GenerationConfig
+from codegen_cli.generation.engine import generation_settings
+from codegen_cli.generation.prompts import resolve_tag_style, tagged_prompt
+from codegen_cli.generation.store import SampleStore, model_fingerprint, settings_hash
 
 
 def row(task: str, idx: int, digest: str = "h1") -> dict:
@@ -86,7 +86,7 @@ def test_tag_style_comes_from_the_model_folder_unless_overridden(random_model, t
 def test_token_style_tags_missing_from_the_tokenizer_are_reported(random_model):
     from transformers import AutoTokenizer
 
-    from codegen_cli.evaluate.generation.prompts import missing_tag_tokens
+    from codegen_cli.generation.prompts import missing_tag_tokens
 
     tok = AutoTokenizer.from_pretrained(random_model)  # trained with comment tags: no tag tokens at all
     assert missing_tag_tokens(tok, ["python", "cpp"], "token") == ["<|lang:C++|>", "<|lang:Python|>"]

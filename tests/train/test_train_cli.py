@@ -247,8 +247,8 @@ def test_max_tokens_stops_and_bf16_autocast_runs_on_cpu(tokens_dir: Path, tmp_pa
 
 
 def test_out_of_memory_message_suggests_a_smaller_micro_batch() -> None:
+    from codegen_cli.train.accelerator import oom_message
     from codegen_cli.train.config import TrainConfig, resolve
-    from codegen_cli.train.runtime import oom_message
 
     text = oom_message(resolve(TrainConfig(max_steps=1, micro_batch_size=16, grad_accum=2)))
     assert "--micro-batch-size 8 --grad-accum 4" in text

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from codegen_cli.evaluate.problems import LANGUAGE_KEYS
 from codegen_cli.evaluate.translation import translate
+from codegen_cli.languages import LANGUAGE_KEYS
 
 from .conftest import eval_config, write_translations
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from codegen_cli.errors import InputDataError, UsageError
-from codegen_cli.evaluate.generation.stopping import find_stop, prompt_state
 from codegen_cli.evaluate.translation import parse_sources, translation_format, translation_prompt
 from codegen_cli.evaluate.translation.samples import pair_from_filename, read_translation_samples
+from codegen_cli.generation.stopping import find_stop, prompt_state
 
 
 def test_prompt_is_codegeex_text(problems):

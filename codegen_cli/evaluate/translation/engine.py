@@ -19,8 +19,9 @@ from codegen_cli.atomic import atomic_write_json, sha256_file
 from codegen_cli.config import to_dict
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.config import ALLOW_ENV, EvalConfig
-from codegen_cli.evaluate.problems import LANGUAGE_KEYS, Problem, language_key, load_problems
+from codegen_cli.evaluate.problems import Problem, load_problems
 from codegen_cli.evaluate.translation.prompt import pair_name, translation_format
+from codegen_cli.languages import LANGUAGE_KEYS, language_key
 from codegen_cli.output import log, warn
 
 Pair = tuple[str, str]
@@ -126,8 +127,8 @@ def translate(cfg: Any) -> dict[str, Any]:
 
 
 def _generate_all(cfg: Any, pairs: list[Pair], every, chosen, output: Path) -> dict[str, Any]:
-    from codegen_cli.evaluate.generation.config import GenerationConfig
-    from codegen_cli.evaluate.generation.engine import generate_samples, make_runner
+    from codegen_cli.generation.config import GenerationConfig
+    from codegen_cli.generation.engine import generate_samples, make_runner
 
     names = {f.name for f in dataclasses.fields(GenerationConfig)}
     base = GenerationConfig(**{name: getattr(cfg, name) for name in names if hasattr(cfg, name)})
@@ -161,7 +162,7 @@ def _write_file_samples(cfg: Any, sources, targets, every, chosen, output: Path)
 
 
 def _score_pair(cfg: Any, pair: Pair, every, chosen, output: Path) -> dict[str, Any]:
-    from codegen_cli.evaluate.stage import score
+    from codegen_cli.evaluate.scoring import score
 
     folder = output / pair_name(*pair)
     values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(EvalConfig)}

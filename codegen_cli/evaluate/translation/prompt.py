@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from codegen_cli.evaluate.generation.prompts import PromptFormat
 from codegen_cli.evaluate.problems import Problem
+from codegen_cli.generation.prompts import PromptFormat
 
 # CodeGeeX writes the language as `C++`, `JavaScript`, else the key capitalised.
 PROMPT_NAMES = {"python": "Python", "cpp": "C++", "java": "Java", "js": "JavaScript", "go": "Go", "rust": "Rust"}

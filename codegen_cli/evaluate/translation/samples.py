@@ -20,7 +20,7 @@ from typing import Any
 
 from codegen_cli.atomic import atomic_write_text
 from codegen_cli.errors import InputDataError, MismatchError, UsageError
-from codegen_cli.evaluate.problems import LANGUAGE_KEYS, language_key
+from codegen_cli.languages import LANGUAGE_KEYS, language_key
 
 MAX_REPORTED = 20
 Pair = tuple[str, str]

@@ -13,9 +13,9 @@ import importlib.util
 from typing import Any
 
 from codegen_cli.errors import UsageError
-from codegen_cli.evaluate.generation.config import GenerationConfig
-from codegen_cli.evaluate.generation.sampler import Completion
-from codegen_cli.evaluate.generation.stopping import find_stop, prompt_state, rule_family
+from codegen_cli.generation.config import GenerationConfig
+from codegen_cli.generation.sampler import Completion
+from codegen_cli.generation.stopping import find_stop, prompt_state, rule_family
 
 # Python stop strings vLLM can check: a newline followed by the start of a non-indented line.
 _PY_STOPS = ["\ndef ", "\nclass ", "\nif ", "\nprint(", "\n#", "\n@", "\nassert ", "\n```", "\nfrom ", "\nimport "]

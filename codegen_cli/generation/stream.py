@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from codegen_cli.evaluate.generation.prompts import resolve_tag_style, tagged_prompt
-from codegen_cli.evaluate.generation.sampler import Completion, LoadedModel, generate_batch, load_model
-from codegen_cli.evaluate.generation.stopping import find_stop, held_back, prompt_state, rule_family
+from codegen_cli.generation.prompts import resolve_tag_style, tagged_prompt
+from codegen_cli.generation.sampler import Completion, LoadedModel, generate_batch, load_model
+from codegen_cli.generation.stopping import find_stop, held_back, prompt_state, rule_family
 
 
 class CompletionStream:

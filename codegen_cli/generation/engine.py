@@ -19,23 +19,23 @@ from typing import Any
 
 from codegen_cli.config import to_dict
 from codegen_cli.errors import Interrupted, UsageError
-from codegen_cli.evaluate.generation.config import GenerationConfig, GenerationSummary
-from codegen_cli.evaluate.generation.prompts import (
+from codegen_cli.evaluate.problems import Problem
+from codegen_cli.generation.config import GenerationConfig, GenerationSummary
+from codegen_cli.generation.prompts import (
     PromptFormat,
     missing_tag_tokens,
     problem_text,
     resolve_tag_style,
     tagged_prompt,
 )
-from codegen_cli.evaluate.generation.stopping import STOP_RULES_VERSION
-from codegen_cli.evaluate.generation.store import (
+from codegen_cli.generation.stopping import STOP_RULES_VERSION
+from codegen_cli.generation.store import (
     PROMPT_FORMAT_VERSION,
     Key,
     SampleStore,
     model_fingerprint,
     settings_hash,
 )
-from codegen_cli.evaluate.problems import Problem
 from codegen_cli.output import log, progress, warn
 
 
@@ -102,12 +102,12 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem], *,
     `get_runner` returns an already loaded model runner (one model shared by several calls), called
     only when something is left to generate.
     """
-    from codegen_cli.evaluate.generation.sampler import process_state
+    from codegen_cli.generation.sampler import process_state
 
     config.validate()
     _check_problems(problems)
     if config.backend == "vllm":
-        from codegen_cli.evaluate.generation.vllm_backend import require_vllm
+        from codegen_cli.generation.vllm_backend import require_vllm
 
         require_vllm()
     state = process_state()
@@ -256,7 +256,7 @@ class HFRunner:
     """The transformers backend: one loaded model; `generate_batch` per batch (chunked, see sampler.py)."""
 
     def __init__(self, config: GenerationConfig) -> None:
-        from codegen_cli.evaluate.generation.sampler import load_model
+        from codegen_cli.generation.sampler import load_model
 
         self.config = config
         self.lm = load_model(config.model, device=config.device, dtype=config.dtype,
@@ -266,14 +266,14 @@ class HFRunner:
 
     def generate(self, prompts: list[str], languages: list[str], *, seed: int,
                  scan_texts: list[str] | None = None) -> list[Any]:
-        from codegen_cli.evaluate.generation.sampler import generate_batch
+        from codegen_cli.generation.sampler import generate_batch
 
         c = self.config
         return generate_batch(self.lm, prompts, languages, temperature=c.temperature, top_p=c.top_p,
                               top_k=c.top_k, max_new_tokens=c.max_new_tokens, seed=seed, scan_texts=scan_texts)
 
     def describe(self) -> dict[str, Any]:
-        from codegen_cli.evaluate.generation.sampler import describe
+        from codegen_cli.generation.sampler import describe
 
         return describe(self.lm)
 
@@ -285,7 +285,7 @@ def make_runner(config: GenerationConfig) -> Any:
 
 def _make_runner(config: GenerationConfig) -> Any:
     if config.backend == "vllm":
-        from codegen_cli.evaluate.generation.vllm_backend import VLLMRunner
+        from codegen_cli.generation.vllm_backend import VLLMRunner
 
         return VLLMRunner(config)
     return HFRunner(config)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from codegen_cli.evaluate.generation.config import GenerationConfig, GenerationSummary
-from codegen_cli.evaluate.generation.stopping import cut_completion, find_stop
+from codegen_cli.generation.config import GenerationConfig, GenerationSummary
+from codegen_cli.generation.stopping import cut_completion, find_stop
 
 __all__ = [
     "GenerationConfig",
@@ -26,15 +26,15 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "generate_samples":
-        from codegen_cli.evaluate.generation.engine import generate_samples
+        from codegen_cli.generation.engine import generate_samples
 
         return generate_samples
     if name == "complete":
-        from codegen_cli.evaluate.generation.stream import complete
+        from codegen_cli.generation.stream import complete
 
         return complete
     if name == "load_model":
-        from codegen_cli.evaluate.generation.sampler import load_model
+        from codegen_cli.generation.sampler import load_model
 
         return load_model
     raise AttributeError(name)

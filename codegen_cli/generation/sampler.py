@@ -18,8 +18,8 @@ from typing import Any
 import torch
 
 from codegen_cli.errors import InputDataError, UsageError
-from codegen_cli.evaluate.generation.criteria import PerSequenceStop
-from codegen_cli.evaluate.generation.stopping import prompt_state, rule_family
+from codegen_cli.generation.criteria import PerSequenceStop
+from codegen_cli.generation.stopping import prompt_state, rule_family
 
 _OOM = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)  # torch < 2.5 only has the cuda one
 _CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx")

@@ -25,34 +25,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from codegen_cli.languages import HUMANEVAL_X_KEYS, resolve
+from codegen_cli.languages import resolve
 
 # Bump when a rule changes: it is part of the samples' settings hash.
 STOP_RULES_VERSION = 1
 
-_BRACE_LANGUAGES = {"C", "C++", "C#", "Java", "JavaScript", "TypeScript", "Go", "Rust", "Kotlin", "Scala",
-                    "Swift", "Dart", "PHP", "Objective-C"}
-# Which quote characters open a string that may span any text (until the same unescaped quote).
-_STRING_QUOTES = {"JavaScript": "\"'`", "TypeScript": "\"'`", "Go": "\"`", "Kotlin": "\"", "PHP": "\"'",
-                  "Dart": "\"'"}
-# In these languages `'` opens a one-character literal ('a', '\n', '\u00e9'); in Rust also a lifetime.
-_CHAR_QUOTE_LANGUAGES = {"C", "C++", "C#", "Java", "Go", "Rust", "Kotlin", "Scala", "Swift", "Objective-C"}
 _PY_TOP_LEVEL = re.compile(r"\n(?=[^\s])")
 
 
 def rule_family(language: str) -> str:
     """`python`, `brace` or `none` for a HumanEval-X key, canonical name or alias."""
     try:
-        name = resolve(HUMANEVAL_X_KEYS.get(language, language)).name
+        style = resolve(language).block_style
     except KeyError:
         return "none"
-    if name == "Python":
-        return "python"
-    return "brace" if name in _BRACE_LANGUAGES else "none"
-
-
-def canonical(language: str) -> str:
-    return resolve(HUMANEVAL_X_KEYS.get(language, language)).name
+    return "python" if style == "indent" else style
 
 
 @dataclass(frozen=True)
@@ -80,9 +67,8 @@ def scan_braces(text: str, language: str, state: ScanState = ScanState(), *, sto
     With stop=False (scanning a prompt) cut is always None and the final state is returned. With
     stop=True, cut is the first `}` that brings the depth to 0.
     """
-    name = canonical(language)
-    quotes = _STRING_QUOTES.get(name, "\"")
-    char_quotes = name in _CHAR_QUOTE_LANGUAGES
+    lang = resolve(language)
+    name, quotes, char_quotes = lang.name, lang.string_quotes, lang.char_literals
     depth, mode, quote = state.depth, state.mode, state.quote
     i, n = 0, len(text)
     while i < n:

@@ -23,10 +23,11 @@ from codegen_cli.evaluate.executor import Outcome, execute
 from codegen_cli.evaluate.languages import get_language
 from codegen_cli.evaluate.languages.base import Program
 from codegen_cli.evaluate.languages.context import Context, default_cache_dir
-from codegen_cli.evaluate.problems import LANGUAGE_KEYS, Problem, load_problems
+from codegen_cli.evaluate.problems import Problem, load_problems
 from codegen_cli.evaluate.samples import Sample, read_samples, reference_samples
 from codegen_cli.evaluate.store import ResultsStore
 from codegen_cli.evaluate.summary import EvalSummary, language_block, reference_report
+from codegen_cli.languages import LANGUAGE_KEYS
 from codegen_cli.output import log, progress, warn
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from transformers import StoppingCriteria
 
-from codegen_cli.evaluate.generation.stopping import ScanState, find_stop, rule_family
+from codegen_cli.generation.stopping import ScanState, find_stop, rule_family
 
 
 class PerSequenceStop(StoppingCriteria):

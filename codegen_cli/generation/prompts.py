@@ -15,17 +15,15 @@ from typing import Any
 
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.problems import Problem
-from codegen_cli.languages import tag_token, with_tag
+from codegen_cli.languages import PROMPT_TAG_STYLES, tag_token, with_tag
 from codegen_cli.tokenizer.tagging import read_tag_style
-
-TAG_STYLES = ("comment", "token", "none")
 
 
 def resolve_tag_style(model: str | Path, override: str | None) -> str:
     """`override` when given, else what the model folder records, else `none` (a third-party model)."""
     if override is not None:
-        if override not in TAG_STYLES:
-            raise UsageError(f"--tag-style {override!r}: use one of {', '.join(TAG_STYLES)}")
+        if override not in PROMPT_TAG_STYLES:
+            raise UsageError(f"--tag-style {override!r}: use one of {', '.join(PROMPT_TAG_STYLES)}")
         return override
     folder = Path(model)
     return (read_tag_style(folder) if folder.is_dir() else None) or "none"

@@ -1,24 +1,19 @@
-"""The pieces around the loop: the Accelerator, the stop flag for SIGINT/SIGTERM, and the run folder.
+"""The Accelerator a training run uses: precision choice, DeepSpeed's micro-batch, cross-rank flags, OOM hints.
 
-Kept apart from loop.py so the loop reads top to bottom.
+Accelerate owns devices, precision, accumulation and distribution; this module only picks its arguments and
+adapts the few places where this loop differs from a DataLoader-driven one.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import threading
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from codegen_cli.errors import JobFailed, MismatchError
+from codegen_cli.errors import JobFailed
 from codegen_cli.output import warn
-from codegen_cli.train.checkpoint import checkpoints_dir, list_checkpoints
 from codegen_cli.train.config import TrainConfig
-from codegen_cli.train.export import resolve_checkpoint
 
 
 def pick_precision(requested: str, cuda: bool) -> str:
@@ -68,59 +63,12 @@ def reset_accelerate_state() -> None:
     GradientState._reset_state()
 
 
-class StopFlag:
-    """SIGINT/SIGTERM ask the loop to finish its step, save and exit 130; a second SIGINT aborts."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._old: dict[int, Any] = {}
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-        warn(f"{signal.Signals(signum).name} received: finishing this step, then saving a checkpoint")
-
-    def __enter__(self) -> StopFlag:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
 def any_rank(accelerator: Any, flag: bool) -> bool:
     """True when any process saw the flag (all ranks must stop at the same step)."""
     if accelerator.num_processes == 1:
         return flag
     value = torch.tensor([1.0 if flag else 0.0], device=accelerator.device)
     return bool(accelerator.reduce(value, "sum").item() > 0)
-
-
-def choose_checkpoint(cfg: TrainConfig) -> Path | None:
-    """The checkpoint to resume from per --resume, or None for a fresh start. Writes nothing."""
-    run = Path(cfg.output)
-    if cfg.resume == "auto":
-        found = list_checkpoints(run)
-        return found[-1] if found else None
-    if cfg.resume == "never":
-        used = list_checkpoints(run) or (run / "metrics.jsonl").exists() or (run / "hf").exists()
-        if used and not cfg.force:
-            raise MismatchError(f"{run} already holds a training run; use --resume auto to continue it, "
-                                "another -o, or --force to start over (deletes its checkpoints)")
-        return None
-    return resolve_checkpoint(Path(cfg.resume))
-
-
-def clear_run(run: Path) -> None:
-    """--resume never --force: remove the old run's outputs (only after all input checks passed)."""
-    shutil.rmtree(checkpoints_dir(run), ignore_errors=True)
-    shutil.rmtree(run / "hf", ignore_errors=True)
-    for name in ("metrics.jsonl", "manifest.json"):
-        (run / name).unlink(missing_ok=True)
 
 
 def oom_message(cfg: TrainConfig) -> str:
