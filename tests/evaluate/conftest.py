@@ -20,7 +20,7 @@ def _missing(language: str) -> str | None:
     from codegen_cli.evaluate.config import EvalConfig
     from codegen_cli.evaluate.preflight import prepare_tool_cache
     from codegen_cli.evaluate.sandbox import Sandbox
-    from codegen_cli.evaluate.stage import _contexts
+    from codegen_cli.evaluate.scoring import _contexts
 
     try:
         preflight([language], default_cache_dir())

@@ -30,7 +30,7 @@ def _registry_without(tmp_path: Path, *crates: str) -> Path:
 def _contexts(cache: Path, languages: list[str]):
     from codegen_cli.evaluate.config import EvalConfig
     from codegen_cli.evaluate.sandbox import Sandbox
-    from codegen_cli.evaluate.stage import _contexts as contexts
+    from codegen_cli.evaluate.scoring import _contexts as contexts
 
     return contexts(EvalConfig(check_references=True), Sandbox(), cache, languages)
 
