@@ -4,6 +4,10 @@ apart. Nothing here (or anywhere in tests/) reads outside the repository."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -33,6 +37,27 @@ def toolchain_missing(reason: str) -> NoReturn:
     if os.environ.get(STRICT_ENV, "") not in ("", "0"):
         pytest.fail(f"TOOLCHAIN MISSING although {STRICT_ENV} is set: {reason}")
     pytest.skip(f"TOOLCHAIN MISSING, test skipped: {reason}")
+
+
+def freeze_when(proc: subprocess.Popen, ready: Callable[[], bool], what: str, timeout: float = 600) -> None:
+    """Wait until `ready()` (an observable state: a file, a count of finished units), then stop the whole
+    session of `proc` (started with start_new_session=True) with SIGSTOP, so the test checks and signals
+    it in exactly that state, however loaded the machine is. Nothing here relies on how long a sleep is:
+    the short poll only bounds how often `ready()` is read. Fails if the process ends first.
+    """
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            pytest.fail(f"the process ended (exit {proc.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {timeout:.0f} s")
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGSTOP)
+
+
+def thaw(proc: subprocess.Popen) -> None:
+    """Continue a session stopped by freeze_when (signals sent meanwhile are delivered first)."""
+    os.killpg(proc.pid, signal.SIGCONT)
 
 
 @pytest.fixture

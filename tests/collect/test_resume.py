@@ -6,10 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import freeze_when
 
 from .conftest import python_source, read_rows, run_collect, write_files
 from .planted import near_copy
@@ -35,14 +36,10 @@ def test_kill_9_then_rerun_gives_the_same_rows(tmp_path: Path):
     command = [sys.executable, "-m", "codegen_cli", "collect", str(src), "-o", str(out), "--workers", "2",
                "--set", "chunk_files=3", "--cache-dir", str(tmp_path / "cache")]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if len(list((out / ".work" / "parts").glob("*.json"))) >= 10:
-            break
-        time.sleep(0.01)
-    assert proc.poll() is None, "collect finished before it could be killed; make the input larger"
+    parts = out / ".work" / "parts"
+    freeze_when(proc, lambda: len(list(parts.glob("*.json"))) >= 10, "10 finished chunks")
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
+    proc.wait(timeout=600)
     assert proc.returncode == -signal.SIGKILL
     assert not (out / "manifest.json").exists()
     result = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=600, check=False)

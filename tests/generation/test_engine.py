@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from codegen_cli.generation import GenerationConfig, generate_samples
 from codegen_cli.generation.engine import plan_batches
 from codegen_cli.generation.prompts import problem_text
 from codegen_cli.generation.stopping import cut_completion
+from tests.conftest import freeze_when
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -124,20 +124,14 @@ def test_resume_after_sigkill_without_duplicates(random_model, two_language_prob
     out = tmp_path / "results"
     env = {**os.environ, "PYTHONPATH": str(REPO), "CODEGEN_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(random_model), str(out), str(humaneval_x_dir)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     samples = out / "samples.jsonl"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        if samples.is_file() and samples.read_bytes().count(b"\n") >= 3:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, f"generation ended before it could be killed: {proc.stderr.read()[-2000:]!r}"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
-    proc.stderr.close()
+    freeze_when(proc, lambda: samples.is_file() and samples.read_bytes().count(b"\n") >= 2, "2 written samples")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=600)
     written = samples.read_bytes()
     kept = written[: written.rfind(b"\n") + 1]
-    assert 3 <= kept.count(b"\n") < 16
+    assert 2 <= kept.count(b"\n") < 16
     # batch size is not part of the settings: the rest is made 8 at a time
     summary = generate_samples(config(random_model, out, n_samples=4, batch_size=8, max_new_tokens=32, seed=5),
                                two_language_problems)

@@ -7,9 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+
+from tests.conftest import freeze_when, thaw
 
 from .conftest import write_corpus
 
@@ -40,29 +41,29 @@ def _output_files(folder):
 def _big_corpus(tmp_path, corpus_docs):
     docs = [(f"{i}/{path}", lang, content + f"\n# copy {i}\n" * bool(i)) for i in range(4)
             for path, lang, content in corpus_docs]
-    return write_corpus(tmp_path / "corpus", docs)
+    return write_corpus(tmp_path / "corpus", docs), len(docs)  # chunk_docs=1: one work unit per document
 
 
-def _start_and_wait_for_units(command, out, env, units):
-    """Start a real `codegen tokenize` process; return it once `units` work units are finished."""
-    proc = subprocess.Popen([*command, "-o", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _start_and_freeze_mid_encode(command, out, env, units, total):
+    """Start a real `codegen tokenize`, and freeze it (SIGSTOP) once `units` of its `total` work units
+    are finished; asserts it is then still encoding, so a signal sent now lands mid-run at any load."""
+    proc = subprocess.Popen([*command, "-o", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
     parts = out / ".work" / "parts"
-    deadline = time.monotonic() + 300
-    while proc.poll() is None and time.monotonic() < deadline and len(list(parts.glob("*.json"))) < units:
-        time.sleep(0.01)
-    assert proc.poll() is None, "the run finished before it could be stopped; make the corpus bigger"
+    freeze_when(proc, lambda: len(list(parts.glob("*.json"))) >= units, f"{units} finished work units")
+    assert len(list(parts.glob("*.json"))) < total, "every unit was done before the freeze; use more units"
     return proc
 
 
 @pytest.mark.slow
 def test_resume_after_sigkill_gives_the_same_bytes(tmp_path, corpus_docs):
-    corpus = _big_corpus(tmp_path, corpus_docs)
+    corpus, total = _big_corpus(tmp_path, corpus_docs)
     env = {**os.environ, "CODEGEN_NO_PROGRESS": "1"}
     command = [sys.executable, "-m", "codegen_cli", "tokenize", str(corpus), *ARGS, "--json"]
     killed = tmp_path / "killed"
-    proc = _start_and_wait_for_units(command, killed, env, 20)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    proc = _start_and_freeze_mid_encode(command, killed, env, 2, total)
+    os.killpg(proc.pid, signal.SIGKILL)  # the parent and its workers, as a crash or OOM kill would
+    proc.communicate(timeout=600)
     assert not (killed / "meta.json").exists()
     resumed = subprocess.run([*command, "-o", str(killed)], env=env, capture_output=True, text=True, timeout=600,
                              check=False)
@@ -76,13 +77,14 @@ def test_resume_after_sigkill_gives_the_same_bytes(tmp_path, corpus_docs):
 
 @pytest.mark.slow
 def test_ctrl_c_exits_130_at_once_and_resumes(tmp_path, corpus_docs):
-    corpus = _big_corpus(tmp_path, corpus_docs)
+    corpus, total = _big_corpus(tmp_path, corpus_docs)
     env = {**os.environ, "CODEGEN_NO_PROGRESS": "1"}
     command = [sys.executable, "-m", "codegen_cli", "tokenize", str(corpus), "--vocab-size", "800",
                "--set", "chunk_docs=1", "--workers", "2", "--json"]
-    proc = _start_and_wait_for_units(command, tmp_path / "t", env, 10)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)  # workers are terminated, not waited for
+    proc = _start_and_freeze_mid_encode(command, tmp_path / "t", env, 2, total)
+    proc.send_signal(signal.SIGINT)  # `kill -INT PID`: the parent only
+    thaw(proc)
+    _, stderr = proc.communicate(timeout=120)  # workers are terminated, not waited for
     assert proc.returncode == 130, stderr
     assert b"interrupted" in stderr
     rerun = subprocess.run([*command, "-o", str(tmp_path / "t")], env=env, capture_output=True, text=True,

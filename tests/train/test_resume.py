@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from codegen_cli.train.metrics import read_metrics
+from tests.conftest import freeze_when, thaw
 from tests.train.conftest import REPO, run_cli, train_args
 
 pytestmark = pytest.mark.slow
@@ -26,20 +26,19 @@ def _args(tokens: Path, run: Path) -> list[str]:
 
 def _start(args: list[str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "codegen_cli", *args], cwd=REPO, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def _wait_for_step(proc: subprocess.Popen, metrics: Path, step: int, timeout: float = 300) -> int:
-    """Poll metrics.jsonl until it shows `step`; returns the last step seen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"finished before step {step}: {proc.stderr.read()}"
-        if metrics.exists():
-            rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.endswith("}")]
-            if rows and rows[-1]["step"] >= step:
-                return rows[-1]["step"]
-        time.sleep(0.02)
-    raise AssertionError(f"no step {step} within {timeout}s")
+def _last_step(metrics: Path) -> int:
+    if not metrics.exists():
+        return 0
+    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.endswith("}")]
+    return rows[-1]["step"] if rows else 0
+
+
+def _freeze_at_step(proc: subprocess.Popen, metrics: Path, step: int) -> None:
+    """Stop the run (SIGSTOP) once metrics.jsonl shows `step`, so a signal lands mid-run at any load."""
+    freeze_when(proc, lambda: _last_step(metrics) >= step, f"step {step} in {metrics}")
 
 
 def _losses(run: Path) -> dict[int, float]:
@@ -53,10 +52,11 @@ def test_sigkill_then_resume_gives_the_same_losses(tokens_dir: Path, tmp_path: P
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     proc = _start(_args(tokens_dir, killed))
     try:
-        _wait_for_step(proc, killed / "metrics.jsonl", 12)
-        proc.send_signal(signal.SIGKILL)
+        _freeze_at_step(proc, killed / "metrics.jsonl", 12)
+        assert _last_step(killed / "metrics.jsonl") < STEPS
     finally:
-        proc.wait(timeout=60)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=600)
     assert proc.returncode == -signal.SIGKILL
     assert not (killed / "hf").exists()
     result = run_cli(_args(tokens_dir, killed) + ["--json"], env={"OMP_NUM_THREADS": "1"})
@@ -75,12 +75,14 @@ def test_sigterm_finishes_the_step_saves_and_exits_130(tokens_dir: Path, tmp_pat
     run = tmp_path / "run"
     proc = _start(train_args(tokens_dir, run, "--max-steps", "100000", "--save-every", "100000"))
     try:
-        _wait_for_step(proc, run / "metrics.jsonl", 3)
+        _freeze_at_step(proc, run / "metrics.jsonl", 3)
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=120)
+        thaw(proc)
+        _, err = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err
     assert "interrupted at step" in err and "rerun the same command" in err
     saved = sorted((run / "checkpoints").iterdir())
