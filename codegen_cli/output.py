@@ -24,6 +24,9 @@ from rich.progress import (
 )
 
 _console: Console | None = None
+# The console of the live progress bar, while one is shown: Rich swaps sys.stderr for a proxy during a live
+# display, so a console made then would write through the proxy and glue lines onto a stale bar.
+_live_console: Console | None = None
 
 # Seconds between plain progress lines when not on a terminal (CODEGEN_LOG_INTERVAL overrides).
 DEFAULT_LOG_INTERVAL = 10.0
@@ -32,6 +35,8 @@ DEFAULT_LOG_INTERVAL = 10.0
 def console() -> Console:
     """The shared stderr console (created lazily so tests can swap sys.stderr)."""
     global _console
+    if _live_console is not None:
+        return _live_console
     if _console is None or _console.file is not sys.stderr:
         _console = Console(stderr=True, highlight=False, soft_wrap=True)
     return _console
@@ -70,6 +75,7 @@ class ProgressTracker:
         self._last_line = self._start
         self._progress: Progress | None = None
         self._task: Any = None
+        self._printed: tuple[Any, ...] | None = None  # the state the last plain line showed
 
     def _attach(self, progress: Progress) -> None:
         self._progress = progress
@@ -99,7 +105,11 @@ class ProgressTracker:
     def _info(self) -> str:
         return "  ".join(f"{key}={value}" for key, value in self.fields.items())
 
+    def _state(self) -> tuple[Any, ...]:
+        return self.completed, self.total, self.description, tuple(self.fields.items())
+
     def _plain_line(self) -> None:
+        self._printed = self._state()
         elapsed = time.monotonic() - self._start
         done = f"{self.completed:g}" + (f"/{self.total:g}" if self.total else "")
         info = self._info()
@@ -107,7 +117,8 @@ class ProgressTracker:
               file=sys.stderr, flush=True)
 
     def finish(self) -> None:
-        if self._progress is None:
+        """The closing plain line, unless the last line printed already showed this very state."""
+        if self._progress is None and self._printed != self._state():
             self._plain_line()
 
 
@@ -130,6 +141,11 @@ def progress(description: str, total: float | None = None, unit: str = "items") 
         TimeRemainingColumn(),
         TextColumn("{task.fields[info]}"),
     ]
+    global _live_console
     with Progress(*columns, console=console(), transient=False) as bar:
         tracker._attach(bar)
-        yield tracker
+        _live_console = bar.console
+        try:
+            yield tracker
+        finally:
+            _live_console = None

@@ -139,7 +139,8 @@ def _render(summary: Any) -> None:
         kept.add_column(column, justify="left" if column == "language" else "right")
     empty = {"files": 0, "bytes": 0}
     languages = set(summary.per_language) | set(summary.dropped_per_language)
-    for lang in sorted(languages, key=lambda name: -summary.per_language.get(name, empty)["bytes"]):
+    # Ties (every language with nothing kept) by name: the same table on every run.
+    for lang in sorted(languages, key=lambda name: (-summary.per_language.get(name, empty)["bytes"], name)):
         row, gone = summary.per_language.get(lang, empty), summary.dropped_per_language.get(lang, empty)
         kept.add_row(lang, f"{row['files']:,}", _mb(row["bytes"]), f"{gone['files']:,}", _mb(gone["bytes"]))
     lost = sum(row["files"] for row in summary.dropped.values())
@@ -149,7 +150,7 @@ def _render(summary: Any) -> None:
     dropped = Table(title="dropped per reason", box=None)
     for column, justify in (("reason", "left"), ("files", "right"), ("MB", "right")):
         dropped.add_column(column, justify=justify)
-    for reason, row in sorted(summary.dropped.items(), key=lambda kv: -kv[1]["files"]):
+    for reason, row in sorted(summary.dropped.items(), key=lambda kv: (-kv[1]["files"], kv[0])):
         dropped.add_row(reason, f"{row['files']:,}", _mb(row["bytes"]))
     out = console()
     out.print(kept)
@@ -159,5 +160,6 @@ def _render(summary: Any) -> None:
     failed = [s for s in summary.sources if s.get("error")]
     for source in failed:
         out.print(f"[yellow]source failed:[/yellow] {source['error']}")
-    out.print(f"{summary.files_seen:,} files, {_mb(summary.bytes_in)} MB read -> {summary.documents:,} documents, "
+    out.print(f"{summary.files_seen:,} files listed ({_mb(summary.bytes_in)} MB), {_mb(summary.bytes_read)} MB read "
+              f"-> {summary.documents:,} documents after dedup, "
               f"{_mb(summary.bytes_out)} MB in {summary.output}")

@@ -5,7 +5,8 @@ Two passes, both resumable:
    a `--shard I/N` run does only its chunks and stops here with a shard marker;
 2. finish (or `--merge`): global exact + near dedup over the key arrays of all chunks, then the
    surviving rows are copied into `data/part-NNNNN.parquet`, and `manifest.json` is written last.
-A finished corpus folder is recognised on rerun (same options) and returned as is.
+A finished corpus folder is recognised on rerun (same options, same source listing: listing.py) and
+returned as is; when a source changed since (a file added, removed or edited) the corpus is rebuilt.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from codegen_cli.collect import sources as src
 from codegen_cli.collect.config import CollectConfig, CollectSummary
 from codegen_cli.collect.decontaminate import load_benchmark
 from codegen_cli.collect.licenses import parse_allow_list
+from codegen_cli.collect.listing import describe_change, list_source
 from codegen_cli.collect.process import WorkerSettings, chunk_paths
 from codegen_cli.collect.runner import make_chunks, run_chunks
 from codegen_cli.collect.stats import Stats
@@ -31,7 +34,7 @@ from codegen_cli.collect.writer import write_corpus
 from codegen_cli.errors import InputDataError, MismatchError, UsageError
 from codegen_cli.languages import parse_language_list
 from codegen_cli.manifest import MANIFEST_NAME, Manifest, write_manifest
-from codegen_cli.output import progress, warn
+from codegen_cli.output import log, progress, warn
 
 DEDUP_REASONS = ("", "exact_duplicate", "near_duplicate")
 
@@ -44,13 +47,14 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     options = cfg.row_options()
     options["sources"] = source_specs(cfg)
     digest = sha256_json(options)
-    done = _finished(cfg, digest)
+    parsed = [src.parse_spec(spec) for spec in options["sources"]]  # bad paths fail before any write
+    sources = [src.prepare(source, cache_dir=cfg.cache_dir) for source in parsed]
+    source_info = described_sources(sources, cfg.skip_vendored)
+    done = _finished(cfg, digest, source_info)
     if done is not None:
         return done
-    parsed = [src.parse_spec(spec) for spec in options["sources"]]  # bad paths fail before any write
     settings = _worker_settings(cfg, cfg.output / ".work")
     work = _prepare_work_dir(cfg, options, digest)
-    sources = [src.prepare(source, cache_dir=cfg.cache_dir) for source in parsed]
     _check_sources(sources, cfg)
     shard_index, shard_count = cfg.shard_spec()
     stats, chunk_ids, resumed = Stats(), [], 0
@@ -61,21 +65,27 @@ def collect(cfg: CollectConfig) -> CollectSummary:
         stats.add(part)
         chunk_ids.append(marker["index"])
         resumed += was_resumed
-        bar.advance(part.files_seen, MB=round(stats.bytes_in / 1e6, 1), kept=sum(v[0] for v in stats.kept.values()))
+        bar.advance(part.files_seen, MB_read=round(stats.bytes_read / 1e6, 1),
+                    kept_before_dedup=sum(v[0] for v in stats.kept.values()))
 
     streams = ((i, s.name, src.iter_items(s, skip_vendored=cfg.skip_vendored, content_column=cfg.content_column,
                                           path_column=cfg.path_column, language_column=cfg.language_column))
                for i, s in enumerate(sources))
     mine = (c for c in make_chunks(streams, cfg.chunk_files) if c.index % shard_count == shard_index)
-    with progress("collect", unit="files") as bar:
+    with progress("collect", total=sum(s["listing"]["files"] for s in source_info) or None, unit="files") as bar:
         run_chunks(mine, settings, cfg.worker_count(), on_done)
-    source_info = [s.to_dict() for s in sources]
     atomic_write_json(work / "shards" / f"{shard_index}-of-{shard_count}.json",
                       {"options_sha256": digest, "chunks": sorted(chunk_ids), "sources": source_info})
     if cfg.shard:
         return _summary(cfg, stats, source_info, [], complete=False, chunks=len(chunk_ids), resumed=resumed,
                         seconds=time.monotonic() - started)
     return _finish(cfg, work, options, digest, source_info, stats, sorted(chunk_ids), resumed, started)
+
+
+def described_sources(sources: list[src.Source], skip_vendored: bool) -> list[dict[str, Any]]:
+    """Each prepared source as the manifest records it: spec, kind, commit, and its listing (listing.py)."""
+    return [{**source.to_dict(), "listing": asdict(list_source(source, skip_vendored=skip_vendored))}
+            for source in sources]
 
 
 def source_specs(cfg: CollectConfig) -> list[str]:
@@ -106,16 +116,22 @@ def _check_sources(sources: list[src.Source], cfg: CollectConfig) -> None:
         raise InputDataError("no source could be read: " + "; ".join(str(s.error) for s in sources))
 
 
-def _finished(cfg: CollectConfig, digest: str) -> CollectSummary | None:
-    """The summary of an already finished corpus made with the same options (a rerun is a no-op)."""
+def _finished(cfg: CollectConfig, digest: str, source_info: list[dict[str, Any]]) -> CollectSummary | None:
+    """The summary of an already finished corpus made with the same options from the same source listing
+    (a rerun is a no-op). Same options but a source changed since: the old corpus is removed, and rebuilt."""
     path = cfg.output / MANIFEST_NAME
     if not path.is_file() or cfg.shard:
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("options_sha256") == digest and not cfg.overwrite:
-        summary = CollectSummary(**data["summary"])
-        summary.already_complete = True
-        return summary
+        change = describe_change(data.get("inputs") or [], source_info)
+        if change is None:
+            summary = CollectSummary(**data["summary"])
+            summary.already_complete = True
+            return summary
+        log(f"collect: the sources changed since {cfg.output} was built ({change}); rebuilding it")
+        _clear_output(cfg.output)
+        return None
     if not cfg.overwrite:
         raise MismatchError(f"{cfg.output} holds a corpus made with other options or sources; "
                             "use another --output or add --overwrite")
@@ -125,9 +141,7 @@ def _finished(cfg: CollectConfig, digest: str) -> CollectSummary | None:
 def _prepare_work_dir(cfg: CollectConfig, options: dict[str, Any], digest: str) -> Path:
     work = cfg.output / ".work"
     if cfg.overwrite:
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(cfg.output / "data", ignore_errors=True)
-        (cfg.output / MANIFEST_NAME).unlink(missing_ok=True)
+        _clear_output(cfg.output)
     recorded = work / "options.json"
     if recorded.is_file():
         old = json.loads(recorded.read_text(encoding="utf-8"))
@@ -143,6 +157,13 @@ def _prepare_work_dir(cfg: CollectConfig, options: dict[str, Any], digest: str) 
         atomic_write_json(recorded, {"options_sha256": digest, "options": options})
     (work / "parts").mkdir(parents=True, exist_ok=True)
     return work
+
+
+def _clear_output(output: Path) -> None:
+    """Remove a corpus and its work folder (only once every input check passed)."""
+    shutil.rmtree(output / ".work", ignore_errors=True)
+    shutil.rmtree(output / "data", ignore_errors=True)
+    (output / MANIFEST_NAME).unlink(missing_ok=True)
 
 
 def merge(cfg: CollectConfig) -> CollectSummary:
@@ -209,7 +230,7 @@ def _finish(cfg: CollectConfig, work: Path, options: dict[str, Any], digest: str
     summary = _summary(cfg, stats, source_info, [f"data/{name}" for name in shards], complete=True,
                        chunks=len(chunk_ids), resumed=resumed, seconds=time.monotonic() - started)
     counts = {"documents": summary.documents, "files_seen": summary.files_seen, "bytes_in": summary.bytes_in,
-              "bytes_out": summary.bytes_out, "per_language": summary.per_language, "dropped": summary.dropped,
+              "bytes_read": summary.bytes_read, "bytes_out": summary.bytes_out, "per_language": summary.per_language, "dropped": summary.dropped,
               "dropped_per_language": summary.dropped_per_language, "redactions": summary.redactions,
               "near_duplicate_clusters": clusters}
     timings["total_s"] = round(summary.seconds, 3)
@@ -227,7 +248,7 @@ def _summary(cfg: CollectConfig, stats: Stats, source_info: list[dict[str, Any]]
     per_language = {lang: {"files": n, "bytes": b} for lang, (n, b) in sorted(stats.kept.items())}
     return CollectSummary(
         output=str(cfg.output), complete=complete, documents=sum(v["files"] for v in per_language.values()),
-        files_seen=stats.files_seen, bytes_in=stats.bytes_in,
+        files_seen=stats.files_seen, bytes_in=stats.bytes_in, bytes_read=stats.bytes_read,
         bytes_out=sum(v["bytes"] for v in per_language.values()), per_language=per_language,
         dropped=stats.dropped_table(), dropped_per_language=stats.per_language_dropped(), redactions=dict(sorted(stats.redactions.items())), sources=source_info,
         shards=shards, chunks=chunks, chunks_resumed=resumed, seconds=round(seconds, 3),

@@ -133,7 +133,8 @@ class CollectSummary:
     complete: bool  # False for a --shard run (a --merge finishes the corpus)
     documents: int = 0
     files_seen: int = 0
-    bytes_in: int = 0
+    bytes_in: int = 0  # sizes of every listed file (the sources' size), read or not
+    bytes_read: int = 0  # bytes actually opened and read (files skipped by name or size are not)
     bytes_out: int = 0
     per_language: dict[str, dict[str, int]] = field(default_factory=dict)
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)

@@ -2,7 +2,9 @@
 
 Each (URL, ref) gets its own cache folder, named from a hash of both, with a `<folder>.codegen-git.json`
 marker beside it, written after a successful checkout. A rerun (or a resumed run) reuses the folder, so the same commit is
-walked again and the rows stay identical; delete the folder to fetch a newer commit.
+walked again and the rows stay identical. A branch or tag that moved on the remote (checked with one
+`git ls-remote`, skipped for a full commit id) is fetched again, so new commits are never invisible; when the
+remote cannot be reached the cached commit is used, with a warning.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,13 +79,46 @@ def _fetch(folder: Path, url: str, ref: str | None) -> None:
     _git(["checkout", "-q", "--detach", "FETCH_HEAD"], cwd=folder)
 
 
-def checkout(url: str, ref: str | None, cache_dir: Path) -> Checkout:
-    """A working tree of `url` at `ref` (default branch when None), from the cache or freshly cloned."""
+_FULL_COMMIT = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+
+
+def remote_commit(url: str, ref: str | None) -> str | None:
+    """The commit `ref` (default: HEAD) points at on the remote now, or None when it cannot be told
+    (unreachable remote, or a ref that is an abbreviated commit id, which ls-remote does not list)."""
+    try:
+        out = _git(["ls-remote", url, ref or "HEAD"])
+    except GitError:
+        return None
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        commit, _, name = line.partition("\t")
+        found[name] = commit
+    # An annotated tag's `^{}` line names the commit; the plain tag line names the tag object.
+    for name in (f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", f"refs/heads/{ref}", ref or "HEAD"):
+        if name in found:
+            return found[name]
+    return None
+
+
+def checkout(url: str, ref: str | None, cache_dir: Path, warn: Callable[[str], None] | None = None) -> Checkout:
+    """A working tree of `url` at `ref` (default branch when None), from the cache or freshly cloned.
+
+    A cached tree is reused when `ref` is a full commit id or the remote still points `ref` at the cached
+    commit; otherwise it is fetched again.
+    """
     folder = cache_folder(cache_dir, url, ref)
     marker = folder.with_name(folder.name + MARKER)  # beside the tree, so the walk never sees it
     if marker.is_file():
         data = json.loads(marker.read_text(encoding="utf-8"))
-        return Checkout(folder, url, ref, data["commit"])
+        if ref is not None and _FULL_COMMIT.match(ref):
+            return Checkout(folder, url, ref, data["commit"])
+        current = remote_commit(url, ref)
+        if current is None:
+            if warn is not None:
+                warn(f"cannot ask {url} whether {ref or 'HEAD'} moved; using the cached commit {data['commit'][:12]}")
+            return Checkout(folder, url, ref, data["commit"])
+        if current == data["commit"]:
+            return Checkout(folder, url, ref, data["commit"])
     cache_dir.mkdir(parents=True, exist_ok=True)
     staging = folder.with_name(folder.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)

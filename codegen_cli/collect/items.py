@@ -20,6 +20,7 @@ class FileItem:
     abs_path: str
     size: int
     license: str | None
+    mtime_ns: int = 0  # an edit that keeps the size still changes the chunk fingerprint
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class SkipItem:
     reason: str
     size: int
     language: str | None = None
+    mtime_ns: int = 0
 
 
 Item = FileItem | RowItem | SkipItem
@@ -57,7 +59,7 @@ class Chunk:
         summary = []
         for item in self.items:
             if isinstance(item, FileItem):
-                summary.append(["f", item.path, item.size, item.license])
+                summary.append(["f", item.path, item.size, item.mtime_ns, item.license])
             elif isinstance(item, RowItem):
                 summary.append(["r", item.path, len(item.content), item.license, item.language])
             else:

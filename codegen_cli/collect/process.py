@@ -132,11 +132,15 @@ def _keys(doc_id: str, view: ByteView, settings: WorkerSettings) -> tuple[np.nda
 def process_item(item: FileItem | RowItem, source: str, settings: WorkerSettings, stats: Stats) -> Kept:
     """All per-file steps for one file; raises Dropped with the reason."""
     if isinstance(item, FileItem):
-        text = _decode(_read(item, settings.max_file_size))
+        data = _read(item, settings.max_file_size)
+        stats.read(len(data))
+        text = _decode(data)
     elif isinstance(item.content, bytes):
+        stats.read(len(item.content))
         text = _decode(item.content)
     else:
         text = item.content
+        stats.read(_input_size(item))
         if len(text) > settings.max_file_size:
             raise Dropped("too_large")
     language = _language(item.path, text, getattr(item, "language", None), settings)

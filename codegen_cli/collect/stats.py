@@ -11,16 +11,23 @@ UNKNOWN = "(unknown)"  # the language column of the table for files we never cla
 
 @dataclass
 class Stats:
+    """`bytes_in` counts every listed file's size (what the sources hold); `bytes_read` only the bytes
+    actually opened and read (files skipped by name, size or language before opening are not read)."""
+
     files_seen: int = 0
     bytes_in: int = 0
     kept: dict[str, list[int]] = field(default_factory=dict)  # language -> [files, bytes]
     dropped: dict[str, list[int]] = field(default_factory=dict)  # reason -> [files, bytes]
     dropped_by_language: dict[str, list[int]] = field(default_factory=dict)
     redactions: Counter[str] = field(default_factory=Counter)
+    bytes_read: int = 0
 
     def seen(self, size: int) -> None:
         self.files_seen += 1
         self.bytes_in += size
+
+    def read(self, size: int) -> None:
+        self.bytes_read += size
 
     def keep(self, language: str, size: int) -> None:
         slot = self.kept.setdefault(language, [0, 0])
@@ -45,6 +52,7 @@ class Stats:
     def add(self, other: Stats) -> None:
         self.files_seen += other.files_seen
         self.bytes_in += other.bytes_in
+        self.bytes_read += other.bytes_read
         for mine, theirs in ((self.kept, other.kept), (self.dropped, other.dropped),
                              (self.dropped_by_language, other.dropped_by_language)):
             for key, (files, size) in theirs.items():
@@ -56,13 +64,14 @@ class Stats:
     def to_dict(self) -> dict[str, Any]:
         return {"files_seen": self.files_seen, "bytes_in": self.bytes_in, "kept": self.kept,
                 "dropped": self.dropped, "dropped_by_language": self.dropped_by_language,
-                "redactions": dict(self.redactions)}
+                "redactions": dict(self.redactions), "bytes_read": self.bytes_read}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Stats:
         return cls(data["files_seen"], data["bytes_in"], {k: list(v) for k, v in data["kept"].items()},
                    {k: list(v) for k, v in data["dropped"].items()},
-                   {k: list(v) for k, v in data["dropped_by_language"].items()}, Counter(data["redactions"]))
+                   {k: list(v) for k, v in data["dropped_by_language"].items()}, Counter(data["redactions"]),
+                   data.get("bytes_read", 0))
 
     def per_language_dropped(self) -> dict[str, dict[str, int]]:
         return {lang: {"files": n, "bytes": b} for lang, (n, b) in sorted(self.dropped_by_language.items())}

@@ -106,17 +106,18 @@ class DirWalker:
         if not stat.S_ISREG(st.st_mode):
             yield SkipItem(shown, "unreadable", 0)  # FIFO, socket, device: reading could block forever
             return
-        yield from self._file(entry, shown, st.st_size, license_id)
+        yield from self._file(entry, shown, st, license_id)
 
-    def _file(self, entry: os.DirEntry[str], shown: str, size: int, license_id: str | None) -> Iterator[Item]:
+    def _file(self, entry: os.DirEntry[str], shown: str, st: os.stat_result, license_id: str | None) -> Iterator[Item]:
+        size, mtime = st.st_size, st.st_mtime_ns
         if self.skip_vendored and is_vendored_file(entry.name):
-            yield SkipItem(shown, "vendored", size)
+            yield SkipItem(shown, "vendored", size, mtime_ns=mtime)
             return
         language = detect_language(entry.name)
         if language is None:
-            yield SkipItem(shown, "unknown_language", size)
+            yield SkipItem(shown, "unknown_language", size, mtime_ns=mtime)
             return
-        yield FileItem(shown, entry.path, size, license_id)
+        yield FileItem(shown, entry.path, size, license_id, mtime)
 
 
 def _is_link(entry: os.DirEntry[str]) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 from .conftest import python_source, write_files
 
-SUMMARY_KEYS = {"output", "complete", "documents", "files_seen", "bytes_in", "bytes_out", "per_language",
+SUMMARY_KEYS = {"output", "complete", "documents", "files_seen", "bytes_in", "bytes_read", "bytes_out", "per_language",
                 "dropped", "dropped_per_language", "redactions", "sources", "shards", "chunks", "chunks_resumed",
                 "seconds", "already_complete"}
 

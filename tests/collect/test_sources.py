@@ -23,12 +23,17 @@ def test_git_clone_records_commit_and_reuses_cache(tmp_path: Path):
     assert {row["path"] for row in rows} == {"main.py", "lib/util.go"}
     assert {row["source"] for row in rows} == {f"file://{tmp_path / 'repo'}@{commit}"}
     assert summary.sources[0]["commit"] == commit
-    # a new upstream commit does not change a rerun: the cached checkout is reused
+    # the remote did not move: the cached checkout is reused
+    marker = next(cache.glob("*.codegen-git.json"))
+    before = marker.stat().st_mtime_ns
+    again = run_collect([f"file://{tmp_path / 'repo'}"], tmp_path / "out2", cache_dir=cache)
+    assert again.sources[0]["commit"] == commit and marker.stat().st_mtime_ns == before
+    # a new upstream commit is fetched into the same cache folder (it was invisible before)
     write_files(tmp_path / "repo", {"new.py": python_source(2)})
     git("add", "-A", cwd=tmp_path / "repo")
     git("commit", "-q", "-m", "second", cwd=tmp_path / "repo")
-    again = run_collect([f"file://{tmp_path / 'repo'}"], tmp_path / "out2", cache_dir=cache)
-    assert again.sources[0]["commit"] == commit
+    moved = run_collect([f"file://{tmp_path / 'repo'}"], tmp_path / "out3", cache_dir=cache)
+    assert moved.sources[0]["commit"] == git("rev-parse", "HEAD", cwd=tmp_path / "repo") != commit
     assert len(list(cache.iterdir())) == 2  # one checkout + its marker
 
 
