@@ -107,7 +107,8 @@ def _file_mapping(path: Path | None) -> dict[str, Any]:
 def _render(summary: Any) -> None:
     from rich.table import Table
 
-    table = Table(title="codegen train", show_header=False, box=None)
+    title = "codegen train (already complete: nothing trained)" if summary.already_complete else "codegen train"
+    table = Table(title=title, show_header=False, box=None)
     val = f"{summary.final_val_loss:.4f} (ppl {summary.val_perplexity:.2f})" if summary.final_val_loss else "n/a"
     mfu = f"{100 * summary.mfu:.1f}%" if summary.mfu is not None else "n/a"
     rows = [

@@ -7,7 +7,10 @@ a checkpoint if any, and run optimizer steps until max_steps / max_tokens or a s
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -20,7 +23,7 @@ import torch.nn.functional as F
 
 from codegen_cli.atomic import atomic_write_text, sha256_file, sha256_json
 from codegen_cli.config import to_dict
-from codegen_cli.errors import InputDataError, Interrupted, JobFailed, UsageError
+from codegen_cli.errors import InputDataError, Interrupted, JobFailed, MismatchError, UsageError
 from codegen_cli.interrupts import StopFlag
 from codegen_cli.manifest import Manifest, write_manifest
 from codegen_cli.output import log, progress, warn
@@ -56,6 +59,7 @@ class TrainSummary:
     parameters: int
     world_size: int
     global_batch_tokens: int
+    already_complete: bool = False  # the run had trained these steps before: nothing ran this time
 
 
 @dataclass
@@ -77,6 +81,9 @@ def train(cfg: TrainConfig) -> TrainSummary:
     check_tokenizer(info)
     sources = _sources(info, cfg)
     resume_from = choose_checkpoint(cfg)
+    finished = _finished_run(cfg, info, sources, resume_from)
+    if finished is not None:
+        return finished
     accelerator = make_accelerator(cfg)
     try:
         with StopFlag() as stop:
@@ -111,6 +118,40 @@ def _plan(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, Windo
                    "train_tokens": info.meta["splits"]["train"].get("tokens")}
     config_hash = sha256_json({"config": identity(cfg), "data": fingerprint})
     return _Plan(cfg, info, sources[0], sources[1], config_hash, min(limits), windows_per_step)
+
+
+def _finished_run(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],
+                  resume_from: Path | None) -> TrainSummary | None:
+    """The stored summary when RUN already trained exactly these steps with this config (a rerun trains
+    nothing and says so); MismatchError when it trained MORE steps than asked (resuming cannot undo steps).
+    None when there is training left to do."""
+    if resume_from is None:
+        return None
+    plan = _plan(cfg, info, sources, int(os.environ.get("WORLD_SIZE", "1")))
+    saved = ckpt_io.read_state(resume_from)
+    step = int(saved["step"])
+    if step > plan.total_steps and not cfg.force:
+        limit = f"--max-steps {cfg.max_steps}" if cfg.max_steps is not None and plan.total_steps == cfg.max_steps \
+            else f"--max-tokens {cfg.max_tokens}"
+        raise MismatchError(f"{cfg.output} already trained {step} steps, more than {limit} asks for "
+                            f"({plan.total_steps}); raise it to continue training, or start a fresh run with "
+                            "another -o (or --resume never --force, which deletes this run)")
+    if step != plan.total_steps or saved["config_hash"] != plan.config_hash:
+        return None
+    manifest = Path(cfg.output) / "manifest.json"
+    try:
+        record = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # killed between the last checkpoint and the export: finish the normal way
+    stored = record.get("summary") or {}
+    if record.get("config_hash") != plan.config_hash or stored.get("steps") != step:
+        return None
+    if cfg.export and not (Path(cfg.output) / "hf" / "config.json").is_file():
+        return None
+    log(f"{cfg.output}: already trained {step} steps with this config; nothing to do "
+        "(raise --max-steps to train further)")
+    known = {f.name for f in dataclasses.fields(TrainSummary)}
+    return TrainSummary(**{**{k: v for k, v in stored.items() if k in known}, "already_complete": True})
 
 
 def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],

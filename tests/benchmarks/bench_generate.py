@@ -4,8 +4,10 @@
 
 Builds a byte-level BPE on the HumanEval-X files and Llama models with random weights (no download),
 then runs the real engine (`generate_samples`) over 2 Python + 2 C++ problems, n samples each, with
---batch-size 1, --batch-size n*2, and --batch-size n*2 without dropping finished rows (compaction off). Random weights rarely hit a stop point, so nearly every sample runs
-to --max-new-tokens: this measures the decoding loop, not the stop rules. On a GPU the models load in
+--batch-size 1, --batch-size n*2, and --batch-size n*2 without dropping finished rows (compaction off).
+Each line prints how the samples ended (`stop`, `eos`, `length`): with random weights about 60 % reach a
+stop point at a random place and the rest run to --max-new-tokens (docs/generation.md), so rows finish
+at different steps, which is what compaction is for. On a GPU the models load in
 bf16 (dtype auto). Prints one line per run and a JSON summary at the end.
 """
 
@@ -103,7 +105,7 @@ def main() -> None:
                 label = f"batch {batch:>3}" + ("" if compact < 10**9 else " no compaction")
                 print(f"{size:>6} ({params / 1e6:.1f}M) {label:<24}: {res['samples_per_s']:7.2f} samples/s "
                       f"{res['tokens_per_s']:8.1f} tok/s  ({res['samples']} samples, {res['tokens']} tokens, "
-                      f"{res['seconds']}s, {res['device']} {res['dtype']})", flush=True)
+                      f"{res['seconds']}s, {res['device']} {res['dtype']}; ended by {res['finish']})", flush=True)
     print(json.dumps(results))
 
 

@@ -172,9 +172,11 @@ def cpu_overhead(corpus: Path, tokenizer_dir: Path) -> tuple[float, float]:
 
     folder = load_tokenizer_folder(tokenizer_dir)
     units = corpus_io.work_units(corpus_io.parquet_files(corpus), 2048, 64_000_000)
+    parts = tokenizer_dir.parent / "bench_parts"  # inside the work folder: removed with it
+    parts.mkdir(exist_ok=True)
     job = EncodeJob(tokenizer_file=str(folder.path / "tokenizer.json"), tag_style=folder.tag_style,
                     tag_ids=folder.tag_ids, eos_id=folder.special_ids["eos"], dtype="uint16", val_fraction=0.1,
-                    languages=None, parts_dir=tempfile.mkdtemp(prefix="bench_parts."), verify=False)
+                    languages=None, parts_dir=str(parts), verify=False)
     tok = _load(job.tokenizer_file)
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one thread: process_time then measures work, not waiting
     stage, bare = float("inf"), float("inf")
@@ -199,7 +201,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench_tokenize."))
+    scratch = None if args.work else tempfile.TemporaryDirectory(prefix="bench_tokenize.")
+    work = args.work or Path(scratch.name)
+    try:
+        measure(args, work)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()  # nothing left in the temp dir (only --work keeps its files)
+
+
+def measure(args: argparse.Namespace, work: Path) -> None:
     corpus = args.corpus or write_corpus(work / "corpus", gather(args.mb_per_language))
     docs = read_docs(corpus)
     print(f"corpus {corpus}: {len(docs)} files, {sum(len(c.encode()) for *_, c in docs) / 1e6:.1f} MB; "

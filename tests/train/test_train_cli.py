@@ -185,6 +185,32 @@ def test_resume_continues_a_finished_run_with_more_steps(trained, tokens_dir, tm
     assert steps == list(range(1, 104))
 
 
+def test_rerun_of_a_finished_run_trains_nothing_and_says_so(trained, tokens_dir, tmp_path):
+    """The same command again: "already complete", the stored losses, nothing written (was "resumed", loss n/a)."""
+    run = tmp_path / "run"
+    shutil.copytree(trained[0], run)
+    metrics = (run / "metrics.jsonl").read_bytes()
+    result = _invoke(*train_args(tokens_dir, run, "--seq-len", "64", "--micro-batch-size", "8",
+                                 "--max-steps", str(STEPS), "--save-every", "40", "--eval-every", "50", "--json"))
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["already_complete"] and summary["steps"] == STEPS
+    assert summary["final_train_loss"] == trained[1]["final_train_loss"] is not None
+    assert "already trained 100 steps" in result.stderr and "resumed from" not in result.stderr
+    assert (run / "metrics.jsonl").read_bytes() == metrics
+
+
+def test_fewer_steps_than_already_trained_is_refused(trained, tokens_dir, tmp_path):
+    """--max-steps 50 after 100 trained steps cannot be honoured by resuming: exit 4 naming the option."""
+    run = tmp_path / "run"
+    shutil.copytree(trained[0], run)
+    result = _invoke(*train_args(tokens_dir, run, "--seq-len", "64", "--micro-batch-size", "8",
+                                 "--max-steps", "50", "--save-every", "40", "--eval-every", "50"))
+    assert result.exit_code == 4, result.stderr
+    assert "--max-steps 50" in result.stderr and "already trained 100 steps" in result.stderr
+    assert sorted(p.name for p in (run / "checkpoints").iterdir())[-1] == "step-00000100"
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tokens_dir: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     result = _invoke(*train_args(tokens_dir, run, "--max-steps", "40", "--save-every", "2", "--lr", "1e6",
