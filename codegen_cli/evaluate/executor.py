@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegen_cli.evaluate.languages.base import Built, Program, new_marker, text_of
-from codegen_cli.evaluate.sandbox import remove_tree, scratch_dir
+from codegen_cli.evaluate.sandbox import make_scratch, remove_tree, scratch_dir
 
 OUTPUT_CAP = 2000  # characters of stdout/stderr kept per result row
 MARKER_SHOWN = "[codegen tests-done marker]"
@@ -90,7 +89,7 @@ class _Batch:
 
 def _build_job(language, programs: list[Program], ctx) -> tuple[_Batch, dict[str, Built] | Exception]:
     marker = new_marker()
-    workdir = Path(tempfile.mkdtemp(prefix="codegen-build-"))
+    workdir = make_scratch("build")
     batch = _Batch(language, ctx, marker, workdir, 0)
     try:
         return batch, language.build(programs, marker, workdir, ctx)

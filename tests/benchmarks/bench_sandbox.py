@@ -17,7 +17,8 @@ import time
 import uuid
 
 from codegen_cli.evaluate.sandbox import TIERS, Limits, Sandbox, _probe_cached, scratch_dir
-from codegen_cli.evaluate.sandbox_procs import PidsCgroup, processes_with_token
+from codegen_cli.evaluate.sandbox.cgroups import RunCgroup
+from codegen_cli.evaluate.sandbox.processes import processes_with_token
 
 PROGRAMS = {"true": ["true"], "python -c pass": [sys.executable, "-I", "-S", "-c", "pass"]}
 
@@ -58,10 +59,10 @@ def main() -> None:
                                  args.runs)))
 
     def cgroup_cycle() -> None:
-        cgroup = PidsCgroup.create(uuid.uuid4().hex, 256)
+        cgroup = RunCgroup.create(uuid.uuid4().hex, 256, 1 << 30)
         if cgroup is not None:
             cgroup.remove()
-    print(line("pids cgroup create+remove", timed(cgroup_cycle, args.runs)))
+    print(line("pids+memory cgroup create+remove", timed(cgroup_cycle, args.runs)))
     print(line("/proc environ scan for a token", timed(lambda: processes_with_token("x" * 32), args.runs)))
     print(f"processes on the host now: {sum(1 for e in os.scandir('/proc') if e.name.isdigit())}")
     with open("/proc/loadavg") as f:

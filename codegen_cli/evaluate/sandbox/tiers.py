@@ -24,16 +24,18 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegen_cli.evaluate.sandbox_procs import (
+from codegen_cli.evaluate.sandbox.cgroups import RunCgroup
+from codegen_cli.evaluate.sandbox.scratch import scratch_dir
+from codegen_cli.evaluate.sandbox.processes import (
     TOKEN_VAR,
-    PidsCgroup,
     cgroup_join_prefix,
     drop_caps_prefix,
     kill_leftovers,
@@ -45,7 +47,22 @@ from codegen_cli.evaluate.sandbox_procs import (
 )
 
 TIERS = ("bwrap", "unshare", "rlimits")  # strongest first
-_MASKED = ("/tmp", "/root", "/home", "/var/tmp", "/run/user")  # empty tmpfs inside bwrap
+_MASKED = ("/tmp", "/root", "/home", "/var/tmp", "/run/user")  # holding toolchains, yet never shown whole
+# What a bwrap sandbox shows of the host: the system dirs toolchains live in (read-only), nothing else.
+# /work, /opt, /srv, /var, /mnt, /root, /home, /tmp stay invisible; toolchain dirs under them and the tool
+# cache are bound back one by one.
+_SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# Paths no program may see even when they sit inside a bound dir (the problems file is the answer key, the
+# package holds a copy of it): `hide()` adds to this; masked by an empty tmpfs (dirs) or /dev/null (files).
+_HIDDEN: set[str] = set()
+
+
+def hide(*paths: Path | str) -> None:
+    """Never show these paths to sandboxed programs (bwrap tier), e.g. the problems and samples files."""
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved.exists():
+            _HIDDEN.add(str(resolved))
 _MEMORY_SIGNATURES = ("MemoryError", "std::bad_alloc", "Cannot allocate memory", "OutOfMemoryError",
                       "out of memory", "memory allocation of", "Out of memory", "ENOMEM",
                       "Array buffer allocation failed")
@@ -89,6 +106,9 @@ class Limits:
     file_size_bytes: int = 64 << 20  # RLIMIT_FSIZE
     open_files: int = 512  # RLIMIT_NOFILE
     max_processes: int | None = 256  # pids cgroup (root) / RLIMIT_NPROC (non-root); threads count too
+    # Memory of the whole process tree (cgroup memory.max / memory.limit_in_bytes, where the host lets us
+    # make one); None: memory_bytes, or 4 GiB when that is None too (JVM, Go).
+    total_memory_bytes: int | None = None
     output_bytes: int = 64 << 10  # kept per stream; the rest is read and dropped
     # Disk the program may fill: files in the workdir (checked twice a second; the run is killed past it;
     # 4 GiB leaves room for batch builds such as 164 Go test binaries, ~1 GiB; a single program's run can
@@ -108,6 +128,7 @@ class SandboxResult:
     output_truncated: bool
     seconds: float
     tier: str
+    evidence: list[str] = field(default_factory=list)  # stdout lines starting with the `evidence_prefix`
 
 
 class SandboxUnavailable(RuntimeError):
@@ -133,26 +154,71 @@ def _bwrap_has_size() -> bool:
 
 
 def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], readonly: Sequence[Path],
-                tmpfs_bytes: int = Limits.tmpfs_bytes) -> list[str]:
+                tmpfs_bytes: int = Limits.tmpfs_bytes, uid: int | None = None) -> list[str]:
+    """The bwrap command up to `--`. With `uid` (a root evaluator) bwrap runs without a user namespace,
+    keeps only CAP_SETUID/CAP_SETGID, and a `setpriv` inside switches to `uid` with no capabilities at all:
+    the program is then that uid on the host too, so root-only files and the root-owned tool cache are
+    out of its reach (bwrap started as that uid could not bind toolchains kept under /root, mode 0700)."""
     size = ["--size", str(tmpfs_bytes)] if _bwrap_has_size() else []
-    argv = ["bwrap", "--ro-bind", "/", "/"]
-    for masked in _MASKED:
-        if os.path.isdir(masked):
-            argv += [*size, "--tmpfs", masked]
-    for d in _toolchain_dirs():  # binds must come after the tmpfs they sit under
-        argv += ["--ro-bind", d, d]
+    argv = ["bwrap"]
+    for d in _SYSTEM_DIRS:
+        if os.path.islink(d):
+            argv += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            argv += ["--ro-bind", d, d]
+    argv += [*size, "--tmpfs", "/tmp", *size, "--tmpfs", "/var/tmp"]
+    made: set[str] = {"/", "/tmp", "/var/tmp", *_SYSTEM_DIRS}
+
+    def bind(kind: str, path: str) -> None:
+        # bwrap copies the modes of the source's parents (/root is 0700): open them up for the program's uid
+        for parent in reversed(Path(path).parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                argv.extend(["--perms", "0755", "--dir", str(parent)])
+        argv.extend([kind, path, path])
+
+    for d in _toolchain_dirs():
+        bind("--ro-bind", d)
     for p in readonly:
-        argv += ["--ro-bind", str(p), str(p)]
+        bind("--ro-bind", str(p))
     for p in writable:
-        argv += ["--bind", str(p), str(p)]
-    argv += ["--bind", str(workdir), str(workdir), *_bwrap_proc_args(), "--dev", "/dev", *size, "--tmpfs",
-             "/dev/shm",
-             "--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(workdir), "--clearenv",
-             "--cap-drop", "ALL"]  # as root bwrap keeps every capability in the sandbox's user namespace,
-    # enough to unmount the masks over /root or remount / read-write (verified); drop them all
+        bind("--bind", str(p))
+    bind("--bind", str(workdir))
+    argv += _hidden_args(argv)
+    argv += [*_bwrap_proc_args(), "--dev", "/dev", *size, "--tmpfs", "/dev/shm"]
+    if uid is None:
+        argv += ["--unshare-all"]
+    else:
+        argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    # with `uid`, the workdir (0700, owned by uid) is entered after the switch, by the shell below
+    argv += ["--die-with-parent", "--new-session", "--chdir", str(workdir) if uid is None else "/",
+             "--clearenv", "--cap-drop", "ALL"]
+    # as root bwrap keeps every capability in the sandbox's user namespace, enough to unmount the masks over
+    # /root or remount / read-write (verified); drop them all (but the two the uid switch needs)
+    if uid is not None:
+        argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    return argv + ["--"]
+    argv += ["--"]
+    if uid is not None:
+        argv += [_setpriv_path(), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                 "--inh-caps=-all", "--bounding-set=-all", "--",
+                 "/bin/sh", "-c", 'cd -- "$0" && unset OLDPWD && exec "$@"', str(workdir)]
+    return argv
+
+
+def _setpriv_path() -> str:
+    return shutil.which("setpriv", path="/usr/bin:/bin") or "setpriv"
+
+
+def _hidden_args(argv: list[str]) -> list[str]:
+    """Masks for the hidden paths that lie inside something bound (else they are invisible already)."""
+    bound = [argv[i + 2] for i, a in enumerate(argv) if a in ("--ro-bind", "--bind", "--ro-bind-fd")]
+    masks = []
+    for path in sorted(_HIDDEN):
+        if any(path == b or path.startswith(b.rstrip("/") + "/") for b in bound) and path not in bound:
+            masks += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
+    return masks
 
 
 # A fresh /proc for the new PID namespace; nested in another sandbox or a container that masks parts of
@@ -236,10 +302,11 @@ def detect_tier() -> tuple[str, str]:
 def fork_guard() -> str | None:
     """What bounds a fork bomb here: "pids cgroup", "RLIMIT_NPROC" (non-root only: the kernel exempts
     root), or None (root without a writable pids cgroup: only the wall timeout stops it)."""
-    cgroup = PidsCgroup.create(uuid.uuid4().hex, 1)
+    cgroup = RunCgroup.create(uuid.uuid4().hex, 1, None)
     if cgroup is not None:
         cgroup.remove()
-        return "pids cgroup"
+        if cgroup.pids_limited:
+            return "pids cgroup"
     return "RLIMIT_NPROC" if os.geteuid() != 0 else None
 
 
@@ -259,6 +326,38 @@ def protect_evaluator() -> bool:
         return False
 
 
+@functools.cache
+def memory_guard() -> str:
+    """What caps a program's memory here: the whole tree (a cgroup), or each process (RLIMIT_AS only)."""
+    from codegen_cli.evaluate.sandbox.cgroups import memory_cgroup_available
+
+    if memory_cgroup_available():
+        return "cgroup memory limit (whole process tree)"
+    return "RLIMIT_AS per process only (no writable memory cgroup: a program's processes together may use more)"
+
+
+class UidPool:
+    """Unprivileged uids for sandboxed programs when the evaluator is root: one per concurrent run, so
+    programs can neither read root-only files nor write the root-owned tool cache, nor signal each other.
+    The range depends on the evaluator's pid so that two evaluators on one host do not share uids."""
+
+    BASE = 100_000
+
+    def __init__(self, size: int = 64) -> None:
+        start = self.BASE + (os.getpid() % 2000) * size
+        self._free = list(range(start, start + size))
+        self._lock = threading.Lock()
+
+    def acquire(self) -> int | None:
+        with self._lock:
+            return self._free.pop() if self._free else None
+
+    def release(self, uid: int | None) -> None:
+        if uid is not None:
+            with self._lock:
+                self._free.append(uid)
+
+
 class Sandbox:
     """Runs programs in one isolation tier; safe to share between threads."""
 
@@ -273,18 +372,29 @@ class Sandbox:
         else:
             raise ValueError(f"unknown sandbox tier {tier!r}; use auto, bwrap, unshare or rlimits")
         protect_evaluator()
+        # Drop to an unprivileged uid when root and the tier can still show the toolchains to it (bwrap binds
+        # them back; the other tiers would hide toolchains kept under /root from a non-root uid).
+        self.uids = UidPool() if os.geteuid() == 0 and self.tier == "bwrap" and _uid_probe() else None
+        self.memory_guard = memory_guard()
         if self.tier == "rlimits":
             _warn_once("sandbox: tier 'rlimits' has NO namespace isolation: untrusted code can read and "
                        "write your files, use the network and signal your processes. Install bubblewrap or "
                        "allow user namespaces. (" + self.reason + ")")
 
+    @property
+    def uid_note(self) -> str:
+        if self.uids is not None:
+            return "programs run as an unprivileged uid (one per concurrent run)"
+        return f"programs run as the evaluator's uid {os.geteuid()}"
+
     def run(self, argv: list[str], *, workdir: Path, limits: Limits, env: dict[str, str] | None = None,
             writable_paths: Sequence[Path] = (), readonly_paths: Sequence[Path] = (),
-            stdin_data: bytes | None = None) -> SandboxResult:
+            stdin_data: bytes | None = None, evidence_prefix: str | None = None) -> SandboxResult:
         """Run `argv` in `workdir` (its cwd, writable) under `limits`; never raises for what the program does.
 
         The environment is MINIMAL_ENV + HOME/TMPDIR=workdir + `env`. `writable_paths` are extra shared
-        dirs (compile caches); under bwrap everything else is read-only.
+        dirs (compile caches); under bwrap everything else is read-only. Every stdout line that starts
+        with `evidence_prefix` is returned in `evidence`, however much the program prints.
         """
         workdir = Path(workdir).resolve()
         for p in (workdir, *writable_paths, *readonly_paths):
@@ -293,30 +403,49 @@ class Sandbox:
         token = uuid.uuid4().hex
         full_env = {**MINIMAL_ENV, "HOME": str(workdir), "TMPDIR": str(workdir), **(env or {}),
                     TOKEN_VAR: token}
-        cgroup = PidsCgroup.create(token, limits.max_processes) if limits.max_processes else None
+        total = limits.total_memory_bytes or limits.memory_bytes or (4 << 30)
+        cgroup = RunCgroup.create(token, limits.max_processes, total)
+        uid = self.uids.acquire() if self.uids is not None else None
         try:
+            if uid is not None:
+                for path in (workdir, *writable_paths):
+                    _chown_tree(Path(path), uid)
             return self._run(argv, workdir, limits, full_env, writable_paths, readonly_paths, stdin_data,
-                             token, cgroup)
+                             token, cgroup, uid, evidence_prefix)
         finally:
             if cgroup is not None:
                 cgroup.remove()
+            if uid is not None:
+                for path in (workdir, *writable_paths):
+                    _chown_tree(Path(path), os.geteuid())
+            if self.uids is not None:
+                self.uids.release(uid)
 
-    def _run(self, argv, workdir, limits, env, writable, readonly, stdin_data, token,
-             cgroup) -> SandboxResult:
+    def wrap(self, argv: list[str], *, workdir: Path, limits: Limits, env: dict[str, str],
+             writable: Sequence[Path] = (), readonly: Sequence[Path] = (), cgroup: RunCgroup | None = None,
+             uid: int | None = None) -> tuple[list[str], object]:
+        """The full command (limits, cgroup, uid, tier wrapper) for `argv`, and a preexec_fn fallback."""
         cpu = limits.cpu_seconds if limits.cpu_seconds is not None else math.ceil(limits.wall_seconds) + 1
         if self.tier == "bwrap":
             wrapper = _bwrap_argv(workdir, env, [Path(p).resolve() for p in writable],
-                                  [Path(p).resolve() for p in readonly], limits.tmpfs_bytes)
+                                  [Path(p).resolve() for p in readonly], limits.tmpfs_bytes, uid=uid)
         elif self.tier == "unshare":
             wrapper = _unshare_argv()
         else:
             wrapper = drop_caps_prefix()
         rlimits = {"cpu_seconds": cpu, "memory_bytes": limits.memory_bytes,
                    "file_size_bytes": limits.file_size_bytes, "open_files": limits.open_files,
+                   # RLIMIT_NPROC counts every process of the uid; per-run uids make it per run
                    "max_processes": limits.max_processes}
         prefix = rlimit_prefix(**rlimits)
         preexec = None if prefix else rlimit_preexec(**rlimits)
         command = pdeathsig_prefix() + cgroup_join_prefix(cgroup) + prefix + wrapper + list(argv)
+        return command, preexec
+
+    def _run(self, argv, workdir, limits, env, writable, readonly, stdin_data, token,
+             cgroup, uid, evidence_prefix) -> SandboxResult:
+        command, preexec = self.wrap(argv, workdir=workdir, limits=limits, env=env, writable=writable,
+                                     readonly=readonly, cgroup=cgroup, uid=uid)
         stdin = _stdin_file(stdin_data)
         try:
             proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=stdin, stdout=subprocess.PIPE,
@@ -333,17 +462,53 @@ class Sandbox:
             if limits.workdir_bytes is not None:
                 watch = functools.partial(tree_usage, workdir, limits.workdir_bytes)
             out = pump(proc, wall_seconds=limits.wall_seconds, cap=limits.output_bytes, watch=watch,
-                       on_exit=lambda _timed_out: kill_leftovers(proc.pid, token, cgroup))
+                       on_exit=lambda _timed_out: kill_leftovers(proc.pid, token, cgroup),
+                       evidence_prefix=evidence_prefix.encode() if evidence_prefix else None)
             returncode = proc.wait()
         stdout = out.stdout.decode("utf-8", errors="replace")
         stderr = out.stderr.decode("utf-8", errors="replace")
         if out.killed_reason:
             stderr += f"\n[sandbox] killed: {out.killed_reason}\n"
+        oom = cgroup is not None and cgroup.oom_killed()
+        if oom:
+            stderr += "\n[sandbox] killed: the run's memory limit was reached\n"
         return SandboxResult(
             returncode=None if out.timed_out else returncode, stdout=stdout, stderr=stderr,
             timed_out=out.timed_out,
-            memory_exceeded=not (out.timed_out or out.killed_reason) and _looks_like_oom(returncode, stderr),
-            output_truncated=out.truncated, seconds=out.seconds, tier=self.tier)
+            memory_exceeded=oom or (not (out.timed_out or out.killed_reason)
+                                    and _looks_like_oom(returncode, stderr)),
+            output_truncated=out.truncated, seconds=out.seconds, tier=self.tier,
+            evidence=[line.decode("utf-8", errors="replace") for line in out.evidence])
+
+
+def _chown_tree(root: Path, uid: int) -> None:
+    """Hand a run dir to the program's uid before the run, and back to the evaluator after it."""
+    gid = uid if uid != os.geteuid() else os.getegid()
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
+            try:
+                os.lchown(name, uid, gid)
+            except OSError:
+                pass
+
+
+@functools.cache
+def _uid_probe() -> bool:
+    """Whether bwrap works when started as an unprivileged uid (needs unprivileged user namespaces)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return False
+    with scratch_dir() as work:
+        env = {**MINIMAL_ENV, "HOME": str(work)}
+        _chown_tree(work, UidPool.BASE - 1)
+        argv = _bwrap_argv(work, env, (), (), uid=UidPool.BASE - 1) + [sys.executable, "-c",
+                                                                    "import os; assert os.getuid() > 0"]
+        try:
+            done = subprocess.run(argv, cwd="/", env=env, capture_output=True, timeout=20,
+                                  stdin=subprocess.DEVNULL, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return done.returncode == 0
 
 
 def _stdin_file(data: bytes | None):
@@ -369,44 +534,3 @@ def _looks_like_oom(returncode: int, stderr: str) -> bool:
 def _warn_once(message: str) -> None:
     from codegen_cli.output import warn
     warn(message)
-
-
-@contextmanager
-def scratch_dir(root: Path | None = None) -> Iterator[Path]:
-    """A fresh private directory (0700), removed afterwards even if the program left read-only files,
-    directories without permissions or odd names in it."""
-    path = Path(tempfile.mkdtemp(prefix="codegen-sbx-", dir=root))
-    try:
-        yield path
-    finally:
-        remove_tree(path)
-
-
-def remove_tree(path: Path) -> None:
-    """rmtree that first restores owner permissions on everything (a program may chmod 000 its files)."""
-    def fix_and_retry(func, p, _exc):
-        try:
-            os.chmod(os.path.dirname(p), stat.S_IRWXU)
-            if os.path.isdir(p) and not os.path.islink(p):
-                os.chmod(p, stat.S_IRWXU)
-            func(p)
-        except FileNotFoundError:
-            pass
-    for attempt in range(3):
-        if not path.exists():
-            return
-        try:
-            os.chmod(path, stat.S_IRWXU)
-        except OSError:
-            pass
-        for dirpath, dirnames, _ in os.walk(path):
-            for d in dirnames:
-                full = os.path.join(dirpath, d)
-                if not os.path.islink(full):
-                    try:
-                        os.chmod(full, stat.S_IRWXU)
-                    except OSError:
-                        pass
-        shutil.rmtree(path, onerror=fix_and_retry)
-        if attempt:
-            time.sleep(0.05)

@@ -1,5 +1,5 @@
-"""Process plumbing for the sandbox: the exec prefix that applies limits, a pids cgroup, leftover killing,
-and the capped output pump.
+"""Process plumbing for the sandbox: the exec prefixes that apply limits and drop privileges, leftover
+killing, and the output pump that reads every byte but keeps only a head and a tail.
 
 Everything here avoids `preexec_fn`: the evaluator runs sandboxes from worker threads, and Python documents
 `preexec_fn` as unsafe with threads (the forked child can deadlock on a lock another thread held). Limits are
@@ -18,13 +18,13 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from codegen_cli.evaluate.sandbox.cgroups import RunCgroup
+from codegen_cli.evaluate.sandbox.output import StreamKeeper
+
 TOKEN_VAR = "CODEGEN_SANDBOX_TOKEN"  # per-run marker in the program's environment, used to find leftovers
-_CGROUP_PARENT = "codegen-sandbox"
-_V1_PIDS = Path("/sys/fs/cgroup/pids")
-_V2_ROOT = Path("/sys/fs/cgroup")
 
 
 def rlimit_prefix(*, cpu_seconds: float, memory_bytes: int | None, file_size_bytes: int, open_files: int,
@@ -89,106 +89,23 @@ def drop_caps_prefix() -> list[str]:
     return [setpriv, "--no-new-privs", "--bounding-set", "-all", "--inh-caps", "-all", "--"]
 
 
-class PidsCgroup:
-    """A per-run cgroup with `pids.max`: the only fork-bomb guard that works for root (RLIMIT_NPROC does not).
-
-    Uses cgroup v1's `pids` hierarchy or a cgroup v2 root that offers the pids controller. Creation fails
-    quietly (returns None) without root or a writable cgroup filesystem; the sandbox then relies on
-    RLIMIT_NPROC, which works for non-root users.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.procs_file = path / "cgroup.procs"
-
-    @classmethod
-    def create(cls, token: str, max_pids: int) -> PidsCgroup | None:
-        for parent in _pids_parents():
-            try:
-                parent.mkdir(exist_ok=True)
-                _remove_stale(parent)
-                if parent.parent == _V2_ROOT and (parent / "cgroup.subtree_control").exists():
-                    (parent / "cgroup.subtree_control").write_text("+pids")
-                path = parent / f"run-{token}"
-                path.mkdir()
-                (path / "pids.max").write_text(str(max_pids))
-                return cls(path)
-            except OSError:
-                continue
-        return None
-
-    def pids(self) -> list[int]:
-        try:
-            return [int(x) for x in self.procs_file.read_text().split()]
-        except (OSError, ValueError):
-            return []
-
-    def kill_all(self, patience: float = 5.0) -> int:
-        """SIGKILL every member until none is left (a fork bomb keeps forking while we kill).
-        Returns the number of kills."""
-        kill_file = self.path / "cgroup.kill"
-        if kill_file.exists():  # cgroup v2: the kernel kills the whole subtree atomically
-            try:
-                kill_file.write_text("1")
-            except OSError:
-                pass
-        killed, give_up = 0, time.monotonic() + patience
-        while (pids := self.pids()) and time.monotonic() < give_up:
-            for pid in pids:
-                killed += _kill(pid)
-            time.sleep(0.005)
-        return killed
-
-    def remove(self) -> None:
-        """rmdir the cgroup; members that are exiting may hold it for a moment, so retry briefly."""
-        for _ in range(100):
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                self.kill_all(patience=0.05)
-                time.sleep(0.01)
-
-
-_swept: set[Path] = set()
-
-
-def _remove_stale(parent: Path, age_seconds: float = 60.0) -> None:
-    """Once per process, rmdir run cgroups left by a killed evaluator: empty and over a minute old (rmdir
-    refuses populated ones, and the age spares a dir another evaluator just made and has not joined yet)."""
-    if parent in _swept:
-        return
-    _swept.add(parent)
-    now = time.time()
-    for child in parent.glob("run-*"):
-        try:
-            if now - child.stat().st_mtime > age_seconds:
-                child.rmdir()
-        except OSError:
-            pass
-
-
-def _pids_parents() -> list[Path]:
-    parents = []
-    if (_V1_PIDS / "cgroup.procs").exists():
-        parents.append(_V1_PIDS / _CGROUP_PARENT)
-    controllers = _V2_ROOT / "cgroup.controllers"
-    if controllers.exists():
-        try:
-            if "pids" in controllers.read_text().split():
-                parents.append(_V2_ROOT / _CGROUP_PARENT)
-        except OSError:
-            pass
-    return parents
-
-
-def cgroup_join_prefix(cgroup: PidsCgroup | None) -> list[str]:
-    """`sh -c 'echo $$ > procs && exec "$@"'`: the top process joins the cgroup before anything forks."""
+def cgroup_join_prefix(cgroup: RunCgroup | None) -> list[str]:
+    """`sh -c 'echo $$ > procs... && exec "$@"'`: the top process joins the run's cgroup dirs (one for v2,
+    pids + memory for v1) before anything forks."""
     if cgroup is None:
         return []
-    return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(cgroup.procs_file)]
+    files = [str(f) for f in cgroup.procs_files]
+    script = " && ".join(f'echo $$ > "${i + 1}"' for i in range(len(files)))
+    return ["/bin/sh", "-c", f'{script} && shift {len(files)} && exec "$@"', "sh", *files]
+
+
+def drop_uid_prefix(uid: int | None) -> list[str]:
+    """`setpriv --reuid U --regid U --clear-groups`: run as an unprivileged uid (used when the evaluator is
+    root, so that root-only files stay unreadable and the tool cache, owned by root, stays unwritable)."""
+    setpriv = _setpriv()
+    if uid is None or setpriv is None:
+        return []
+    return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
 
 
 def _kill(pid: int) -> int:
@@ -219,7 +136,7 @@ def processes_with_token(token: str) -> list[int]:
     return found
 
 
-def kill_leftovers(pgid: int, token: str, cgroup: PidsCgroup | None) -> int:
+def kill_leftovers(pgid: int, token: str, cgroup: RunCgroup | None) -> int:
     """Kill the process group, the cgroup members and anything carrying the run token. Returns kills."""
     killed = 0
     try:
@@ -245,12 +162,15 @@ class Pumped:
     timed_out: bool
     seconds: float
     killed_reason: str | None = None  # set when `watch` asked for the kill
+    evidence: list[bytes] = field(default_factory=list)  # stdout lines starting with `evidence_prefix`
 
 
 def pump(proc: subprocess.Popen, *, wall_seconds: float, cap: int, on_exit: Callable[[bool], object],
-         watch: Callable[[], str | None] | None = None, watch_every: float = 0.5) -> Pumped:
-    """Read stdout/stderr concurrently (one selector) keeping `cap` bytes each, until the process ends or
-    `wall_seconds` pass. Excess output is read and dropped, so the program never blocks on a full pipe.
+         watch: Callable[[], str | None] | None = None, watch_every: float = 0.5,
+         evidence_prefix: bytes | None = None) -> Pumped:
+    """Read stdout/stderr concurrently (one selector) keeping the first and last `cap // 2` bytes of each,
+    until the process ends or `wall_seconds` pass. Every byte is read (the program never blocks on a full
+    pipe) and stdout is scanned whole for lines starting with `evidence_prefix`.
 
     `on_exit(timed_out)` runs once the top process is gone (or must be killed); it kills what is left so
     the pipes reach EOF. Pipes still open 2 s later (a writer we could not kill) are abandoned.
@@ -260,14 +180,15 @@ def pump(proc: subprocess.Popen, *, wall_seconds: float, cap: int, on_exit: Call
     deadline = start + wall_seconds
     next_watch = start + watch_every if watch else math.inf
     sel = selectors.DefaultSelector()
-    bufs = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    bufs = {proc.stdout.fileno(): StreamKeeper(cap - cap // 2, cap // 2, evidence_prefix),
+            proc.stderr.fileno(): StreamKeeper(cap - cap // 2, cap // 2)}
     for stream in (proc.stdout, proc.stderr):
         os.set_blocking(stream.fileno(), False)
         sel.register(stream.fileno(), selectors.EVENT_READ)
     pidfd = _pidfd(proc.pid)
     if pidfd is not None:
         sel.register(pidfd, selectors.EVENT_READ)
-    truncated = timed_out = ended = False
+    timed_out = ended = False
     seconds, reason = 0.0, None
     try:
         while True:
@@ -295,13 +216,14 @@ def pump(proc: subprocess.Popen, *, wall_seconds: float, cap: int, on_exit: Call
                 if key.fd == pidfd:
                     sel.unregister(pidfd)
                     continue
-                truncated |= _read_into(key.fd, bufs[key.fd], cap, sel)
+                _read_into(key.fd, bufs[key.fd], sel)
     finally:
         sel.close()
         if pidfd is not None:
             os.close(pidfd)
-    return Pumped(bytes(bufs[proc.stdout.fileno()]), bytes(bufs[proc.stderr.fileno()]), truncated, timed_out,
-                  seconds, reason)
+    out, err = bufs[proc.stdout.fileno()], bufs[proc.stderr.fileno()]
+    return Pumped(out.text(), err.text(), out.truncated or err.truncated, timed_out, seconds, reason,
+                  out.evidence)
 
 
 def tree_usage(root: Path, max_bytes: int, max_entries: int = 100_000) -> str | None:
@@ -333,23 +255,20 @@ def _registered(sel: selectors.BaseSelector) -> list[int]:
     return [key.fd for key in sel.get_map().values()]
 
 
-def _read_into(fd: int, buf: bytearray, cap: int, sel: selectors.BaseSelector) -> bool:
-    """Read one chunk; keep what fits under `cap`. Returns True when bytes were dropped."""
+def _read_into(fd: int, keeper: StreamKeeper, sel: selectors.BaseSelector) -> None:
+    """Read one chunk into `keeper`; unregister the fd at EOF."""
     try:
         chunk = os.read(fd, 1 << 16)
     except BlockingIOError:
-        return False
+        return
     except OSError as exc:
         if exc.errno != errno.EIO:
             raise
         chunk = b""
     if not chunk:
         sel.unregister(fd)
-        return False
-    room = cap - len(buf)
-    if room > 0:
-        buf += chunk[:room]
-    return len(chunk) > room
+        return
+    keeper.feed(chunk)
 
 
 def _pidfd(pid: int) -> int | None:
