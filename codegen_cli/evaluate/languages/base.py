@@ -2,9 +2,12 @@
 
 A language turns (problem, completion) into program text, builds a batch of programs inside the sandbox
 (one compiler call for many programs where the toolchain allows it, never running their code), and runs
-each built program in its OWN fresh scratch dir and sandbox. The verdict never trusts exit code 0 alone:
-the harness appends code that prints a random marker only after the tests complete, so a program that
-exits 0 early (sys.exit(0), process.exit(0), System.exit(0), exit(0)) or prints a fake "passed" fails.
+each built program in its OWN fresh scratch dir and sandbox. The verdict never trusts exit code 0 alone.
+The proof that the tests ran to the end is a per-run SECRET: it is in no file (not the source, binary or
+class files), the program gets it on stdin, the harness reads it before any sample code can run, and
+prints `<secret> done` (on a fresh line) only after the tests complete. The whole output stream is
+scanned for it, however much the program prints. A static check (tamper.py) refuses samples that reach
+for the secret or the harness (status `tampered`).
 """
 
 from __future__ import annotations
@@ -17,14 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Stands for the run's random marker in the program text, so that the program hash (the cache key)
-# does not change from run to run while the marker a program must print does.
-MARKER_PLACEHOLDER = "@@CODEGEN_MARKER@@"
-
 # Bump when assembly or verdict rules change: cached results of older rules are then not reused.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
-STATUSES = ("passed", "failed", "compile_error", "timeout", "memory", "sandbox_error")
+STATUSES = ("passed", "failed", "compile_error", "timeout", "memory", "tampered", "sandbox_error")
 
 
 def new_marker() -> str:
@@ -50,8 +49,9 @@ class Program:
         """A short identifier usable as a Java package / Go directory / file name."""
         return "p" + self.sha256[:20]
 
-    def text(self, marker: str) -> str:
-        return self.source.replace(MARKER_PLACEHOLDER, marker)
+    def text(self, marker: str = "") -> str:
+        """The program text (the secret is never part of it; `marker` is accepted for old callers)."""
+        return self.source
 
 
 @dataclass
@@ -81,6 +81,9 @@ class RunSpec:
     readonly_paths: tuple[Path, ...] = ()
 
 
+PASS_LINE = "--- PASS: "  # Go's per-test evidence (with -test.v)
+
+
 def batch_limits(limits: Any, count: int) -> Any:
     """Limits for one compiler call over `count` programs: the per-program time plus 2 s each, <= 10 min."""
     wall = min(600.0, max(limits.wall_seconds, limits.wall_seconds + 2.0 * (count - 1)))
@@ -93,21 +96,36 @@ def text_of(value: Any) -> str:
     return value or ""
 
 
-def has_marker(stdout: str, marker: str) -> bool:
-    return any(line.strip() == marker for line in stdout.splitlines())
+def evidence_lines(result: Any) -> list[str]:
+    """The evidence lines the sandbox collected from the whole stdout stream (all of it, not the kept head
+    and tail); older results without them fall back to the kept text."""
+    lines = getattr(result, "evidence", None)
+    if lines is None:
+        return text_of(result.stdout).splitlines()
+    return [line.rstrip() for line in lines]
 
 
-def marker_verdict(result: Any, marker: str) -> str:
-    """Common verdict: passed only with exit 0 AND the marker the harness prints after the tests."""
+def marker_verdict(result: Any, marker: str, need: tuple[str, ...] = ()) -> str:
+    """Passed only with exit 0 AND `<secret> done` printed after the tests (and every line in `need`,
+    per-test evidence such as Go's `--- PASS: TestX`). `marker` is the run's secret."""
     if result.timed_out:
         return "timeout"
     if result.memory_exceeded:
         return "memory"
     if result.returncode is None:
         return "sandbox_error"
-    if result.returncode == 0 and has_marker(text_of(result.stdout), marker):
+    lines = evidence_lines(result)
+    done = marker and f"{marker} done" in lines
+    if result.returncode == 0 and done and all(any(line.startswith(n) for line in lines) for n in need):
         return "passed"
     return "failed"
+
+
+def undef_test_names(test: str) -> str:
+    """`#undef` of every identifier the C/C++ test uses, so no macro a sample defined changes the test."""
+    names = sorted({n for n in re.findall(r"[A-Za-z_]\w*", strip_c_comments(test))
+                    if n != "defined" and not n.startswith("__")})
+    return "".join(f"#undef {n}\n" for n in names)
 
 
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)

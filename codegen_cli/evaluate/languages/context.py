@@ -65,6 +65,8 @@ class Context:
         limits: Any,
         env: dict[str, str] | None = None,
         readonly: tuple[Path, ...] = (),
+        stdin_data: bytes | None = None,
+        evidence_prefix: str | tuple[str, ...] | None = None,
     ) -> Any:
         """Run one command in the sandbox with the tool cache readable."""
         paths = tuple(dict.fromkeys([self.cache_dir, *readonly]))
@@ -75,4 +77,6 @@ class Context:
             env=env or {},
             writable_paths=(workdir,),
             readonly_paths=paths,
+            stdin_data=stdin_data,
+            evidence_prefix=evidence_prefix,
         )

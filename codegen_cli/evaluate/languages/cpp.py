@@ -13,12 +13,13 @@ import subprocess
 import threading
 from pathlib import Path
 
+from codegen_cli.evaluate.languages import tamper
 from codegen_cli.evaluate.languages.base import (
-    MARKER_PLACEHOLDER,
     Built,
     Program,
     RunSpec,
     marker_verdict,
+    undef_test_names,
 )
 from codegen_cli.evaluate.languages.context import cache_lock, tool_key
 from codegen_cli.evaluate.problems import Problem
@@ -36,10 +37,17 @@ HELPER_HEADERS = (
     "iostream",
 )
 FLAGS = ("-std=c++17", "-O0", "-pipe", "-w")  # -O0: tests are tiny; compile time dominates
+# Read the secret before any sample code: the first dynamic initializer of the translation unit.
+PRELUDE = (
+    "#include <cstdio>\n#include <cstring>\nstatic char codegen_secret[96];\n"
+    "static const bool codegen_secret_read = std::fgets(codegen_secret, sizeof codegen_secret, stdin) != 0;\n"
+)
 HARNESS = (
-    "\n#undef main\n#include <cstdio>\n"
-    "int main() {{\n  codegen_test_main();\n"
-    '  std::fputs("\\n{marker}\\n", stdout);\n  std::fflush(stdout);\n  return 0;\n}}\n'
+    "\n#undef main\n"
+    "int main() {\n  codegen_test_main();\n"
+    "  codegen_secret[std::strcspn(codegen_secret, \"\\r\\n\")] = 0;\n"
+    '  std::fflush(stdout);\n  std::printf("\\n%s done\\n", codegen_secret);\n  std::fflush(stdout);\n'
+    "  return 0;\n}\n"
 )
 _lock = threading.Lock()
 _GOLD = shutil.which("ld.gold") is not None
@@ -59,15 +67,19 @@ class Cpp:
             f"#include<{h}>\n" for h in HELPER_HEADERS if f"#include<{h}>" not in problem.prompt
         )
         source = (
-            includes
+            PRELUDE
+            + includes
             + "\n"
             + problem.prompt
             + completion
-            + "\n#define main codegen_test_main\n"
+            + "\n"
+            + undef_test_names(problem.test)
+            + "#undef NDEBUG\n#include <assert.h>\n#define main codegen_test_main\n"
             + problem.test
-            + HARNESS.format(marker=MARKER_PLACEHOLDER)
+            + HARNESS
         )
-        return Program(self.key, problem.task_id, source)
+        meta = {"tampered": tamper.check("cpp", completion, problem.test)}
+        return Program(self.key, problem.task_id, source, meta=meta)
 
     def prepare(self, ctx) -> None:
         """Build the precompiled header (trusted input, same flags as the programs) once."""
@@ -92,7 +104,7 @@ class Cpp:
         header = pch_dir(ctx.cache_dir) / "he.h"
         for program in programs:
             source = workdir / f"{program.name}.cpp"
-            source.write_text(program.text(marker), encoding="utf-8")
+            source.write_text(program.text(), encoding="utf-8")
             binary = workdir / program.name
             argv = ["g++", *FLAGS, "-Winvalid-pch", "-include", str(header), source.name, "-o", binary.name]
             if "openssl" in program.source:

@@ -19,8 +19,9 @@ import threading
 import time
 from pathlib import Path
 
+from codegen_cli.evaluate.languages import tamper
 from codegen_cli.evaluate.languages.base import (
-    MARKER_PLACEHOLDER,
+    PASS_LINE,
     Built,
     Program,
     RunSpec,
@@ -50,9 +51,16 @@ HELPER_PACKAGES = (
     "container/heap",
 )
 ALWAYS = ("testing", "github.com/stretchr/testify/assert")
+# Package-level variables are initialized before any init() and in declaration order, and this one is
+# declared first: the secret is read from stdin before any sample code runs.
+SECRET = (
+    "var codegenSecret = codegenReadSecret()\n\n"
+    "func codegenReadSecret() string {\n\tline, _ := codegenbufio.NewReader(codegenos.Stdin).ReadString('\\n')\n"
+    "\treturn codegenstrings.TrimSpace(line)\n}\n\n"
+)
 TESTMAIN = (
-    "\nfunc TestMain(m *testing.M) {{\n\tcode := m.Run()\n\tif code == 0 {{\n"
-    '\t\tcodegenfmt.Println("\\n{marker}")\n\t}}\n\tcodegenos.Exit(code)\n}}\n'
+    "\nfunc TestMain(m *testing.M) {\n\tcode := m.Run()\n\tif code == 0 {\n"
+    '\t\tcodegenfmt.Println()\n\t\tcodegenfmt.Println(codegenSecret + " done")\n\t}\n\tcodegenos.Exit(code)\n}\n'
 )
 GOPATH = "/usr/share/gocode"
 _IMPORT_BLOCK = re.compile(r"^\s*import\s*\((.*?)\)\s*", re.DOTALL | re.MULTILINE)
@@ -104,19 +112,22 @@ class Go:
         plain = _STRINGS.sub('""', re.sub(r"//[^\n]*|/\*.*?\*/", " ", code, flags=re.DOTALL))
         keep = [p for p in dict.fromkeys(candidates) if p not in ALWAYS and _uses(plain, p)]
         imports = "".join(f'\t"{p}"\n' for p in (*ALWAYS, *keep))
-        imports += '\tcodegenfmt "fmt"\n\tcodegenos "os"\n'
+        imports += '\tcodegenfmt "fmt"\n\tcodegenos "os"\n\tcodegenbufio "bufio"\n\tcodegenstrings "strings"\n'
         source = (
             "package main\n\nimport (\n"
             + imports
             + ")\n\n"
+            + SECRET
             + prompt.lstrip("\n")
             + completion
             + "\n"
             + problem.test
             + "\n"
-            + TESTMAIN.format(marker=MARKER_PLACEHOLDER)
+            + TESTMAIN
         )
-        return Program(self.key, problem.task_id, source)
+        tests = re.findall(r"^func\s+(Test\w+)\s*\(", problem.test, re.MULTILINE)
+        meta = {"tests": tests, "tampered": tamper.check("go", completion, problem.test)}
+        return Program(self.key, problem.task_id, source, meta=meta)
 
     def prepare(self, ctx) -> None:
         """Warm the Go build cache with testify and the helper packages (trusted code, no sandbox needed)."""
@@ -167,7 +178,7 @@ class Go:
         collect.chmod(0o755)
         for program in programs:
             (workdir / program.name).mkdir(exist_ok=True)
-            (workdir / program.name / "main_test.go").write_text(program.text(marker), encoding="utf-8")
+            (workdir / program.name / "main_test.go").write_text(program.text(), encoding="utf-8")
         argv = ["go", "test", "-count=1", "-vet=off", "-p", str(ctx.jobs), "-exec", str(collect)]
         argv += [f"./{p.name}" for p in programs]
         start = time.monotonic()
@@ -199,10 +210,15 @@ class Go:
 
     def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
         timeout = max(1, int(ctx.run_limits.wall_seconds))
-        return RunSpec(["./t.test", "-test.paniconexit0", f"-test.timeout={timeout}s", "-test.count=1"])
+        return RunSpec(["./t.test", "-test.paniconexit0", f"-test.timeout={timeout}s", "-test.count=1", "-test.v"])
 
     def verdict(self, program: Program, result, marker: str) -> str:
-        return marker_verdict(result, marker)
+        """Exit 0, the secret after m.Run, and `--- PASS: TestX` for every test the dataset defines (a
+        sample cannot filter them away; at least one)."""
+        tests = tuple(program.meta.get("tests") or ())
+        if not tests:
+            return "failed" if marker_verdict(result, marker) == "passed" else marker_verdict(result, marker)
+        return marker_verdict(result, marker, need=tuple(f"{PASS_LINE}{name} " for name in tests))
 
 
 # One exported symbol per warm-up package, so the warm-up file compiles (Go rejects unused imports).

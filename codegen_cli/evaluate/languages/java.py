@@ -16,8 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from codegen_cli.evaluate.languages import tamper
 from codegen_cli.evaluate.languages.base import (
-    MARKER_PLACEHOLDER,
     Built,
     Program,
     RunSpec,
@@ -29,10 +29,15 @@ from codegen_cli.evaluate.languages.context import cache_lock, tool_key
 from codegen_cli.evaluate.problems import Problem
 
 RUNNER = "CodegenRunner"
+# Reads the secret before Main (and so any sample class) is initialized; keeps it in a local variable.
 HARNESS = (
-    "\nclass " + RUNNER + " {{\n  public static void main(String[] args) throws Throwable {{\n"
-    '    Main.main(args);\n    System.out.println("{marker}");\n    System.out.flush();\n  }}\n}}\n'
+    "\nclass " + RUNNER + " {\n  public static void main(java.lang.String[] args) throws java.lang.Throwable {\n"
+    "    java.lang.String secret = new java.io.BufferedReader(new java.io.InputStreamReader(java.lang.System.in))"
+    ".readLine();\n"
+    "    Main.main(args);\n    java.lang.System.out.println();\n"
+    '    java.lang.System.out.println(secret + " done");\n    java.lang.System.out.flush();\n  }\n}\n'
 )
+HARNESS_NAMES = {"java", "Main", "System", "String", "Throwable", RUNNER}
 # Start-up tuned JVM: C1 only, serial GC, no perf-data file; tests are tiny and short. The small code
 # cache and class space keep the JVM's reserved (virtual) memory well under the address-space limit.
 JVM_FLAGS = (
@@ -73,10 +78,11 @@ class Java:
 
     def assemble(self, problem: Problem, completion: str) -> Program:
         body = problem.prompt + completion + "\n" + problem.test + "\n"
-        return Program(self.key, problem.task_id, body + HARNESS.format(marker=MARKER_PLACEHOLDER))
+        reason = tamper.check("java", completion, problem.test + " " + " ".join(HARNESS_NAMES))
+        return Program(self.key, problem.task_id, body + HARNESS, meta={"tampered": reason})
 
     def _source(self, program: Program, marker: str) -> str:
-        return f"package {program.name};\n" + program.text(marker)
+        return f"package {program.name};\n" + program.text()
 
     def prepare(self, ctx) -> None:
         """Record javac's class list into a CDS archive once (halves javac start-up)."""

@@ -11,7 +11,8 @@ import re
 import sys
 from pathlib import Path
 
-from codegen_cli.evaluate.languages.base import MARKER_PLACEHOLDER, Built, Program, RunSpec, marker_verdict
+from codegen_cli.evaluate.languages import tamper
+from codegen_cli.evaluate.languages.base import Built, Program, RunSpec, marker_verdict
 from codegen_cli.evaluate.problems import Problem
 
 IMPORTS = (
@@ -34,8 +35,13 @@ class Python:
         head = IMPORTS + (
             "import numpy\nimport numpy as np\n" if re.search(r"\bnumpy\b|\bnp\.", body) else ""
         )
-        tail = f"import os as _codegen_os\n_codegen_os.write(1, b'\\n{MARKER_PLACEHOLDER}\\n')\n"
-        return Program(self.key, problem.task_id, head + body + "\n" + tail)
+        # the secret is read from stdin before any sample code and kept in a closure; written with os.write
+        # (a sample that replaced print or sys.stdout does not reach it)
+        prelude = ("_codegen_done = (lambda secret, write: lambda: write(1, b'\\n' + secret + b' done\\n'))("
+                   "__import__('sys').stdin.buffer.readline().strip(), __import__('os').write)\n")
+        reason = tamper.check("python", completion, problem.test)
+        return Program(self.key, problem.task_id, prelude + head + body + "\n_codegen_done()\n",
+                       meta={"tampered": reason})
 
     def prepare(self, ctx) -> None:
         return None
@@ -44,7 +50,7 @@ class Python:
         built = {}
         for program in programs:
             path = workdir / f"{program.name}.py"
-            path.write_text(program.text(marker), encoding="utf-8")
+            path.write_text(program.text(), encoding="utf-8")
             built[program.sha256] = Built(ok=True, seconds=0.0, files={"main.py": path})
         return built
 

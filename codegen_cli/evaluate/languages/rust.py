@@ -4,9 +4,12 @@ Every HumanEval-X Rust prompt imports rand, regex and md5; crates.io is unreacha
 sources (/usr/share/cargo/registry) are built ONCE into the tool cache with cargo, offline, keyed by the
 rustc version (rlibs only load in the rustc that built them). Each program is then one `rustc --test`
 (~0.1 s) instead of a cargo project. No `fn main` is added: the test harness has its own.
-Verdict: exit 0 AND libtest's summary "test result: ok. N passed; 0 failed" with N equal to the number of
-#[test] functions in the problem's test (at least 1). A std::process::exit(0) in the completion ends the
-binary before that line; a test commented out (Rust/32) leaves N = 0 and fails.
+The harness owns `main` (`#![no_main]` + an exported C `main`): it reads the run's secret from stdin, calls
+every `#[test]` function of the dataset's test by name (their `assert!`s spelled `::core::assert!`, so a
+sample's `macro_rules! assert_eq` cannot switch them off), and prints `<secret> ok <name>` per test and
+`<secret> done` at the end. Libtest is not used, so a forged "test result: ok" proves nothing, and a
+sample's own #[test] functions are simply not compiled (extra tests never fail a sample). A test module
+that is commented out (Rust/32) leaves no test to call: failed.
 """
 
 from __future__ import annotations
@@ -20,13 +23,40 @@ import subprocess
 import threading
 from pathlib import Path
 
-from codegen_cli.evaluate.languages.base import Built, Program, RunSpec, strip_c_comments, text_of
+from codegen_cli.evaluate.languages import tamper
+from codegen_cli.evaluate.languages.base import Built, Program, RunSpec, marker_verdict, strip_c_comments
 from codegen_cli.evaluate.languages.context import cache_lock
 from codegen_cli.evaluate.problems import Problem
 
 REGISTRY = Path("/usr/share/cargo/registry")
 CRATES = {"rand": "0.8", "regex": "1", "md5": "0.7"}
-_SUMMARY = re.compile(r"^test result: ok\. (\d+) passed; 0 failed", re.MULTILINE)
+_TEST_FN = re.compile(r"#\[test\]\s*fn\s+(\w+)")
+_ASSERTS = re.compile(r"(?<![\w:])(assert|assert_eq|assert_ne|panic)!")
+
+
+def harness_test(test: str) -> tuple[str, list[str]]:
+    """The dataset's test module made callable from our main: `#[cfg(test)]` dropped, each `#[test] fn`
+    public, asserts fully qualified. Returns (text, test function names)."""
+    plain = strip_c_comments(test)
+    names = _TEST_FN.findall(plain)
+    text = re.sub(r"#\[cfg\(test\)\]", "", plain)
+    text = _TEST_FN.sub(lambda m: f"pub fn {m.group(1)}", text)
+    text = _ASSERTS.sub(lambda m: f"::core::{m.group(1)}!", text)
+    return text, names
+
+
+def harness_main(names: list[str]) -> str:
+    calls = "".join(
+        f"    if ::std::panic::catch_unwind(|| tests::{n}()).is_err() {{ return 101; }}\n"
+        f'    ::std::println!("\\n{{}} ok {n}", secret);\n' for n in names)
+    return (
+        "\n#[export_name = \"main\"]\npub extern \"C\" fn codegen_entry(_argc: i32, _argv: *const *const u8) -> i32 {\n"
+        "    let mut secret = ::std::string::String::new();\n"
+        "    let _ = ::std::io::BufRead::read_line(&mut ::std::io::stdin().lock(), &mut secret);\n"
+        "    let secret = secret.trim().to_string();\n"
+        + calls
+        + '    ::std::println!("\\n{} done", secret);\n    0\n}\n'
+    )
 _lock = threading.Lock()
 
 
@@ -85,13 +115,10 @@ class Rust:
         head = problem.prompt
         if problem.declaration.strip() and problem.declaration.strip() not in problem.prompt:
             head += problem.declaration
-        expected = len(re.findall(r"#\[test\]", strip_c_comments(problem.test)))
-        return Program(
-            self.key,
-            problem.task_id,
-            head + completion + "\n" + problem.test + "\n",
-            meta={"tests": expected},
-        )
+        test, names = harness_test(problem.test)
+        source = "#![no_main]\n" + head + completion + "\n" + test + "\n" + harness_main(names)
+        meta = {"tests": names, "tampered": tamper.check("rust", completion, problem.test)}
+        return Program(self.key, problem.task_id, source, meta=meta)
 
     @property
     def rustc(self) -> str:
@@ -151,12 +178,11 @@ class Rust:
         sysroot = Path(self.rustc).parent.parent
         for program in programs:
             source = workdir / f"{program.name}.rs"
-            source.write_text(program.text(marker), encoding="utf-8")
+            source.write_text(program.text(), encoding="utf-8")
             argv = [
                 self.rustc,
                 "--edition",
                 "2021",
-                "--test",
                 "-C",
                 "debuginfo=0",
                 "-A",
@@ -176,17 +202,11 @@ class Rust:
         return built
 
     def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
-        return RunSpec(["./main", "--test-threads=1"])
+        return RunSpec(["./main"], {"RUST_BACKTRACE": "0"})
 
     def verdict(self, program: Program, result, marker: str) -> str:
-        if result.timed_out:
-            return "timeout"
-        if result.memory_exceeded:
-            return "memory"
-        if result.returncode is None:
-            return "sandbox_error"
-        expected = int(program.meta.get("tests", 0))
-        counts = [int(n) for n in _SUMMARY.findall(text_of(result.stdout))]
-        if result.returncode == 0 and expected >= 1 and counts and counts[-1] == expected:
-            return "passed"
-        return "failed"
+        """Exit 0, `<secret> ok <name>` for every dataset test (at least one), then `<secret> done`."""
+        names = list(program.meta.get("tests") or [])
+        need = tuple(f"{marker} ok {name}" for name in names)
+        status = marker_verdict(result, marker, need=need)
+        return "failed" if status == "passed" and not names else status

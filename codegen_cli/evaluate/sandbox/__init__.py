@@ -18,10 +18,9 @@ from codegen_cli.evaluate.sandbox.tiers import (
     _probe_cached,
     detect_tier,
     fork_guard,
-    hide,
     memory_guard,
 )
 
 __all__ = ["MINIMAL_ENV", "TIERS", "Limits", "Sandbox", "SandboxResult", "SandboxUnavailable", "_probe_cached",
-           "detect_tier", "fork_guard", "hide", "make_scratch", "memory_guard", "remove_tree", "scratch_dir",
+           "detect_tier", "fork_guard", "make_scratch", "memory_guard", "remove_tree", "scratch_dir",
            "sweep"]

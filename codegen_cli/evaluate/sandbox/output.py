@@ -15,12 +15,13 @@ class StreamKeeper:
     """Feed it chunks; it keeps the first `head` and last `tail` bytes, counts the rest, and collects the
     lines that start with `prefix` (the evidence), wherever they fall in the stream."""
 
-    def __init__(self, head: int, tail: int, prefix: bytes | None = None) -> None:
+    def __init__(self, head: int, tail: int, prefix: bytes | tuple[bytes, ...] | None = None) -> None:
         self.head_cap, self.tail_cap = head, tail
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
-        self.prefix = prefix or None
+        self.prefixes = (prefix,) if isinstance(prefix, bytes) else tuple(prefix or ())
+        self.prefix = bool(self.prefixes) or None
         self.evidence: list[bytes] = []
         self._line = bytearray()  # the start of the current line (only while it may be evidence)
         self._at_line_start = True
@@ -50,11 +51,13 @@ class StreamKeeper:
             piece = chunk[start:] if end < 0 else chunk[start:end]
             if self._line_live:
                 self._line += piece[: MAX_EVIDENCE_LINE + 1 - len(self._line)]
-                if not self.prefix.startswith(bytes(self._line[: len(self.prefix)])):
+                start_bytes = bytes(self._line)
+                if not any(p.startswith(start_bytes[: len(p)]) for p in self.prefixes):
                     self._line_live = False
             if end < 0:
                 return
-            if self._line_live and self._line.startswith(self.prefix) and len(self._line) <= MAX_EVIDENCE_LINE:
+            if (self._line_live and len(self._line) <= MAX_EVIDENCE_LINE
+                    and any(self._line.startswith(p) for p in self.prefixes)):
                 if len(self.evidence) < MAX_EVIDENCE_LINES:
                     self.evidence.append(bytes(self._line).rstrip(b"\r"))
             self._line.clear()

@@ -167,7 +167,7 @@ class Pumped:
 
 def pump(proc: subprocess.Popen, *, wall_seconds: float, cap: int, on_exit: Callable[[bool], object],
          watch: Callable[[], str | None] | None = None, watch_every: float = 0.5,
-         evidence_prefix: bytes | None = None) -> Pumped:
+         evidence_prefix: bytes | tuple[bytes, ...] | None = None) -> Pumped:
     """Read stdout/stderr concurrently (one selector) keeping the first and last `cap // 2` bytes of each,
     until the process ends or `wall_seconds` pass. Every byte is read (the program never blocks on a full
     pipe) and stdout is scanned whole for lines starting with `evidence_prefix`.

@@ -52,17 +52,7 @@ _MASKED = ("/tmp", "/root", "/home", "/var/tmp", "/run/user")  # holding toolcha
 # /work, /opt, /srv, /var, /mnt, /root, /home, /tmp stay invisible; toolchain dirs under them and the tool
 # cache are bound back one by one.
 _SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-# Paths no program may see even when they sit inside a bound dir (the problems file is the answer key, the
-# package holds a copy of it): `hide()` adds to this; masked by an empty tmpfs (dirs) or /dev/null (files).
-_HIDDEN: set[str] = set()
 
-
-def hide(*paths: Path | str) -> None:
-    """Never show these paths to sandboxed programs (bwrap tier), e.g. the problems and samples files."""
-    for path in paths:
-        resolved = Path(path).resolve()
-        if resolved.exists():
-            _HIDDEN.add(str(resolved))
 _MEMORY_SIGNATURES = ("MemoryError", "std::bad_alloc", "Cannot allocate memory", "OutOfMemoryError",
                       "out of memory", "memory allocation of", "Out of memory", "ENOMEM",
                       "Array buffer allocation failed")
@@ -154,7 +144,8 @@ def _bwrap_has_size() -> bool:
 
 
 def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], readonly: Sequence[Path],
-                tmpfs_bytes: int = Limits.tmpfs_bytes, uid: int | None = None) -> list[str]:
+                tmpfs_bytes: int = Limits.tmpfs_bytes, uid: int | None = None,
+                hidden: Sequence[str] = ()) -> list[str]:
     """The bwrap command up to `--`. With `uid` (a root evaluator) bwrap runs without a user namespace,
     keeps only CAP_SETUID/CAP_SETGID, and a `setpriv` inside switches to `uid` with no capabilities at all:
     the program is then that uid on the host too, so root-only files and the root-owned tool cache are
@@ -184,7 +175,7 @@ def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], re
     for p in writable:
         bind("--bind", str(p))
     bind("--bind", str(workdir))
-    argv += _hidden_args(argv)
+    argv += _hidden_args(argv, hidden)
     argv += [*_bwrap_proc_args(), "--dev", "/dev", *size, "--tmpfs", "/dev/shm"]
     if uid is None:
         argv += ["--unshare-all"]
@@ -211,11 +202,12 @@ def _setpriv_path() -> str:
     return shutil.which("setpriv", path="/usr/bin:/bin") or "setpriv"
 
 
-def _hidden_args(argv: list[str]) -> list[str]:
-    """Masks for the hidden paths that lie inside something bound (else they are invisible already)."""
+def _hidden_args(argv: list[str], hidden: Sequence[str]) -> list[str]:
+    """Masks for the hidden paths that lie inside something bound (else they are invisible already):
+    an empty tmpfs over a dir, /dev/null over a file."""
     bound = [argv[i + 2] for i, a in enumerate(argv) if a in ("--ro-bind", "--bind", "--ro-bind-fd")]
     masks = []
-    for path in sorted(_HIDDEN):
+    for path in sorted(hidden):
         if any(path == b or path.startswith(b.rstrip("/") + "/") for b in bound) and path not in bound:
             masks += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
     return masks
@@ -376,10 +368,19 @@ class Sandbox:
         # them back; the other tiers would hide toolchains kept under /root from a non-root uid).
         self.uids = UidPool() if os.geteuid() == 0 and self.tier == "bwrap" and _uid_probe() else None
         self.memory_guard = memory_guard()
+        self.hidden: set[str] = set()
         if self.tier == "rlimits":
             _warn_once("sandbox: tier 'rlimits' has NO namespace isolation: untrusted code can read and "
                        "write your files, use the network and signal your processes. Install bubblewrap or "
                        "allow user namespaces. (" + self.reason + ")")
+
+    def hide(self, *paths: Path | str) -> None:
+        """Never show these paths to this sandbox's programs (the problems and samples files, the output
+        folder, this package), even when they sit inside a dir that toolchains need."""
+        for path in paths:
+            resolved = Path(path).resolve()
+            if resolved.exists():
+                self.hidden.add(str(resolved))
 
     @property
     def uid_note(self) -> str:
@@ -389,7 +390,8 @@ class Sandbox:
 
     def run(self, argv: list[str], *, workdir: Path, limits: Limits, env: dict[str, str] | None = None,
             writable_paths: Sequence[Path] = (), readonly_paths: Sequence[Path] = (),
-            stdin_data: bytes | None = None, evidence_prefix: str | None = None) -> SandboxResult:
+            stdin_data: bytes | None = None,
+            evidence_prefix: str | tuple[str, ...] | None = None) -> SandboxResult:
         """Run `argv` in `workdir` (its cwd, writable) under `limits`; never raises for what the program does.
 
         The environment is MINIMAL_ENV + HOME/TMPDIR=workdir + `env`. `writable_paths` are extra shared
@@ -428,7 +430,8 @@ class Sandbox:
         cpu = limits.cpu_seconds if limits.cpu_seconds is not None else math.ceil(limits.wall_seconds) + 1
         if self.tier == "bwrap":
             wrapper = _bwrap_argv(workdir, env, [Path(p).resolve() for p in writable],
-                                  [Path(p).resolve() for p in readonly], limits.tmpfs_bytes, uid=uid)
+                                  [Path(p).resolve() for p in readonly], limits.tmpfs_bytes, uid=uid,
+                                  hidden=sorted(self.hidden))
         elif self.tier == "unshare":
             wrapper = _unshare_argv()
         else:
@@ -463,7 +466,7 @@ class Sandbox:
                 watch = functools.partial(tree_usage, workdir, limits.workdir_bytes)
             out = pump(proc, wall_seconds=limits.wall_seconds, cap=limits.output_bytes, watch=watch,
                        on_exit=lambda _timed_out: kill_leftovers(proc.pid, token, cgroup),
-                       evidence_prefix=evidence_prefix.encode() if evidence_prefix else None)
+                       evidence_prefix=_prefixes(evidence_prefix))
             returncode = proc.wait()
         stdout = out.stdout.decode("utf-8", errors="replace")
         stderr = out.stderr.decode("utf-8", errors="replace")
@@ -479,6 +482,12 @@ class Sandbox:
                                     and _looks_like_oom(returncode, stderr)),
             output_truncated=out.truncated, seconds=out.seconds, tier=self.tier,
             evidence=[line.decode("utf-8", errors="replace") for line in out.evidence])
+
+
+def _prefixes(value: str | tuple[str, ...] | None) -> tuple[bytes, ...] | None:
+    if not value:
+        return None
+    return tuple(v.encode() for v in ((value,) if isinstance(value, str) else value))
 
 
 def _chown_tree(root: Path, uid: int) -> None:
