@@ -121,10 +121,12 @@ def marker_verdict(result: Any, marker: str, need: tuple[str, ...] = ()) -> str:
     return "failed"
 
 
-def undef_test_names(test: str) -> str:
-    """`#undef` of every identifier the C/C++ test uses, so no macro a sample defined changes the test."""
-    names = sorted({n for n in re.findall(r"[A-Za-z_]\w*", strip_c_comments(test))
-                    if n != "defined" and not n.startswith("__")})
+def undef_test_names(test: str, completion: str) -> str:
+    """`#undef` of every macro the completion defines that the C/C++ test uses (plus `assert`), so no macro
+    a sample defined changes the test. (Undefining the headers' own macros would break honest tests.)"""
+    used = set(re.findall(r"[A-Za-z_]\w*", strip_c_comments(test)))
+    defined = set(re.findall(r"#\s*define\s+([A-Za-z_]\w*)", strip_c_comments(completion)))
+    names = sorted((used & defined) | {"assert"})
     return "".join(f"#undef {n}\n" for n in names)
 
 

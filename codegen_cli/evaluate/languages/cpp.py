@@ -73,7 +73,7 @@ class Cpp:
             + problem.prompt
             + completion
             + "\n"
-            + undef_test_names(problem.test)
+            + undef_test_names(problem.test, completion)
             + "#undef NDEBUG\n#include <assert.h>\n#define main codegen_test_main\n"
             + problem.test
             + HARNESS

@@ -39,7 +39,7 @@ def harness_test(test: str) -> tuple[str, list[str]]:
     public, asserts fully qualified. Returns (text, test function names)."""
     plain = strip_c_comments(test)
     names = _TEST_FN.findall(plain)
-    text = re.sub(r"#\[cfg\(test\)\]", "", plain)
+    text = re.sub(r"#\[cfg\(test\)\]", "", test)  # the original text: strings may hold "//"
     text = _TEST_FN.sub(lambda m: f"pub fn {m.group(1)}", text)
     text = _ASSERTS.sub(lambda m: f"::core::{m.group(1)}!", text)
     return text, names

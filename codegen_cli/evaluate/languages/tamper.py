@@ -30,7 +30,7 @@ RULES: dict[str, list[tuple[str, str]]] = {
          r"\bctypes\b", "reaches for the harness or other frames"),
         (r"\batexit\b|\bsys\s*\.\s*(excepthook|exit_func|stdin|argv|flags|settrace|setprofile|"
          r"addaudithook)|\bsignal\s*\.\s*signal\b|\bbuiltins\b|__builtins__|\bos\s*\.\s*(exec\w*|spawn\w*|"
-         r"fork|system|popen|dup2?)\b|\bsubprocess\b|__file__|\b__import__\b|\bexec\s*\(|\beval\s*\(",
+         r"fork|system|popen|dup2?)\b|\bsubprocess\b|__file__|\b__import__\b",
          "registers hooks, re-runs itself, reads its own program/stdin or rewires builtins"),
     ],
     "cpp": [
@@ -40,7 +40,7 @@ RULES: dict[str, list[tuple[str, str]]] = {
         (r"/proc/self|__FILE__|\bargv\b|\bstdin\b|\bcin\b|\bstd::cin\b|\bgetchar\b|\bscanf\b|\bread\s*\(\s*0",
          "reads its own program, its arguments or stdin"),
         (r"\bfreopen\b|\bdup2\b|\bsyscall\b|\basm\b|__asm__", "reaches below the language"),
-        (r"#\s*define\s+main\b|#\s*undef\b", "redefines the harness's macros"),
+        (r"#\s*define\s+main\b", "redefines the harness's macros"),
         (r"\boperator\s*(==|!=)", "redefines the comparison the test uses"),
     ],
     "java": [
