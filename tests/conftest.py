@@ -60,6 +60,25 @@ def thaw(proc: subprocess.Popen) -> None:
     os.killpg(proc.pid, signal.SIGCONT)
 
 
+def path_without(folder: Path, *tools: str) -> str:
+    """A PATH that finds every command the current PATH finds except `tools`: each PATH folder holding
+    one of them is replaced by `folder`, filled with links to that folder's other entries. Simulates a
+    machine where those tools were never installed, without touching the real one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        here = Path(entry)
+        if not any((here / tool).exists() for tool in tools):
+            kept.append(entry)
+            continue
+        for item in here.iterdir():
+            if item.name not in tools and not (folder / item.name).exists():
+                (folder / item.name).symlink_to(item)
+        if str(folder) not in kept:
+            kept.append(str(folder))
+    return os.pathsep.join(kept)
+
+
 @pytest.fixture
 def humaneval_x_dir() -> Path:
     """The packaged HumanEval-X folder (humaneval_<lang>.jsonl.gz x 6)."""

