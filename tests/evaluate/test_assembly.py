@@ -52,7 +52,9 @@ def test_cpp_helper_includes_and_harness(problems):
     assert source.index("#define main") > source.index(cpp0.canonical_solution)
     assert "done" in source.split("#undef main", 1)[1] and "CODEGEN-TESTS-DONE" not in source
     assert source.startswith("#include <cstdio>") and "fgets(codegen_secret" in source  # read before any sample code
-    assert "#undef has_close_elements" in source and "#undef assert" in source  # no sample macro reaches the test
+    assert "#undef NDEBUG\n#include <assert.h>" in source  # the test's assert is the real one again
+    hostile = get_language("cpp").assemble(cpp0, "#define has_close_elements(a, b) true\n" + cpp0.canonical_solution)
+    assert "#undef has_close_elements" in hostile.source  # a sample macro over a name the test uses is undone
 
 
 def test_java_harness_calls_main_then_prints_marker(problems):
