@@ -31,7 +31,7 @@ def test_json_reports_every_section_and_each_toolchain_version(cli, tmp_path):
     assert report["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
     assert set(report["toolchains"]) == set(LANGUAGES)
     assert report["sandbox"]["tier"] in ("bwrap", "unshare", "rlimits") and report["sandbox"]["reason"]
-    assert report["disk"]["free_gb"] > 0 and report["disk"]["measured_at"] == str(tmp_path)
+    assert report["disk"]["free_gb"] > 0 and report["disk"]["measured_at"] == str(tmp_path.resolve())
     if _missing_everywhere():
         toolchain_missing(f"{_missing_everywhere()}: {report['fixes']}")
     assert result.exit_code == 0 and report["ok"] is True, report["problems"]
