@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen_cli.config import option
+from codegen_cli.errors import JobFailed
 from codegen_cli.languages import LANGUAGE_KEYS, language_key
 
 # Below this much free space in the work folder, a long run is likely to die while saving a checkpoint
@@ -29,11 +30,12 @@ FALLBACK_LIBRARIES = ("torch", "transformers", "datasets", "tokenizers", "accele
 
 @dataclass
 class DoctorConfig:
-    work_dir: Path = option(Path("."), "Folder the runs will write to (its free disk space is reported).")
-    cache_dir: Path | None = option(
-        None, "Eval tool cache (default: CODEGEN_EVAL_CACHE, else ~/.cache/codegen/eval)."
-    )
-    languages: list[str] = option(list(LANGUAGE_KEYS), "Eval languages to check (python,cpp,java,js,go,rust).")
+    work_dir: Path = option(Path("."), "Folder the runs will write to (its free disk space is reported).",
+                            short="-w", why="where a run is usually started")
+    cache_dir: Path | None = option(None, "Eval tool cache.", shown_default="CODEGEN_EVAL_CACHE or "
+                                    "~/.cache/codegen/eval")
+    languages: list[str] = option(list(LANGUAGE_KEYS), "Eval languages to check (python,cpp,java,js,go,rust).",
+                                  short="-l", why="the six HumanEval-X languages")
     build: bool = option(
         False, "Also build the eval tool cache and run each language's dependency probe in the sandbox, as "
         "`codegen eval` does before scoring (up to a minute on a cold cache)."
@@ -57,6 +59,10 @@ class DoctorReport:
     problems: list[str] = field(default_factory=list)  # missing pieces: `ok` is False when there are any
     warnings: list[str] = field(default_factory=list)  # works, but worse than it could
     fixes: list[str] = field(default_factory=list)  # the commands that fix the problems and warnings
+
+    def failure(self) -> JobFailed | None:
+        """Something a stage needs is missing: exit 1 (after the report, which lists the fixing commands)."""
+        return None if self.ok else JobFailed(f"not ready: {len(self.problems)} problem(s); run the commands above")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,14 +176,14 @@ def doctor(cfg: DoctorConfig) -> DoctorReport:
 
 def _build(languages: list[str], cache: Path, problems: list[str], fixes: list[str]) -> dict:
     """Build the tool cache exactly as `codegen eval` does before scoring; a failure becomes a problem."""
-    from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.config import ScoringConfig
     from codegen_cli.evaluate.preflight import ToolCacheError, prepare_tool_cache
     from codegen_cli.evaluate.sandbox import Sandbox
     from codegen_cli.evaluate.scoring import _contexts
     from codegen_cli.output import log
 
     try:
-        seconds = prepare_tool_cache(_contexts(EvalConfig(check_references=True), Sandbox(), cache, languages),
+        seconds = prepare_tool_cache(_contexts(ScoringConfig(check_references=True), Sandbox(), cache, languages),
                                      log=log)
     except ToolCacheError as exc:
         problems.extend(f"{key}: tool cache: {problem}" for key, problem, _ in exc.failures)

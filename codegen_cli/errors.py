@@ -53,3 +53,9 @@ class Interrupted(CodegenError):
     """SIGINT/SIGTERM arrived; whatever could be saved was saved before this was raised."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+def raise_problems(problems: list[str]) -> None:
+    """Raise every collected config problem at once, as one UsageError (exit 2); nothing when empty."""
+    if problems:
+        raise UsageError("; ".join(problems))

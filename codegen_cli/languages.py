@@ -209,3 +209,12 @@ def parse_language_list(text: str | None) -> list[str] | None:
         return None
     names = [part.strip() for part in text.split(",") if part.strip()]
     return [resolve(name).name for name in names]
+
+
+def language_problems(flag: str, text: str | None) -> list[str]:
+    """[] when every name of a `--languages`-style list is known, else the one problem naming the bad one."""
+    try:
+        parse_language_list(text)
+    except KeyError as exc:
+        return [f"{flag}: {exc.args[0]}"]
+    return []

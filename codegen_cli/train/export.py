@@ -7,6 +7,7 @@ the language-tag style the model was trained with. The folder appears by rename,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -17,16 +18,9 @@ import torch
 
 from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.train.checkpoint import MODEL_CONFIG_NAME, list_checkpoints, read_state
+from codegen_cli.train.config import ExportConfig
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-@dataclass
-class ExportConfig:
-    checkpoint: Path
-    output: Path
-    tokenizer: Path | None = None  # default: RUN/tokenizer next to the checkpoints
-    dtype: str = "float32"
 
 
 @dataclass
@@ -36,6 +30,9 @@ class ExportSummary:
     step: int
     parameters: int
     dtype: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 def copy_tokenizer(tokenizer_dir: Path, dest: Path) -> None:

@@ -61,6 +61,9 @@ class TrainSummary:
     global_batch_tokens: int
     already_complete: bool = False  # the run had trained these steps before: nothing ran this time
 
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
 
 @dataclass
 class _Plan:

@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from codegen_cli.evaluate.config import EvalConfig
+from codegen_cli.evaluate.config import ScoringConfig
 from codegen_cli.evaluate.languages import get_language
 from codegen_cli.evaluate.languages.base import new_marker
 from codegen_cli.evaluate.languages.context import default_cache_dir
@@ -165,7 +165,7 @@ def ours(languages: list[str], limit: int, workers: int) -> tuple[float, float, 
     with tempfile.TemporaryDirectory() as out:
         start, cpu = time.monotonic(), cpu_seconds()
         summary = score(
-            EvalConfig(
+            ScoringConfig(
                 output=Path(out),
                 check_references=True,
                 problems=str(DATA),

@@ -88,7 +88,7 @@ def test_tables_list_languages_in_a_fixed_order(monkeypatch):
                              dropped_per_language={n: {"files": 1, "bytes": 0} for n in names})
     buffer = io.StringIO()
     monkeypatch.setattr(cli_collect, "console", lambda: Console(file=buffer, width=120))
-    cli_collect._render(summary)
+    cli_collect.render(summary)
     text = buffer.getvalue()
     positions = [text.index(f" {name} ") for name in sorted(names)]
     assert positions == sorted(positions)

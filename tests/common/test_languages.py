@@ -37,12 +37,12 @@ def test_tags_match_codegeex():
                                        ("C++", "cpp"), ("JavaScript", "js"), ("CPP", "cpp")])
 def test_every_stage_reads_the_same_aliases(alias, key):
     """One table: an alias collect accepts is one eval accepts (it was rejected by eval with exit 2)."""
-    from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.config import ScoringConfig
 
     assert L.language_key(alias) == key
     assert L.resolve(alias).name == L.HUMANEVAL_X_KEYS[key]
     assert L.parse_language_list(alias) == [L.HUMANEVAL_X_KEYS[key]]
-    assert EvalConfig(languages=[alias]).languages == [key]
+    assert ScoringConfig(languages=[alias]).languages == [key]
 
 
 def test_non_eval_language_is_a_usage_error_naming_the_keys():

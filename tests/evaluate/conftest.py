@@ -17,14 +17,14 @@ ALL_LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
 def _missing(language: str) -> str | None:
     """Why `language` cannot be scored here (with the install command), after the same preflight and tool
     cache preparation `codegen eval` runs; None when it can."""
-    from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.config import ScoringConfig
     from codegen_cli.evaluate.preflight import prepare_tool_cache
     from codegen_cli.evaluate.sandbox import Sandbox
     from codegen_cli.evaluate.scoring import _contexts
 
     try:
         preflight([language], default_cache_dir())
-        prepare_tool_cache(_contexts(EvalConfig(check_references=True), Sandbox(), default_cache_dir(), [language]))
+        prepare_tool_cache(_contexts(ScoringConfig(check_references=True), Sandbox(), default_cache_dir(), [language]))
     except UsageError as exc:
         return str(exc)
     return None
@@ -39,14 +39,14 @@ def require_toolchains(*languages: str) -> None:
 
 def score_completions(problems, completions, *, workers: int = 2, timeout: float = 10.0):
     """Score (problem, completion) pairs through the real engine pieces; returns one Outcome per pair."""
-    from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.config import ScoringConfig
     from codegen_cli.evaluate.executor import execute
     from codegen_cli.evaluate.languages import get_language
     from codegen_cli.evaluate.sandbox import Sandbox
     from codegen_cli.evaluate.scoring import _contexts
 
     languages = sorted({p.language for p in problems})
-    cfg = EvalConfig(check_references=True, timeout=timeout)
+    cfg = ScoringConfig(check_references=True, timeout=timeout)
     contexts = _contexts(cfg, Sandbox(), default_cache_dir(), languages)
     objects = {key: get_language(key) for key in languages}
     programs = [objects[p.language].assemble(p, c) for p, c in zip(problems, completions)]

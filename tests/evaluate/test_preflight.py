@@ -28,11 +28,11 @@ def _registry_without(tmp_path: Path, *crates: str) -> Path:
 
 
 def _contexts(cache: Path, languages: list[str]):
-    from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.config import ScoringConfig
     from codegen_cli.evaluate.sandbox import Sandbox
     from codegen_cli.evaluate.scoring import _contexts as contexts
 
-    return contexts(EvalConfig(check_references=True), Sandbox(), cache, languages)
+    return contexts(ScoringConfig(check_references=True), Sandbox(), cache, languages)
 
 
 def test_static_check_names_a_missing_crate_and_its_package(tmp_path, monkeypatch):

@@ -13,11 +13,14 @@ import pytest
 
 @pytest.mark.slow
 def test_samples_are_scored_end_to_end(stopper_model, humaneval_x_dir, tmp_path):
-    from codegen_cli.evaluate.model_eval import ModelEvalConfig, evaluate
+    from codegen_cli.config import from_mapping
+    from codegen_cli.evaluate.config import EvalConfig
+    from codegen_cli.evaluate.model_eval import evaluate
 
-    config = ModelEvalConfig(model=str(stopper_model), output=tmp_path, problems=str(humaneval_x_dir),
-                             languages=["python", "cpp"], limit=2, n_samples=2, k=[1], max_new_tokens=30,
-                             batch_size=4, temperature=1.0, top_p=1.0, allow_code_execution=True)
+    config = from_mapping(EvalConfig, dict(
+        model=str(stopper_model), output=tmp_path, problems=str(humaneval_x_dir), languages=["python", "cpp"],
+        limit=2, n_samples=2, k=[1], max_new_tokens=30, batch_size=4, temperature=1.0, top_p=1.0,
+        allow_code_execution=True))
     result = evaluate(config).to_dict()
     assert result["generation"]["generated"] == 8
     scoring = result

@@ -7,7 +7,7 @@ import pytest
 from codegen_cli.errors import UsageError
 from codegen_cli.pipeline.recipe import load_recipe, parse_recipe, select_stages
 from codegen_cli.pipeline.runner import build_configs, launch_command
-from codegen_cli.pipeline.stages import ADAPTERS
+from codegen_cli.stages import STAGES
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
 RECIPES = sorted(PIPELINES.glob("*.toml"))
@@ -23,8 +23,40 @@ def test_every_shipped_recipe_builds_all_stage_configs(path):
     configs = build_configs(recipe)
     assert list(configs) == [s for s in ("collect", "tokenize", "train", "eval") if s in recipe.stages]
     for stage, config in configs.items():
-        command = launch_command(ADAPTERS[stage], config, recipe)
+        command = launch_command(STAGES[stage], config, recipe)
         assert command.startswith(("codegen ", "accelerate launch "))
+
+
+def _stage_words(command: str) -> list[str]:
+    """The `STAGE ARGS...` part of a `codegen STAGE ...` or `accelerate launch ... -m codegen_cli STAGE ...` line."""
+    import shlex
+
+    words = shlex.split(command)
+    return words[1:] if words[0] == "codegen" else words[words.index("codegen_cli") + 1:]
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_dry_run_lines_parse_back_into_the_same_configs(path, cli):
+    """Issue 14: `--dry-run` printed `--no-skip-vendored`/`--ngram-size`, which the CLI rejected. Every line it
+    prints now goes through the real Typer app (`--print-config` stops before running) into the SAME config."""
+    from codegen_cli.config import from_mapping
+    from codegen_cli.pipeline.runner import RunConfig, run_pipeline
+
+    # every option off its default, so each flag spelling is exercised (a recipe may set any key)
+    overrides = ["collect.skip_vendored=false", "collect.ngram_size=7", "collect.near_dedup=false",
+                 "train.weight_decay=0.05", "train.compile=true", "train.trackers=['tensorboard']",
+                 "eval.temperature=0.3", "eval.tag_style='none'"] if path.name == "gpu-350m.toml" else []
+    recipe = load_recipe(path, overrides)
+    configs = build_configs(recipe)
+    summary = run_pipeline(RunConfig(recipe=path, dry_run=True, overrides=overrides))
+    for outcome in summary.stages:
+        config = configs[outcome.stage]
+        printed = cli(*_stage_words(outcome.command), "--print-config")
+        assert printed.exit_code == 0, (outcome.command, printed.stderr)
+        import tomllib
+
+        parsed = from_mapping(type(config), tomllib.loads(printed.stdout), where=outcome.command)
+        assert parsed == config, outcome.command
 
 
 def _recipe(tmp_path, text):
@@ -73,7 +105,7 @@ def test_overrides_reach_stage_configs(tmp_path):
     configs = build_configs(recipe)
     assert configs["train"].max_steps == 7
     assert Path(configs["train"].tokens) == tmp_path / "tokens"
-    assert Path(configs["eval"].model) == tmp_path / "run" / "hf"
+    assert Path(configs["eval"].generation.model) == tmp_path / "run" / "hf"
 
 
 def test_codegeex_recipe_prints_a_well_formed_multinode_launch(cli):

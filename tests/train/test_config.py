@@ -48,7 +48,7 @@ def test_resolve_reports_every_problem_at_once() -> None:
         resolve(TrainConfig(preset="tiny", max_steps=1, grad_accum=0, mixed_precision="fp8",
                             model=TrainConfig().model.__class__(hidden_size=65)))
     text = str(info.value)
-    assert "--grad-accum" in text and "mixed_precision" in text and "divisible" in text
+    assert "--grad-accum" in text and "--mixed-precision" in text and "divisible" in text
     with pytest.raises(UsageError, match="does not exist"):
         resolve(TrainConfig(preset="huge", max_steps=1))
     with pytest.raises(UsageError, match="--max-steps or --max-tokens"):

@@ -86,9 +86,10 @@ def tiny_model(humaneval_x, tmp_path_factory) -> Path:
 
 
 def eval_config(**values):
-    """A ModelEvalConfig for `--task translate` with the test defaults (2 workers, code execution on)."""
-    from codegen_cli.evaluate.model_eval import ModelEvalConfig
+    """An EvalConfig for `--task translate` with the test defaults (2 workers, code execution on); flat keys."""
+    from codegen_cli.config import from_mapping
+    from codegen_cli.evaluate.config import EvalConfig
 
     base = {"task": "translate", "problems": str(HUMANEVAL_X), "k": [1], "workers": 2, "timeout": 20.0,
             "allow_code_execution": True}
-    return ModelEvalConfig(**{**base, **values})
+    return from_mapping(EvalConfig, {**base, **values})

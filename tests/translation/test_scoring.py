@@ -81,5 +81,5 @@ def test_usage_errors(tmp_path):
         translate(eval_config(output=tmp_path))
     with pytest.raises(UsageError, match="needs --source-language"):
         translate(eval_config(model=str(tmp_path), output=tmp_path))
-    with pytest.raises(UsageError, match="use generate or translate"):
+    with pytest.raises(UsageError, match="use one of generate, translate"):
         evaluate(eval_config(task="nope", output=tmp_path))

@@ -18,10 +18,11 @@ from typing import Any
 from codegen_cli.atomic import atomic_write_json, sha256_file
 from codegen_cli.config import to_dict
 from codegen_cli.errors import UsageError
-from codegen_cli.evaluate.config import ALLOW_ENV, EvalConfig
+from codegen_cli.evaluate.config import EvalConfig, ScoringConfig
 from codegen_cli.evaluate.problems import Problem, load_problems
 from codegen_cli.evaluate.translation.prompt import pair_name, translation_format
 from codegen_cli.languages import LANGUAGE_KEYS, language_key
+from codegen_cli.options import config_mapping
 from codegen_cli.output import log, warn
 
 Pair = tuple[str, str]
@@ -41,31 +42,27 @@ def parse_sources(value: str | list[str] | None) -> list[str] | None:
     return list(dict.fromkeys(language_key(item) for item in items))
 
 
-def _check(cfg: Any) -> tuple[list[str] | None, list[str] | None]:
+def _check(cfg: EvalConfig) -> tuple[list[str] | None, list[str] | None]:
     """Every cross-option problem in one UsageError; returns (sources, targets) (None: any)."""
-    problems = []
-    if cfg.benchmark != "humaneval-x":
+    scoring = cfg.scoring
+    problems = scoring.problems_list()
+    if scoring.benchmark != "humaneval-x":
         problems.append("--task translate needs --benchmark humaneval-x (humaneval has Python only)")
-    if cfg.check_references:
+    if scoring.check_references:
         problems.append("--check-references scores canonical solutions; it has no translation form "
                         "(run it without --task translate)")
-    model = bool(getattr(cfg, "model", ""))
-    if model == (cfg.samples is not None):
+    if cfg.generates == (scoring.samples is not None):
         problems.append("--task translate needs either --model (generate translations) or --samples FILE")
-    sources = parse_sources(getattr(cfg, "source_language", None))
-    if model and sources is None:
+    sources = parse_sources(cfg.translation.source_language)
+    if cfg.generates and sources is None:
         problems.append("--task translate --model needs --source-language (a language, a list, or all)")
     if problems:
         raise UsageError("; ".join(problems))
-    if not cfg.code_execution_allowed():
-        raise UsageError(
-            "scoring runs model-generated code, which may be harmful; it runs in a sandbox, but you must opt "
-            f"in: add --allow-code-execution or set {ALLOW_ENV}=1"
-        )
-    return sources, (list(cfg.languages) or None)
+    scoring.require_code_execution()
+    return sources, (list(scoring.languages) or None)
 
 
-def _problems(cfg: Any, languages: list[str]) -> tuple[dict[str, dict[int, Problem]], dict[str, dict[int, Problem]]]:
+def _problems(cfg: ScoringConfig, languages: list[str]) -> tuple[dict[str, dict[int, Problem]], dict[str, dict[int, Problem]]]:
     """(every problem, selected target problems), by language then number."""
     every = load_problems(cfg.problems, benchmark=cfg.benchmark, languages=languages)
     chosen = every
@@ -96,18 +93,15 @@ def _targets_of(pair: Pair, every, chosen) -> list[Problem]:
     return [p for n, p in sorted(chosen.get(target, {}).items()) if n in every.get(source, {})]
 
 
-def translate(cfg: Any) -> dict[str, Any]:
-    """Generate (with cfg.model) or read (cfg.samples) translations, score every pair, write the matrix.
-
-    `cfg` is a ModelEvalConfig (scoring + generation options) with `source_language` set.
-    """
+def translate(cfg: EvalConfig) -> dict[str, Any]:
+    """Generate (with --model) or read (--samples) translations, score every pair, write the matrix."""
     start = time.monotonic()
     sources, targets = _check(cfg)
     output = Path(cfg.output)
     languages = sorted(set(sources or LANGUAGE_KEYS) | set(targets or LANGUAGE_KEYS), key=LANGUAGE_KEYS.index)
-    every, chosen = _problems(cfg, languages)
+    every, chosen = _problems(cfg.scoring, languages)
     generation: dict[str, Any] = {}
-    if getattr(cfg, "model", ""):
+    if cfg.generates:
         pairs = _pairs(sources or [], targets or list(LANGUAGE_KEYS))
         empty = [pair for pair in pairs if not _targets_of(pair, every, chosen)]
         if empty:
@@ -117,8 +111,8 @@ def translate(cfg: Any) -> dict[str, Any]:
             raise UsageError("no problems selected for any pair (check --tasks, --limit and --languages)")
         generation = _generate_all(cfg, pairs, every, chosen, output)
     else:
-        pairs = _write_file_samples(cfg, sources, targets, every, chosen, output)
-    scores = {pair_name(*pair): _score_pair(cfg, pair, every, chosen, output) for pair in pairs}
+        pairs = _write_file_samples(cfg.scoring, sources, targets, every, chosen, output)
+    scores = {pair_name(*pair): _score_pair(cfg.scoring, pair, every, chosen, output) for pair in pairs}
     summary = build_summary(cfg, pairs, scores, generation, time.monotonic() - start)
     output.mkdir(parents=True, exist_ok=True)
     atomic_write_json(output / "summary.json", summary)
@@ -126,12 +120,10 @@ def translate(cfg: Any) -> dict[str, Any]:
     return summary
 
 
-def _generate_all(cfg: Any, pairs: list[Pair], every, chosen, output: Path) -> dict[str, Any]:
-    from codegen_cli.generation.config import GenerationConfig
+def _generate_all(cfg: EvalConfig, pairs: list[Pair], every, chosen, output: Path) -> dict[str, Any]:
     from codegen_cli.generation.engine import generate_samples, make_runner
 
-    names = {f.name for f in dataclasses.fields(GenerationConfig)}
-    base = GenerationConfig(**{name: getattr(cfg, name) for name in names if hasattr(cfg, name)})
+    base = cfg.generation
     base.validate()
     shared: dict[str, Any] = {}
 
@@ -151,7 +143,7 @@ def _generate_all(cfg: Any, pairs: list[Pair], every, chosen, output: Path) -> d
     return made
 
 
-def _write_file_samples(cfg: Any, sources, targets, every, chosen, output: Path) -> list[Pair]:
+def _write_file_samples(cfg: ScoringConfig, sources, targets, every, chosen, output: Path) -> list[Pair]:
     from codegen_cli.evaluate.translation.samples import read_translation_samples, write_pair_samples
 
     ids = {lang: {n: p.task_id for n, p in by_number.items()} for lang, by_number in chosen.items()}
@@ -161,22 +153,21 @@ def _write_file_samples(cfg: Any, sources, targets, every, chosen, output: Path)
     return list(per_pair)
 
 
-def _score_pair(cfg: Any, pair: Pair, every, chosen, output: Path) -> dict[str, Any]:
+def _score_pair(cfg: ScoringConfig, pair: Pair, every, chosen, output: Path) -> dict[str, Any]:
     from codegen_cli.evaluate.scoring import score
 
     folder = output / pair_name(*pair)
-    values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(EvalConfig)}
     tasks = [p.task_id for p in _targets_of(pair, every, chosen)]
-    values.update(output=folder, samples=folder / SAMPLES, check_references=False, languages=[pair[1]],
-                  tasks=tasks, limit=None)
+    pair_cfg = dataclasses.replace(cfg, output=folder, samples=folder / SAMPLES, check_references=False,
+                                   languages=[pair[1]], tasks=tasks, limit=None)
     log(f"scoring {pair_name(*pair)}")
-    return score(EvalConfig(**values)).to_dict()
+    return score(pair_cfg).to_dict()
 
 
-def build_summary(cfg: Any, pairs: list[Pair], scores: dict[str, Any], generation: dict[str, Any],
+def build_summary(cfg: EvalConfig, pairs: list[Pair], scores: dict[str, Any], generation: dict[str, Any],
                   seconds: float) -> dict[str, Any]:
     """The top-level summary: per pair figures and the source x target matrix for each k."""
-    ks = [f"pass@{k}" for k in cfg.k]
+    ks = [f"pass@{k}" for k in cfg.scoring.k or []]
     sources = [s for s in LANGUAGE_KEYS if any(p[0] == s for p in pairs)]
     targets = [t for t in LANGUAGE_KEYS if any(p[1] == t for p in pairs)]
     per_pair = {}
@@ -200,23 +191,24 @@ def build_summary(cfg: Any, pairs: list[Pair], scores: dict[str, Any], generatio
         if values and len(values) == len(per_pair):
             mean[k] = sum(values) / len(values)
     return {
-        "task": "translate", "output": str(cfg.output), "mode": "model" if getattr(cfg, "model", "") else "samples",
-        "benchmark": cfg.benchmark, "ks": list(cfg.k), "sources": sources, "targets": targets,
+        "task": "translate", "output": str(cfg.output), "mode": "model" if cfg.generates else "samples",
+        "benchmark": cfg.scoring.benchmark, "ks": list(cfg.scoring.k or []), "sources": sources, "targets": targets,
         "pairs": per_pair, "matrix": matrix, "mean_pass_at_k": mean, "seconds": round(seconds, 2),
     }
 
 
-def _write_manifest(cfg: Any, summary: dict[str, Any]) -> None:
+def _write_manifest(cfg: EvalConfig, summary: dict[str, Any]) -> None:
     from codegen_cli.manifest import Manifest, write_manifest
 
     inputs = []
-    if cfg.samples is not None:
-        inputs.append({"path": str(cfg.samples), "sha256": sha256_file(Path(cfg.samples))})
-    if getattr(cfg, "model", ""):
-        inputs.append({"path": str(cfg.model)})
-    inputs.append({"path": str(cfg.problems or cfg.benchmark)})
-    options = to_dict(cfg)
-    options.pop("allow_code_execution", None)
+    scoring = cfg.scoring
+    if scoring.samples is not None:
+        inputs.append({"path": str(scoring.samples), "sha256": sha256_file(Path(scoring.samples))})
+    if cfg.generates:
+        inputs.append({"path": str(cfg.generation.model)})
+    inputs.append({"path": str(scoring.problems or scoring.benchmark)})
+    options = config_mapping(cfg)
+    options["scoring"].pop("allow_code_execution", None)
     counts = {"pairs": len(summary["pairs"]),
               "samples": sum(v["samples"] or 0 for v in summary["pairs"].values())}
     write_manifest(Path(cfg.output), Manifest(stage="eval", inputs=inputs, options=options, counts=counts,
