@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from codegen_cli.evaluate.languages.base import PASS_LINE, Built, Program, new_marker, text_of
+from codegen_cli.evaluate.languages.base import Built, Program, explain, new_marker, text_of
 from codegen_cli.evaluate.sandbox import make_scratch, remove_tree, scratch_dir
 
 OUTPUT_CAP = 2000  # characters of stdout/stderr kept per result row
@@ -52,7 +52,8 @@ def chunks(programs: list[Program], batch_size: int, workers: int) -> list[list[
 
 def _compile_outcome(built: Built) -> Outcome:
     status = "timeout" if built.timed_out else "compile_error"
-    return Outcome(status, built.exit_code, "", cap(built.error), round(built.seconds, 4), 0.0)
+    reason = "the compiler ran past its time limit" if built.timed_out else "does not compile"
+    return Outcome(status, built.exit_code, "", cap(built.error), round(built.seconds, 4), 0.0, reason)
 
 
 def _run_one(language, program: Program, built: Built, _batch_marker: str, ctx) -> Outcome:
@@ -65,9 +66,11 @@ def _run_one(language, program: Program, built: Built, _batch_marker: str, ctx) 
         spec = language.run_spec(program, rundir, ctx)
         result = ctx.run(
             spec.argv, workdir=rundir, limits=ctx.run_limits, env=spec.env, readonly=spec.readonly_paths,
-            stdin_data=(marker + "\n").encode(), evidence_prefix=(marker, PASS_LINE),
+            stdin_data=(marker + "\n").encode(), evidence_prefix=marker,
         )
     status = language.verdict(program, result, marker)
+    needed = getattr(language, "evidence_needed", None)
+    reason = explain(status, result, marker, tuple(needed(program, marker)) if needed else ())
     stdout = text_of(result.stdout).replace(marker, MARKER_SHOWN)
     return Outcome(
         status,
@@ -76,6 +79,7 @@ def _run_one(language, program: Program, built: Built, _batch_marker: str, ctx) 
         cap(text_of(result.stderr)),
         round(built.seconds, 4),
         round(result.seconds, 4),
+        reason,
     )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from codegen_cli.evaluate.config import ScoringConfig
 from codegen_cli.evaluate.languages import get_language
-from codegen_cli.evaluate.languages.base import new_marker
+from codegen_cli.evaluate.languages.base import new_harness_name
 from codegen_cli.evaluate.languages.context import default_cache_dir
 from codegen_cli.evaluate.languages.go import go_env
 from codegen_cli.evaluate.languages.rust import CRATES, REGISTRY
@@ -121,7 +121,7 @@ def naive_run(
         slot = slots.pop()
         try:
             with scratch_dir() as work:
-                text = lang.assemble(problem, problem.canonical_solution).text(new_marker())
+                text = lang.assemble(problem, problem.canonical_solution).text(new_harness_name())
                 if language == "rust":
                     _rust_project(work)
                 target = work / NAIVE_FILE[language]
@@ -186,6 +186,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--languages", default=",".join(LANGUAGES))
     parser.add_argument("--ours-only", action="store_true", help="only the all-languages run of ours")
+    parser.add_argument(
+        "--ours-each",
+        action="store_true",
+        help="ours only, one run per language (the verdict-cost table: compare two commits with it)",
+    )
     args = parser.parse_args()
     languages = args.languages.split(",")
     track_cpu()
@@ -195,6 +200,9 @@ def main() -> None:
         f"sandbox tier {sandbox.tier}, workers {args.workers}, {args.limit} problems per language, "
         f"load average {os.getloadavg()[0]:.1f}, CPU meter: {'cgroup cpuacct' if _CPUACCT else 'getrusage'}\n"
     )
+    if args.ours_each:
+        _ours_each(languages, args.limit, args.workers)
+        return
     if args.ours_only:
         wall, cpu, _ = ours(languages, args.limit, args.workers)
         n = args.limit * len(languages)
@@ -222,6 +230,20 @@ def main() -> None:
         f"\nall languages in ONE run (ours): {wall:.1f} s wall, {cpu:.1f} s CPU, "
         f"{args.limit * len(languages) / wall:.2f} programs/s"
     )
+
+
+def _ours_each(languages: list[str], limit: int, workers: int) -> None:
+    """One `--check-references` run per language: wall, CPU (cgroup), programs per wall and per CPU second,
+    and the load average around each run (CPU seconds are what to compare across commits)."""
+    print("| language | programs | passed | wall s | CPU s | programs/s (wall) | programs per CPU s | load avg |")
+    print("|---|---|---|---|---|---|---|---|")
+    for language in languages:
+        n = len(load_problems(DATA, languages=[language], limit=limit))
+        before = os.getloadavg()[0]
+        wall, cpu, ok = ours([language], limit, workers)
+        load = f"{before:.1f}-{os.getloadavg()[0]:.1f}"
+        print(f"| {language} | {n} | {ok} | {wall:.1f} | {cpu:.1f} | {n / wall:.2f} | {n / cpu:.2f} | {load} |",
+              flush=True)
 
 
 def _row(name: str, n: int, wall: float, cpu: float, n_wall: float, n_cpu: float, passed: str) -> None:

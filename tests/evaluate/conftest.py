@@ -37,8 +37,10 @@ def require_toolchains(*languages: str) -> None:
         toolchain_missing("; ".join(problems))
 
 
-def score_completions(problems, completions, *, workers: int = 2, timeout: float = 10.0):
-    """Score (problem, completion) pairs through the real engine pieces; returns one Outcome per pair."""
+def score_completions(problems, completions, *, workers: int = 2, timeout: float = 10.0, static_check: bool = True):
+    """Score (problem, completion) pairs through the real engine pieces; returns one Outcome per pair.
+    `static_check=False` judges every program by its run alone (the tamper check's verdict is dropped), which
+    shows what the harness and the sandbox stop by themselves."""
     from codegen_cli.evaluate.config import ScoringConfig
     from codegen_cli.evaluate.executor import execute
     from codegen_cli.evaluate.languages import get_language
@@ -50,6 +52,9 @@ def score_completions(problems, completions, *, workers: int = 2, timeout: float
     contexts = _contexts(cfg, Sandbox(), default_cache_dir(), languages)
     objects = {key: get_language(key) for key in languages}
     programs = [objects[p.language].assemble(p, c) for p, c in zip(problems, completions)]
+    if not static_check:
+        for program in programs:
+            program.meta["tampered"] = None
     work = []
     for key in languages:
         objects[key].prepare(contexts[key])

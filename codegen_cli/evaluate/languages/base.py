@@ -4,10 +4,12 @@ A language turns (problem, completion) into program text, builds a batch of prog
 (one compiler call for many programs where the toolchain allows it, never running their code), and runs
 each built program in its OWN fresh scratch dir and sandbox. The verdict never trusts exit code 0 alone.
 The proof that the tests ran to the end is a per-run SECRET: it is in no file (not the source, binary or
-class files), the program gets it on stdin, the harness reads it before any sample code can run, and
-prints `<secret> done` (on a fresh line) only after the tests complete. The whole output stream is
-scanned for it, however much the program prints. A static check (tamper.py) refuses samples that reach
-for the secret or the harness (status `tampered`).
+class files), the program gets it on stdin, and the compiled languages' harness reads it only AFTER the tests
+passed, in a routine whose name is random per build (PLACEHOLDER in the source, substituted by `text(name)`,
+so the program hash stays stable). While sample code runs before or during the tests the secret exists
+nowhere in the process, and a failing test never reaches the routine. It prints `<secret> done` on a fresh
+line; the whole output stream is scanned for it, however much the program prints. A static check
+(tamper.py) refuses samples that touch stdin, hook the exit paths or reach for the harness (`tampered`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,23 @@ from pathlib import Path
 from typing import Any
 
 # Bump when assembly or verdict rules change: cached results of older rules are then not reused.
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 
 STATUSES = ("passed", "failed", "compile_error", "timeout", "memory", "tampered", "sandbox_error")
 
 
+# Stands for the harness's routine names in Program.source; every build substitutes a fresh random name.
+PLACEHOLDER = "CODEGEN_HARNESS_NAME"
+
+
 def new_marker() -> str:
+    """A run's secret (96 random bits), given to the program on stdin."""
     return "CODEGEN-TESTS-DONE-" + secrets.token_hex(12)
+
+
+def new_harness_name() -> str:
+    """A fresh identifier for the harness's routines (valid in every language; 96 random bits)."""
+    return "h" + secrets.token_hex(12)
 
 
 @dataclass
@@ -36,7 +48,7 @@ class Program:
 
     language: str
     task_id: str
-    source: str  # with MARKER_PLACEHOLDER where the marker goes
+    source: str  # with PLACEHOLDER where the harness's random routine names go
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -49,9 +61,12 @@ class Program:
         """A short identifier usable as a Java package / Go directory / file name."""
         return "p" + self.sha256[:20]
 
-    def text(self, marker: str = "") -> str:
-        """The program text (the secret is never part of it; `marker` is accepted for old callers)."""
-        return self.source
+    def text(self, name: str = "") -> str:
+        """The program text with the harness's routines named `name` (a new_harness_name(); the secret is
+        never part of the text)."""
+        if PLACEHOLDER in self.source and not name.isidentifier():
+            raise ValueError("this program needs a harness name: text(new_harness_name())")
+        return self.source.replace(PLACEHOLDER, name) if name else self.source
 
 
 @dataclass
@@ -66,7 +81,7 @@ class Built:
     timed_out: bool = False
 
     @classmethod
-    def from_compile(cls, result: Any, binary: Path) -> "Built":
+    def from_compile(cls, result: Any, binary: Path) -> Built:
         """One compiler call that should have produced `binary` (run as ./main in the run dir)."""
         ok = result.returncode == 0 and binary.is_file()
         return cls(ok=ok, seconds=result.seconds, files={"main": binary} if ok else {},
@@ -79,9 +94,6 @@ class RunSpec:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     readonly_paths: tuple[Path, ...] = ()
-
-
-PASS_LINE = "--- PASS: "  # Go's per-test evidence (with -test.v)
 
 
 def batch_limits(limits: Any, count: int) -> Any:
@@ -121,12 +133,38 @@ def marker_verdict(result: Any, marker: str, need: tuple[str, ...] = ()) -> str:
     return "failed"
 
 
+def explain(status: str, result: Any, marker: str, need: tuple[str, ...] = ()) -> str:
+    """Why a run got `status` (for the result row's `reason`); empty for a pass."""
+    if status == "passed":
+        return ""
+    if status == "timeout":
+        return "ran past its time limit"
+    if status == "memory":
+        return "ran out of memory"
+    if status == "sandbox_error" or result.returncode is None:
+        return "the sandbox could not run the program"
+    code = result.returncode
+    if code != 0:
+        signal = -code if code < 0 else code - 128 if code > 128 else 0
+        return f"exit code {code}" + (f" (signal {signal})" if signal else "") + ": a test failed or the program crashed"
+    lines = evidence_lines(result)
+    if not (marker and f"{marker} done" in lines):
+        return "exited 0, but the harness never printed its verdict line: the tests did not all run and pass"
+    missing = [n.strip() for n in need if not any(line.startswith(n) for line in lines)]
+    if missing:
+        return "per-test evidence missing: " + ", ".join(m.replace(marker, "<secret>") for m in missing[:3])
+    return "no test of the dataset ran"
+
+
 def undef_test_names(test: str, completion: str) -> str:
-    """`#undef` of every macro the completion defines that the C/C++ test uses (plus `assert`), so no macro
-    a sample defined changes the test. (Undefining the headers' own macros would break honest tests.)"""
-    used = set(re.findall(r"[A-Za-z_]\w*", strip_c_comments(test)))
-    defined = set(re.findall(r"#\s*define\s+([A-Za-z_]\w*)", strip_c_comments(completion)))
-    names = sorted((used & defined) | {"assert"})
+    """`#undef` of every macro the completion defines (plus `assert`), placed between the completion and the
+    test: no macro a sample defined reaches the test or the assert.h it re-includes (e.g. a function-like
+    `__assert_fail` that would turn failed asserts into no-ops). Only the sample's own macros are undone;
+    undefining the headers' macros would break honest tests."""
+    from codegen_cli.evaluate.languages.lexing import strip_comments
+
+    defined = set(re.findall(r"^\s*#\s*define\s+([A-Za-z_]\w*)", strip_comments(completion, "cpp"), re.MULTILINE))
+    names = sorted(defined | {"assert"})
     return "".join(f"#undef {n}\n" for n in names)
 
 

@@ -2,12 +2,13 @@
 
 Speed-up: the headers CodeGeeX adds to every program are precompiled ONCE into the tool cache and
 force-included (`-include`), so programs see exactly what CodeGeeX's assembly gives them. The test's
-`main` is renamed so a harness `main` can print the marker after it returns: `exit(0)` in the completion
-then fails the sample.
+`main` is renamed so a harness `main` can call the verdict routine after it returns: `exit(0)` in the
+completion then fails the sample, and so does any path that does not come back from the test's main.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import threading
@@ -15,10 +16,12 @@ from pathlib import Path
 
 from codegen_cli.evaluate.languages import tamper
 from codegen_cli.evaluate.languages.base import (
+    PLACEHOLDER,
     Built,
     Program,
     RunSpec,
     marker_verdict,
+    new_harness_name,
     undef_test_names,
 )
 from codegen_cli.evaluate.languages.context import cache_lock, tool_key
@@ -37,18 +40,34 @@ HELPER_HEADERS = (
     "iostream",
 )
 FLAGS = ("-std=c++17", "-O0", "-pipe", "-w")  # -O0: tests are tiny; compile time dominates
-# Read the secret before any sample code: the first dynamic initializer of the translation unit.
+LINK = ("-s",)  # no symbol table: the harness's routines have no name in the binary either
+# The verdict routine comes FIRST, so no macro a sample defines can reach its text, and it is static with a
+# random name (base.PLACEHOLDER), so no sample code can name it. It reads the secret from fd 0 only when
+# called, which main does after the test's own main returned: a failed assert aborts before.
 PRELUDE = (
-    "#include <cstdio>\n#include <cstring>\nstatic char codegen_secret[96];\n"
-    "static const bool codegen_secret_read = std::fgets(codegen_secret, sizeof codegen_secret, stdin) != 0;\n"
+    "#include <unistd.h>\n#include <cstdio>\n#include <cstring>\n#include <iostream>\n"
+    f"static void {PLACEHOLDER}() {{\n"
+    "  char secret[128]; size_t got = 0;\n"
+    "  while (got < sizeof secret - 1) {\n"
+    "    ssize_t n = ::read(0, secret + got, sizeof secret - 1 - got);\n"
+    "    if (n <= 0) break;\n    got += (size_t)n;\n"
+    "    if (std::memchr(secret, '\\n', got)) break;\n  }\n"
+    "  size_t len = 0;\n  while (len < got && secret[len] != '\\n' && secret[len] != '\\r') ++len;\n"
+    "  std::fflush(stdout); std::cout.flush();\n"
+    "  char line[160];\n"
+    '  int size = std::snprintf(line, sizeof line, "\\n%.*s done\\n", (int)len, secret);\n'
+    "  if (size > 0 && ::write(1, line, (size_t)size) < 0) {}\n}\n"
+    # The test's assert: a failed one writes what failed and traps (an instruction, not a libc call a
+    # sample could interpose with its own extern "C" __assert_fail or abort).
+    f"static void {PLACEHOLDER}_fail(const char* what) {{\n"
+    '  static const char head[] = "Assertion failed: ";\n'
+    "  if (::write(2, head, sizeof head - 1) < 0 || ::write(2, what, std::strlen(what)) < 0"
+    ' || ::write(2, "\\n", 1) < 0) {}\n'
+    "  __builtin_trap();\n}\n"
 )
-HARNESS = (
-    "\n#undef main\n"
-    "int main() {\n  codegen_test_main();\n"
-    "  codegen_secret[std::strcspn(codegen_secret, \"\\r\\n\")] = 0;\n"
-    '  std::fflush(stdout);\n  std::printf("\\n%s done\\n", codegen_secret);\n  std::fflush(stdout);\n'
-    "  return 0;\n}\n"
-)
+ASSERT = f"#define assert(e) (static_cast<bool>(e) ? (void)0 : {PLACEHOLDER}_fail(#e))\n"
+_ASSERT_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<[ \t]*(?:assert\.h|cassert)[ \t]*>[ \t]*$", re.MULTILINE)
+HARNESS = f"\n#undef main\nint main() {{\n  {PLACEHOLDER}_tests();\n  {PLACEHOLDER}();\n  return 0;\n}}\n"
 _lock = threading.Lock()
 _GOLD = shutil.which("ld.gold") is not None
 
@@ -74,11 +93,12 @@ class Cpp:
             + completion
             + "\n"
             + undef_test_names(problem.test, completion)
-            + "#undef NDEBUG\n#include <assert.h>\n#define main codegen_test_main\n"
-            + problem.test
+            + ASSERT
+            + f"#define main {PLACEHOLDER}_tests\n"
+            + _ASSERT_INCLUDE.sub("", problem.test)
             + HARNESS
         )
-        meta = {"tampered": tamper.check("cpp", completion, problem.test)}
+        meta = {"tampered": tamper.check("cpp", completion, problem.test, tamper.allowed_names(problem))}
         return Program(self.key, problem.task_id, source, meta=meta)
 
     def prepare(self, ctx) -> None:
@@ -104,9 +124,9 @@ class Cpp:
         header = pch_dir(ctx.cache_dir) / "he.h"
         for program in programs:
             source = workdir / f"{program.name}.cpp"
-            source.write_text(program.text(), encoding="utf-8")
+            source.write_text(program.text(new_harness_name()), encoding="utf-8")
             binary = workdir / program.name
-            argv = ["g++", *FLAGS, "-Winvalid-pch", "-include", str(header), source.name, "-o", binary.name]
+            argv = ["g++", *FLAGS, "-Winvalid-pch", "-include", str(header), source.name, *LINK, "-o", binary.name]
             if "openssl" in program.source:
                 argv += ["-lcrypto"]
             if _GOLD:

@@ -3,7 +3,8 @@
 Assembly: the prompt's own import block is removed; the imports are rebuilt from the problem's
 `import`/`test_setup` fields plus common standard packages, keeping a package only when the code uses it
 (Go refuses unused imports) and always `testing` + testify's assert. This also fixes Go/65, whose
-prompt lacks the import block its solution needs. A TestMain prints the marker after the tests pass.
+prompt lacks the import block its solution needs. A TestMain reads and prints the run's secret after every
+test passed.
 
 Speed-up: ONE `go test -exec collect` call compiles a whole batch of packages in parallel and only
 copies each test binary out (no program code runs during the build); each binary then runs alone in its
@@ -21,12 +22,13 @@ from pathlib import Path
 
 from codegen_cli.evaluate.languages import tamper
 from codegen_cli.evaluate.languages.base import (
-    PASS_LINE,
+    PLACEHOLDER,
     Built,
     Program,
     RunSpec,
     batch_limits,
     marker_verdict,
+    new_harness_name,
     text_of,
 )
 from codegen_cli.evaluate.languages.context import cache_lock
@@ -51,17 +53,41 @@ HELPER_PACKAGES = (
     "container/heap",
 )
 ALWAYS = ("testing", "github.com/stretchr/testify/assert")
-# Package-level variables are initialized before any init() and in declaration order, and this one is
-# declared first: the secret is read from stdin before any sample code runs.
-SECRET = (
-    "var codegenSecret = codegenReadSecret()\n\n"
-    "func codegenReadSecret() string {\n\tline, _ := codegenbufio.NewReader(codegenos.Stdin).ReadString('\\n')\n"
-    "\treturn codegenstrings.TrimSpace(line)\n}\n\n"
-)
+# Every dataset test starts with `defer <P>record(t, "TestX")`, which notes the test as passed when it
+# returns without failing or skipping. TestMain calls the verdict routine only when m.Run() returned 0 AND
+# every dataset test was noted, so a run filter (an edited os.Args or -test.run) or a skipped test cannot
+# pass, and go test's own `--- PASS` lines (which a sample can print, and which lose their line start after
+# output without a newline) prove nothing. Every harness name derives from base.PLACEHOLDER (random per
+# build). The routine reads the secret from file descriptor 0 only when called (a fresh os.File, whatever a
+# sample did to os.Stdin) and writes `<secret> ok TestX` per test and `<secret> done` to fd 1.
 TESTMAIN = (
-    "\nfunc TestMain(m *testing.M) {\n\tcode := m.Run()\n\tif code == 0 {\n"
-    '\t\tcodegenfmt.Println()\n\t\tcodegenfmt.Println(codegenSecret + " done")\n\t}\n\tcodegenos.Exit(code)\n}\n'
+    f"\nvar {PLACEHOLDER}passed = map[string]bool{{}}\n\n"
+    f"func {PLACEHOLDER}record(t *testing.T, name string) {{\n"
+    f"\tif !t.Failed() && !t.Skipped() {{\n\t\t{PLACEHOLDER}passed[name] = true\n\t}}\n}}\n\n"
+    "func TestMain(m *testing.M) {\n\tcode := m.Run()\n"
+    f"\tif code == 0 && len({PLACEHOLDER}passed) == len({PLACEHOLDER}tests) {{\n\t\t{PLACEHOLDER}()\n\t}}\n"
+    f"\t{PLACEHOLDER}os.Exit(code)\n}}\n\n"
+    f"func {PLACEHOLDER}() {{\n"
+    f"\tin := {PLACEHOLDER}os.NewFile(0, \"stdin\")\n"
+    "\tsecret := make([]byte, 0, 128)\n\tone := make([]byte, 1)\n"
+    "\tfor len(secret) < 128 {\n\t\tn, err := in.Read(one)\n"
+    "\t\tif n == 0 || err != nil || one[0] == '\\n' || one[0] == '\\r' {\n\t\t\tbreak\n\t\t}\n"
+    "\t\tsecret = append(secret, one[0])\n\t}\n"
+    "\tout := \"\"\n"
+    f"\tfor _, name := range {PLACEHOLDER}tests {{\n"
+    f"\t\tif {PLACEHOLDER}passed[name] {{\n\t\t\tout += \"\\n\" + string(secret) + \" ok \" + name + \"\\n\"\n\t\t}}\n\t}}\n"
+    f"\t{PLACEHOLDER}os.Stdout.Write([]byte(out + \"\\n\" + string(secret) + \" done\\n\"))\n}}\n"
 )
+_TEST_FUNC = re.compile(r"^(func\s+(Test\w+)\s*\(\s*t\s+\*testing\.T\s*\)\s*\{)", re.MULTILINE)
+
+
+def recorded_test(test: str) -> tuple[str, list[str]]:
+    """The dataset's test with each `func TestX(t *testing.T) {` recording its own pass; and the names."""
+    names = [m.group(2) for m in _TEST_FUNC.finditer(test)]
+    text = _TEST_FUNC.sub(lambda m: f'{m.group(1)}\n\tdefer {PLACEHOLDER}record(t, "{m.group(2)}")', test)
+    return text, names
+
+
 GOPATH = "/usr/share/gocode"
 _IMPORT_BLOCK = re.compile(r"^\s*import\s*\((.*?)\)\s*", re.DOTALL | re.MULTILINE)
 _IMPORT_LINE = re.compile(r'^\s*import\s+"([^"]+)"\s*$', re.MULTILINE)
@@ -108,25 +134,26 @@ class Go:
         for field in ("import", "test_setup"):
             candidates += _paths(problem.extra.get(field, ""))
         candidates += HELPER_PACKAGES
+        test, tests = recorded_test(problem.test)
         code = prompt + completion + "\n" + problem.test
         plain = _STRINGS.sub('""', re.sub(r"//[^\n]*|/\*.*?\*/", " ", code, flags=re.DOTALL))
         keep = [p for p in dict.fromkeys(candidates) if p not in ALWAYS and _uses(plain, p)]
         imports = "".join(f'\t"{p}"\n' for p in (*ALWAYS, *keep))
-        imports += '\tcodegenfmt "fmt"\n\tcodegenos "os"\n\tcodegenbufio "bufio"\n\tcodegenstrings "strings"\n'
+        imports += f'\t{PLACEHOLDER}os "os"\n'
         source = (
             "package main\n\nimport (\n"
             + imports
             + ")\n\n"
-            + SECRET
             + prompt.lstrip("\n")
             + completion
             + "\n"
-            + problem.test
+            + test
             + "\n"
+            + f"var {PLACEHOLDER}tests = []string{{{', '.join(f'{chr(34)}{n}{chr(34)}' for n in tests)}}}\n"
             + TESTMAIN
         )
-        tests = re.findall(r"^func\s+(Test\w+)\s*\(", problem.test, re.MULTILINE)
-        meta = {"tests": tests, "tampered": tamper.check("go", completion, problem.test)}
+        reason = tamper.check("go", completion, problem.test, tamper.allowed_names(problem))
+        meta = {"tests": tests, "tampered": reason}
         return Program(self.key, problem.task_id, source, meta=meta)
 
     def prepare(self, ctx) -> None:
@@ -176,9 +203,10 @@ class Go:
         collect = workdir / "collect.sh"
         collect.write_text('#!/bin/sh\ncp "$1" ./t.test\n')
         collect.chmod(0o755)
+        name = new_harness_name()  # one per `go test` batch; every binary then runs alone
         for program in programs:
             (workdir / program.name).mkdir(exist_ok=True)
-            (workdir / program.name / "main_test.go").write_text(program.text(), encoding="utf-8")
+            (workdir / program.name / "main_test.go").write_text(program.text(name), encoding="utf-8")
         argv = ["go", "test", "-count=1", "-vet=off", "-p", str(ctx.jobs), "-exec", str(collect)]
         argv += [f"./{p.name}" for p in programs]
         start = time.monotonic()
@@ -212,13 +240,14 @@ class Go:
         timeout = max(1, int(ctx.run_limits.wall_seconds))
         return RunSpec(["./t.test", "-test.paniconexit0", f"-test.timeout={timeout}s", "-test.count=1", "-test.v"])
 
+    def evidence_needed(self, program: Program, marker: str) -> tuple[str, ...]:
+        return tuple(f"{marker} ok {name}" for name in program.meta.get("tests") or ())
+
     def verdict(self, program: Program, result, marker: str) -> str:
-        """Exit 0, the secret after m.Run, and `--- PASS: TestX` for every test the dataset defines (a
-        sample cannot filter them away; at least one)."""
-        tests = tuple(program.meta.get("tests") or ())
-        if not tests:
-            return "failed" if marker_verdict(result, marker) == "passed" else marker_verdict(result, marker)
-        return marker_verdict(result, marker, need=tuple(f"{PASS_LINE}{name} " for name in tests))
+        """Exit 0 and, from the harness, `<secret> ok TestX` for every test the dataset defines (at least
+        one) and `<secret> done`."""
+        status = marker_verdict(result, marker, need=self.evidence_needed(program, marker))
+        return "failed" if status == "passed" and not program.meta.get("tests") else status
 
 
 # One exported symbol per warm-up package, so the warm-up file compiles (Go rejects unused imports).

@@ -3,7 +3,8 @@
 Speed-up (DESIGN.md §5): ONE javac call compiles a whole batch (javac start-up is most of the cost),
 with a class-data-sharing archive for javac itself built once; then every program runs in its own JVM,
 own scratch dir holding only its own classes. javac runs no program code (`-proc:none`). A harness class
-calls Main.main and prints the marker afterwards, so System.exit(0) in the completion fails the sample.
+calls Main.main and only after it returns reads the run's secret and prints it, so System.exit(0) in the
+completion, or a test that throws, fails the sample.
 When the batch does not compile, the files javac names are compile errors and the rest is recompiled;
 anything still unattributed is compiled one by one.
 """
@@ -18,26 +19,58 @@ from pathlib import Path
 
 from codegen_cli.evaluate.languages import tamper
 from codegen_cli.evaluate.languages.base import (
+    PLACEHOLDER,
     Built,
     Program,
     RunSpec,
     batch_limits,
     marker_verdict,
+    new_harness_name,
     text_of,
 )
 from codegen_cli.evaluate.languages.context import cache_lock, tool_key
+from codegen_cli.evaluate.languages.lexing import blank_literals
 from codegen_cli.evaluate.problems import Problem
 
 RUNNER = "CodegenRunner"
-# Reads the secret before Main (and so any sample class) is initialized; keeps it in a local variable.
+# Calls Main.main; only when it returns (every test passed) does it call the verdict routine, which has a
+# random name (base.PLACEHOLDER) and reads the secret from file descriptor 0 itself (immune to
+# System.setIn), then writes `<secret> done` to descriptor 1. Every name is spelled out from `java.`, so no
+# sample class can shadow it (a sample class named `java` is refused by the tamper check).
 HARNESS = (
     "\nclass " + RUNNER + " {\n  public static void main(java.lang.String[] args) throws java.lang.Throwable {\n"
-    "    java.lang.String secret = new java.io.BufferedReader(new java.io.InputStreamReader(java.lang.System.in))"
-    ".readLine();\n"
-    "    Main.main(args);\n    java.lang.System.out.println();\n"
-    '    java.lang.System.out.println(secret + " done");\n    java.lang.System.out.flush();\n  }\n}\n'
+    f"    Main.main(args);\n    {PLACEHOLDER}();\n  }}\n"
+    f"  private static void {PLACEHOLDER}() throws java.io.IOException {{\n"
+    "    java.io.InputStream in = new java.io.FileInputStream(java.io.FileDescriptor.in);\n"
+    "    java.lang.StringBuilder secret = new java.lang.StringBuilder();\n"
+    "    for (int c = in.read(); c >= 0 && c != '\\n' && c != '\\r' && secret.length() < 128; c = in.read()) {\n"
+    "      secret.append((char) c);\n    }\n"
+    "    java.lang.System.out.flush();\n"
+    "    java.io.FileOutputStream out = new java.io.FileOutputStream(java.io.FileDescriptor.out);\n"
+    '    out.write(("\\n" + secret + " done\\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));\n'
+    "    out.flush();\n  }\n}\n"
 )
 HARNESS_NAMES = {"java", "Main", "System", "String", "Throwable", RUNNER}
+# Every JDK class the 164 tests name, spelled out in the test, so a sample class of the same simple name in
+# its package (which would win over `import java.util.*`) cannot stand in for it.
+QUALIFIED = {
+    **{name: f"java.util.{name}" for name in ("Arrays", "ArrayList", "List", "Objects", "Optional", "Map",
+                                              "HashMap", "Random", "HashSet", "Set", "Collections")},
+    **{name: f"java.lang.{name}" for name in ("String", "AssertionError", "Boolean", "Object", "Integer",
+                                              "Math", "StringBuilder", "Double", "Long", "Character")},
+    "NoSuchAlgorithmException": "java.security.NoSuchAlgorithmException",
+}
+
+
+def qualify_test(test: str) -> str:
+    """The test with each JDK class in QUALIFIED spelled out (code only: literals and comments untouched)."""
+    flat = blank_literals(test, "java")
+    names = "|".join(QUALIFIED)
+    pieces, last = [], 0
+    for match in re.finditer(rf"(?<![.\w$])({names})\b(?!\s*\.\s*class\b)", flat):
+        pieces += [test[last:match.start()], QUALIFIED[match.group(1)]]
+        last = match.end()
+    return "".join(pieces) + test[last:]
 # Start-up tuned JVM: C1 only, serial GC, no perf-data file; tests are tiny and short. The small code
 # cache and class space keep the JVM's reserved (virtual) memory well under the address-space limit.
 JVM_FLAGS = (
@@ -77,12 +110,13 @@ class Java:
     tools = ("javac", "java")
 
     def assemble(self, problem: Problem, completion: str) -> Program:
-        body = problem.prompt + completion + "\n" + problem.test + "\n"
-        reason = tamper.check("java", completion, problem.test + " " + " ".join(HARNESS_NAMES))
+        body = problem.prompt + completion + "\n" + qualify_test(problem.test) + "\n"
+        reason = tamper.check("java", completion, problem.test + " " + " ".join(HARNESS_NAMES),
+                              tamper.allowed_names(problem))
         return Program(self.key, problem.task_id, body + HARNESS, meta={"tampered": reason})
 
-    def _source(self, program: Program, marker: str) -> str:
-        return f"package {program.name};\n" + program.text()
+    def _source(self, program: Program, name: str) -> str:
+        return f"package {program.name};\n" + program.text(name)
 
     def prepare(self, ctx) -> None:
         """Record javac's class list into a CDS archive once (halves javac start-up)."""
@@ -112,9 +146,10 @@ class Java:
             tmp.rename(jsa)
 
     def build(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
+        name = new_harness_name()  # one per javac batch; every program's classes are run alone
         for program in programs:
             (workdir / program.name).mkdir(exist_ok=True)
-            (workdir / program.name / "Main.java").write_text(self._source(program, marker), encoding="utf-8")
+            (workdir / program.name / "Main.java").write_text(self._source(program, name), encoding="utf-8")
         built: dict[str, Built] = {}
         pending = list(programs)
         for _attempt in range(3):

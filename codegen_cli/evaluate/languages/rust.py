@@ -4,10 +4,10 @@ Every HumanEval-X Rust prompt imports rand, regex and md5; crates.io is unreacha
 sources (/usr/share/cargo/registry) are built ONCE into the tool cache with cargo, offline, keyed by the
 rustc version (rlibs only load in the rustc that built them). Each program is then one `rustc --test`
 (~0.1 s) instead of a cargo project. No `fn main` is added: the test harness has its own.
-The harness owns `main` (`#![no_main]` + an exported C `main`): it reads the run's secret from stdin, calls
-every `#[test]` function of the dataset's test by name (their `assert!`s spelled `::core::assert!`, so a
-sample's `macro_rules! assert_eq` cannot switch them off), and prints `<secret> ok <name>` per test and
-`<secret> done` at the end. Libtest is not used, so a forged "test result: ok" proves nothing, and a
+The harness owns `main` (`#![no_main]` + an exported C `main`): it calls every `#[test]` function of the
+dataset's test by name (their `assert!`s spelled `::core::assert!`, so a sample's `macro_rules! assert_eq`
+cannot switch them off), and only when all of them returned does it read the run's secret from stdin and
+print `<secret> ok <name>` per test and `<secret> done`. Libtest is not used, so a forged "test result: ok" proves nothing, and a
 sample's own #[test] functions are simply not compiled (extra tests never fail a sample). A test module
 that is commented out (Rust/32) leaves no test to call: failed.
 """
@@ -24,7 +24,15 @@ import threading
 from pathlib import Path
 
 from codegen_cli.evaluate.languages import tamper
-from codegen_cli.evaluate.languages.base import Built, Program, RunSpec, marker_verdict, strip_c_comments
+from codegen_cli.evaluate.languages.base import (
+    PLACEHOLDER,
+    Built,
+    Program,
+    RunSpec,
+    marker_verdict,
+    new_harness_name,
+    strip_c_comments,
+)
 from codegen_cli.evaluate.languages.context import cache_lock
 from codegen_cli.evaluate.problems import Problem
 
@@ -46,17 +54,29 @@ def harness_test(test: str) -> tuple[str, list[str]]:
 
 
 def harness_main(names: list[str]) -> str:
+    """Our `main`: every dataset test in turn (a panic returns 101 at once), then the verdict routine, which
+    reads the secret from stdin only now and prints `<secret> ok <test>` per test and `<secret> done`.
+    Both functions are named from base.PLACEHOLDER (random per build), so no sample code can call them."""
     calls = "".join(
-        f"    if ::std::panic::catch_unwind(|| tests::{n}()).is_err() {{ return 101; }}\n"
-        f'    ::std::println!("\\n{{}} ok {n}", secret);\n' for n in names)
+        f"    if ::std::panic::catch_unwind(|| tests::{n}()).is_err() {{ return 101; }}\n" for n in names)
+    listed = ", ".join(f'"{n}"' for n in names)
     return (
-        "\n#[export_name = \"main\"]\npub extern \"C\" fn codegen_entry(_argc: i32, _argv: *const *const u8) -> i32 {\n"
+        f"\n#[export_name = \"main\"]\npub extern \"C\" fn {PLACEHOLDER}_main(_argc: i32, _argv: *const *const u8)"
+        " -> i32 {\n" + calls + f"    {PLACEHOLDER}(&[{listed}]);\n    0\n}}\n\n"
+        f"fn {PLACEHOLDER}(names: &[&str]) {{\n"
         "    let mut secret = ::std::string::String::new();\n"
         "    let _ = ::std::io::BufRead::read_line(&mut ::std::io::stdin().lock(), &mut secret);\n"
-        "    let secret = secret.trim().to_string();\n"
-        + calls
-        + '    ::std::println!("\\n{} done", secret);\n    0\n}\n'
+        "    let secret = secret.trim();\n"
+        "    let mut line = ::std::string::String::new();\n"
+        "    for name in names {\n"
+        '        line.push_str(&::std::format!("\\n{} ok {}\\n", secret, name));\n    }\n'
+        '    line.push_str(&::std::format!("\\n{} done\\n", secret));\n'
+        "    let mut out = ::std::io::stdout().lock();\n"
+        "    let _ = ::std::io::Write::write_all(&mut out, line.as_bytes());\n"
+        "    let _ = ::std::io::Write::flush(&mut out);\n}\n"
     )
+
+
 _lock = threading.Lock()
 
 
@@ -117,7 +137,8 @@ class Rust:
             head += problem.declaration
         test, names = harness_test(problem.test)
         source = "#![no_main]\n" + head + completion + "\n" + test + "\n" + harness_main(names)
-        meta = {"tests": names, "tampered": tamper.check("rust", completion, problem.test)}
+        reason = tamper.check("rust", completion, problem.test, tamper.allowed_names(problem))
+        meta = {"tests": names, "tampered": reason}
         return Program(self.key, problem.task_id, source, meta=meta)
 
     @property
@@ -178,7 +199,7 @@ class Rust:
         sysroot = Path(self.rustc).parent.parent
         for program in programs:
             source = workdir / f"{program.name}.rs"
-            source.write_text(program.text(), encoding="utf-8")
+            source.write_text(program.text(new_harness_name()), encoding="utf-8")
             argv = [
                 self.rustc,
                 "--edition",
@@ -204,9 +225,10 @@ class Rust:
     def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
         return RunSpec(["./main"], {"RUST_BACKTRACE": "0"})
 
+    def evidence_needed(self, program: Program, marker: str) -> tuple[str, ...]:
+        return tuple(f"{marker} ok {name}" for name in program.meta.get("tests") or ())
+
     def verdict(self, program: Program, result, marker: str) -> str:
         """Exit 0, `<secret> ok <name>` for every dataset test (at least one), then `<secret> done`."""
-        names = list(program.meta.get("tests") or [])
-        need = tuple(f"{marker} ok {name}" for name in names)
-        status = marker_verdict(result, marker, need=need)
-        return "failed" if status == "passed" and not names else status
+        status = marker_verdict(result, marker, need=self.evidence_needed(program, marker))
+        return "failed" if status == "passed" and not program.meta.get("tests") else status

@@ -1,110 +1,545 @@
 """The static check that gives status `tampered`: sample source that reaches for the harness instead of
-solving the problem.
+solving the problem (issue 11; the threat model is in docs/sandbox.md).
 
-In C++, Java, JavaScript, Go and Rust the tests run in the sample's own process, so whatever proof the
-harness prints could in principle be imitated by code in that process. The harness's proof is a secret the
-program reads from stdin before any sample code runs (docs/sandbox.md); this check refuses, before
-anything is compiled, the ways a sample could get at that secret or switch the tests off:
-- naming the harness (`codegen...` identifiers), or redefining a name the test uses (a macro, class,
-  function or variable the test calls, e.g. `#define assert`, a Java class `Arrays`, JS `console.assert = `);
-- reading stdin, its own program/binary (`/proc/self`, `__FILE__`, `__filename`, resources), or editing
-  its arguments (`os.Args`, `process.argv`);
-- hooks that run outside the tests (exit/shutdown hooks, signal handlers, constructors before main, heap
-  dumps and debuggers), and `unsafe`/`eval`-style escapes from the language's scoping.
-Honest HumanEval-X solutions do none of this; `tampered` counts as not passed and the row says why.
-Python needs no such check: its tests run in a separate trusted process (languages/python.py).
+In C++, Java, JavaScript, Go and Rust the tests run in the sample's own process. The proof that they ran is
+a per-run secret that the harness reads from stdin only AFTER the tests passed, through a routine whose name
+is random per build; while sample code runs before or during the tests the secret exists nowhere in the
+process. What is left to a forger, and what this check refuses before anything is compiled:
+- touching stdin / file descriptor 0 in any way (std::cin, read(0), /dev/stdin, /proc/self/fd, System.in,
+  FileDescriptor.in, os.Stdin, fmt.Scan, std::io::stdin, process.stdin, dup, raw syscalls, inline asm), and
+  the indirect ways to the same bytes: opening files, spawning a process (it inherits fd 0), calling symbols
+  by name (dlsym, reflection), reading its own program;
+- hooks that run after a failed test (exit/shutdown hooks, signal handlers, terminate/panic/uncaught-
+  exception handlers, longjmp) and code before main (constructors, init sections);
+- switching the tests off: redefining a name the test uses (a macro, class, function, `macro_rules!`,
+  `console.assert =`), the assert machinery itself (`__assert_fail`), `os.Args`/`flag`, a `TestMain`;
+- subverting values: comparison operators, `equals()`/`size()`/`iterator()` overrides the test's
+  comparisons call, `toJSON`/`valueOf`/`Proxy`;
+- building identifiers the check cannot see: token pasting (`##`), digraphs, reserved `__names`.
+The rules run on the sample with comments removed by a literal-aware lexer (lexing.py), so a `"//"` in a
+string cannot hide the code after it; JavaScript's raw text is searched too (regex literals defeat exact
+lexing). Honest HumanEval-X solutions do none of this (all 984 canonical solutions pass the check; a test
+keeps it so). `tampered` counts as not passed and the result row's `reason` names the rule and the text.
 """
 
 from __future__ import annotations
 
 import re
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_C_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
-_PY_COMMENTS = re.compile(r"#[^\n]*")
+from codegen_cli.evaluate.languages.lexing import blank_literals, normalize, strip_comments
 
-# (pattern, reason) per language; patterns are searched in the sample with comments removed.
+_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+STDIN = "touches stdin (fd 0), where the harness's secret arrives"
+FILES = "opens files or its own program"
+PROCESS = "starts a process or calls code by name"
+HOOK = "registers a hook that runs outside the tests"
+BELOW = "reaches below the language"
+HARNESS = "names the harness"
+ARGS = "edits its arguments or the test runner's flags"
+VALUES = "overrides what the test's comparisons call"
+NAMES = "builds identifiers the check cannot see"
+SCOPE = "escapes its scope or rewires globals"
+
+# (pattern, reason) per language; searched in the sample with comments removed (lexing.strip_comments).
 RULES: dict[str, list[tuple[str, str]]] = {
     "python": [
-        (r"\b_codegen\w*|__closure__|\bgc\b\s*\.|\bimport\s+gc\b|_getframe|\binspect\b|f_globals|f_back|"
-         r"\bctypes\b", "reaches for the harness or other frames"),
-        (r"\batexit\b|\bsys\s*\.\s*(excepthook|exit_func|stdin|argv|flags|settrace|setprofile|"
-         r"addaudithook)|\bsignal\s*\.\s*signal\b|\bbuiltins\b|__builtins__|\bos\s*\.\s*(exec\w*|spawn\w*|"
-         r"fork|system|popen|dup2?)\b|\bsubprocess\b|__file__|\b__import__\b",
-         "registers hooks, re-runs itself, reads its own program/stdin or rewires builtins"),
+        (
+            (
+                r"\b_codegen\w*|__closure__|\bgc\b\s*\.|\bimport\s+gc\b|_getframe|\binspect\b|f_globals|f_back|"
+                r"\bctypes\b"
+            ),
+            "reaches for the harness or other frames",
+        ),
+        (
+            (
+                r"\batexit\b|\bsys\s*\.\s*(excepthook|exit_func|stdin|argv|flags|settrace|setprofile|"
+                r"addaudithook)|\bsignal\s*\.\s*signal\b|\bbuiltins\b|__builtins__|\bos\s*\.\s*(exec\w*|spawn\w*|"
+                r"fork|system|popen|dup2?)\b|\bsubprocess\b|__file__|\b__import__\b"
+            ),
+            "registers hooks, re-runs itself, reads its own program/stdin or rewires builtins",
+        ),
     ],
     "cpp": [
-        (r"\bcodegen\w*", "names the harness"),
-        (r"__attribute__\s*\(\(\s*(constructor|destructor)", "runs code before main or after the tests"),
-        (r"\b(atexit|at_quick_exit|set_terminate|signal|sigaction|on_exit)\s*\(", "registers an exit/signal hook"),
-        (r"/proc/self|__FILE__|\bargv\b|\bstdin\b|\bcin\b|\bstd::cin\b|\bgetchar\b|\bscanf\b|\bread\s*\(\s*0",
-         "reads its own program, its arguments or stdin"),
-        (r"\bfreopen\b|\bdup2\b|\bsyscall\b|\basm\b|__asm__", "reaches below the language"),
-        (r"#\s*define\s+main\b", "redefines the harness's macros"),
-        (r"\boperator\s*(==|!=)", "redefines the comparison the test uses"),
+        (r"\bcodegen\w*", HARNESS),
+        (
+            (
+                r"\b(?:std\s*::\s*)?w?cin\b|\bstdin\b|\b(?:v?f?w?scanf|getchar|getwchar|gets|getc|fgetc|fgetwc|fgets|"
+                r"fgetws|fread|getdelim|ungetc)\s*\(|\b(?:read|pread\w*|readv|preadv\w*|recv\w*)\s*\(|"
+                r"\b(?:dup[23]?|fcntl|ioctl|mmap\w*|sendfile\w*|splice|tee|copy_file_range|fdopen|fileno|"
+                r"freopen\w*)\s*\(|\brdbuf\b|\bsync_with_stdio\b|stdio_filebuf"
+            ),
+            STDIN,
+        ),
+        (
+            (
+                r"\b(?:fopen|fopen64|open|open64|openat\d?|creat|opendir|readlink\w*|realpath|tmpfile\w*|mkstemp\w*|name_to_handle_at)"
+                r"\s*\(|\b[io]?fstream\b|\bbasic_[io]?fstream\b|\bfilebuf\b|\bfilesystem\b|"
+                r"#\s*include(?!\s*<[\w+/.-]+>)|#\s*include\s*<\s*/|#\s*include\s*<[^>]*\.\."
+            ),
+            FILES,
+        ),
+        (
+            (
+                r"\b(?:system|popen|fork|vfork|clone\d?|execl\w*|execv\w*|fexecve|posix_spawn\w*|ptrace|prctl|"
+                r"dlopen|dlsym|dlvsym|dladdr|dlinfo|getauxval)\s*\(|\bRTLD_\w*"
+            ),
+            PROCESS,
+        ),
+        (
+            (
+                r"\b(?:atexit|at_quick_exit|on_exit|set_terminate|set_unexpected|signal|sigaction|sigset|bsd_signal|"
+                r"sysv_signal|pthread_atfork|set_new_handler)\s*\(|\b(?:sig)?(?:set|long)jmp\b|\bjmp_buf\b"
+            ),
+            HOOK,
+        ),
+        (
+            (
+                r"\bsyscall\b|\basm\b|\bextern\s*\"|\b(?!__gcd\b|__lg\b|__int128\b|__builtin_(?:popcount|clz|ctz|"
+                r"parity|ffs|abs|fabs|sqrt)\w*\b)__\w+|\b_[A-Z]\w*|\benviron\b|\bprogram_invocation\w*"
+            ),
+            BELOW,
+        ),
+        (r"##|%:|<%|%>|#\s*pragma\b", NAMES),
+        (r"\boperator\s*(?:==|!=|<=>|<|>|<=|>=|!|bool\b|\(\s*\))", VALUES),
     ],
     "java": [
-        (r"\bcodegen\w*|\bCodegen\w*", "names the harness"),
-        (r"addShutdownHook|setDefaultUncaughtExceptionHandler|\bSystem\.in\b|\bSystem\.setIn\b",
-         "registers a hook or reads stdin"),
-        (r"getDeclared(Field|Method)|setAccessible|\bjava\.lang\.reflect\b|\bUnsafe\b|MethodHandles",
-         "reaches into other classes by reflection"),
-        (r"/proc/self|getResource|getProtectionDomain|getCodeSource|ProcessHandle", "reads its own program"),
+        (r"\bcodegen\w*|\bCodegen\w*", HARNESS),
+        (
+            (
+                r"\bSystem\s*\.\s*(?:in|setIn|setOut|setErr|console|inheritedChannel|getenv|getProperty|getProperties|"
+                r"load\w*|mapLibraryName)\b|\bFileDescriptor\b|\bInputStreamReader\b|\bConsole\b|"
+                r"\bSystem\s*\.\s*in\b"
+            ),
+            STDIN,
+        ),
+        (r"\bjava\s*\.\s*(?:io|nio|net)\b", "uses java.io, java.nio or java.net (files, stdin, sockets)"),
+        (
+            (
+                r"\bFile(?:InputStream|OutputStream|Reader|Writer|Channel|System|s)?\b|\bRandomAccessFile\b|"
+                r"\bPaths?\b\s*\.|\bgetResource\w*|getProtectionDomain|getCodeSource"
+            ),
+            FILES,
+        ),
+        (
+            (
+                r"addShutdownHook|UncaughtExceptionHandler|\bfinalize\s*\(|\bCleaner\b|\bsignal\s*\.\s*Signal\b|"
+                r"\bsun\s*\.\s*misc\s*\.\s*Signal"
+            ),
+            HOOK,
+        ),
+        (
+            (
+                r"\bProcessBuilder\b|\bRuntime\b|\bProcessHandle\b|\bClass\s*\.\s*forName\b|\bgetMethods?\s*\(|"
+                r"\bgetDeclared\w+|\bgetConstructors?\b|\.invoke\w*\s*\(|setAccessible|\bjava\s*\.\s*lang\s*\.\s*"
+                r"(?:reflect|invoke|instrument|management|ref|Process\w*|Runtime|ClassLoader|Thread|StackWalker)\b|"
+                r"\bMethodHandles?\b|\bVarHandle\b|\bUnsafe\b|\bClassLoader\b|defineClass|\bStackWalker\b|"
+                r"getStackTrace|getAllStackTraces|\bjdk\s*\.\s*internal|\bsun\s*\.\s*misc|ServiceLoader|"
+                r"\bLookup\b|\bModule\b|ManagementFactory"
+            ),
+            PROCESS,
+        ),
+        (
+            (
+                r"\bpublic\s+(?:final\s+)?[\w<>\[\],.?\s]+\s+(?:equals|hashCode|iterator|listIterator|spliterator|"
+                r"size|get|isEmpty|contains|containsAll|toArray|stream|forEach|compareTo|length|charAt|"
+                r"intValue|longValue|doubleValue|floatValue|booleanValue|toString)\s*\("
+            ),
+            VALUES,
+        ),
     ],
     "js": [
-        (r"\bcodegen\w*|\b__codegen\w*", "names the harness"),
-        (r"\bprocess\s*\.\s*(on|once|addListener|prependListener|argv|stdin|binding|_getActiveHandles)\b"
-         r"|\bprocess\s*\[", "registers a process hook or reads its arguments/stdin"),
-        (r"\b(eval|Function)\s*\(|new\s+Function\b|\bvm\b\s*\.|require\s*\(\s*['\"](vm|v8|inspector|worker_threads|"
-         r"child_process|fs|module)['\"]|\bglobalThis\b|\bglobal\s*\.|Object\.(defineProperty|setPrototypeOf|"
-         r"assign)\s*\(\s*(console|JSON|Math|Object|Array|globalThis)", "escapes its scope or rewires globals"),
-        (r"__filename|__dirname|readFileSync", "reads its own program"),
-        (r"\b(console|JSON|Math|Array|Object|Number|String)\s*\.\s*\w+\s*=(?!=)"
-         r"|\b(console|JSON|Math)\s*=(?!=)|\.prototype\s*\.\s*\w+\s*=(?!=)",
-         "rewrites a builtin the test uses"),
+        (r"\bcodegen\w*|\b__codegen\w*", HARNESS),
+        (
+            (
+                r"\bprocess\s*\.\s*(?:on|once|addListener|prependListener|prependOnceListener|setUncaughtException\w*|"
+                r"exitCode)\b|\bError\s*\.\s*prepareStackTrace\b"
+            ),
+            HOOK,
+        ),
+        (
+            (
+                r"\b(?:eval|Function)\s*\(|new\s+Function\b|\bFunction\s*\.|\bvm\b\s*\.|\bglobalThis\b|\bglobal\s*[.\[]|"
+                r"\.\s*constructor\b|['\"`](?:constructor|__proto__|prototype)['\"`]|\bReflect\b|\bProxy\b|__proto__|"
+                r"\b(?:setPrototypeOf|defineProperty|defineProperties|getOwnPropertyDescriptors?|__defineGetter__|"
+                r"__defineSetter__|__lookupGetter__)\b|\bWebAssembly\b|\bSharedArrayBuffer\b|\bAtomics\b|"
+                r"\bError\s*\.\s*\w+\s*=|\bwith\s*\("
+            ),
+            SCOPE,
+        ),
+        (
+            (
+                r"\bprocess\s*\.\s*(?:stdin|openStdin|binding|_linkedBinding|dlopen|argv|execArgv|env|mainModule)\b|"
+                r"\bconsole\s*\.\s*(?:_\w*|Console)\b|\breadFileSync\b|\bopenSync\b"
+            ),
+            STDIN,
+        ),
+        (
+            r"\bprocess\b(?!\s*\.\s*(?:stdout\s*\.\s*write|exit)\s*\()",
+            "uses `process` beyond stdout and exit",
+        ),
+        (
+            (
+                r"__filename|__dirname|\brequire\s*\.\s*\w+|\bmodule\s*\.(?!\s*exports\s*=[^=])|\brequire\s*\(\s*(?!['\"`]"
+                r"(?:js-md5|crypto|assert|util)['\"`]\s*\))|\bimport\s*\(|\bimport\s*\.\s*meta"
+            ),
+            FILES,
+        ),
+        (
+            r"\btoJSON\b|\bvalueOf\b|\btoPrimitive\b|\bSymbol\s*\.|\b(?:get|set)\s+\w+\s*\(\s*\w*\s*\)\s*\{",
+            VALUES,
+        ),
+        (
+            (
+                r"\b(?:console|JSON|Math|Array|Object|Number|String|Boolean|Error|Symbol|Promise|Date|RegExp|Map|Set)"
+                r"\s*\.\s*\w+\s*(?:=(?!=)|\+=|-=)|\b(?:console|JSON|Math|Error|Object|Array|require)\s*=(?!=)"
+                r"|\.prototype\s*(?:\.\s*\w+\s*)?=(?!=)"
+            ),
+            "rewrites a builtin the test uses",
+        ),
     ],
     "go": [
-        (r"\bcodegen\w*", "names the harness"),
-        (r"\bos\.Args\b|\bflag\.|\bos\.Stdin\b|\bbufio\.NewReader\(\s*os\.Stdin|\bsyscall\.|\bunsafe\.|"
-         r"\bos\.Executable\b|/proc/self|\bruntime\.Caller|\bos\.Getenv\b|\bTestMain\b|\bsignal\.Notify",
-         "edits its arguments, reads stdin/its program, or reaches below the language"),
+        (r"\bcodegen\w*", HARNESS),
+        (
+            (
+                r"\bos\s*\.\s*Args\b|\bflag\s*\.|\bTestMain\b|\btesting\s*\.\s*(?:M\b|Init|MainStart|RunTests|"
+                r"RunBenchmarks)"
+            ),
+            ARGS,
+        ),
+        (
+            (
+                r"\bos\s*\.\s*(?:Stdin|NewFile|Open\w*|ReadFile|Executable|DirFS)\b|\bfmt\s*\.\s*(?:Scan|Scanf|Scanln|"
+                r"Fscan|Fscanf|Fscanln)\b|\bbufio\b|\bsyscall\b"
+            ),
+            STDIN,
+        ),
+        (r"\bos\s*\.", "uses package os (files, processes, exit, stdin)"),
+        (
+            (
+                r"\bunsafe\b|\bruntime\s*\.|\breflect\s*\.\s*(?:NewAt|SliceHeader|StringHeader)|\.\s*(?:UnsafeAddr|"
+                r"UnsafePointer)\s*\("
+            ),
+            BELOW,
+        ),
+        (r"\bsignal\s*\.\s*Notify", HOOK),
     ],
     "rust": [
-        (r"\bcodegen\w*", "names the harness"),
-        (r"\bunsafe\b|#\s*\[\s*(link_section|no_mangle|export_name|used)|global_asm!|\basm!|\bextern\s+\"C\"",
-         "reaches below the language or runs code outside main"),
-        (r"\bstdin\s*\(|std::env::args|\bargs_os\b|current_exe|/proc/self|file!\s*\(\s*\)",
-         "reads stdin, its arguments or its own program"),
+        (r"\bcodegen\w*", HARNESS),
+        (
+            (
+                r"\bstdin\b|\bStdin\w*\b|\bstd\s*::\s*io\s*::\s*Read\b|\bread_line\b|\bFromRawFd\b|\bfrom_raw_fd\b|"
+                r"\bAsRawFd\b|\bRawFd\b|\bOwnedFd\b|\bBorrowedFd\b|\bos\s*::\s*(?:unix|fd|linux|raw)\b"
+            ),
+            STDIN,
+        ),
+        (
+            (
+                r"\bfs\s*::|\bFile\b|\bOpenOptions\b|\binclude(?:_str|_bytes)?\s*!|\bfile\s*!|\bmodule_path\s*!|"
+                r"\b(?:option_)?env\s*!|\bcurrent_exe\b|\bstd\s*::\s*env\b|\benv\s*::|\bargs_os\b"
+            ),
+            FILES,
+        ),
+        (r"\bCommand\b|\bprocess\s*::\s*(?:Command|Stdio|Child)", PROCESS),
+        (
+            (
+                r"\bunsafe\b|#\s*!?\s*\[\s*(?:link\w*|no_mangle|export_name|used|naked|no_main|no_std|"
+                r"panic_handler|global_allocator|start|lang|feature)\b|\bglobal_asm\s*!|\basm\s*!|\bextern\b"
+                r"(?!\s+crate\s+(?:rand|regex|md5)\s*;)|\bGlobalAlloc\b|\bstd\s*::\s*(?:ptr|mem\s*::\s*transmute|"
+                r"intrinsics|arch)\b|\btransmute\b|\bptr\s*::"
+            ),
+            BELOW,
+        ),
+        (
+            (
+                r"\bpanic\s*::\s*(?:set_hook|take_hook|always_abort|update_hook|catch_unwind|resume_unwind)|"
+                r"\bset_hook\b|\btake_hook\b|\bcatch_unwind\b|\bresume_unwind\b|\batexit\b"
+            ),
+            HOOK,
+        ),
     ],
+}
+# Searched in the sample with comments removed but literals KEPT: paths that lead to fd 0 or the program's
+# own files, however the code reaches them (one-letter-per-literal concatenation aside).
+TEXT_RULES: dict[str, list[tuple[str, str]]] = {
+    language: [(r"/dev/(?:std|fd|tty)|/proc\b", STDIN)] for language in ("cpp", "java", "js", "go", "rust")
+}
+TEXT_RULES["go"].append((r"\bimport\s*\"C\"", BELOW))
+
+# Whole-language keywords never count as "a name the test uses" that a sample redefines.
+_KEYWORDS = {
+    "cpp": {
+        "if",
+        "for",
+        "while",
+        "switch",
+        "return",
+        "sizeof",
+        "catch",
+        "int",
+        "float",
+        "double",
+        "bool",
+        "char",
+        "long",
+        "void",
+        "auto",
+        "const",
+        "unsigned",
+        "signed",
+        "short",
+        "else",
+        "do",
+        "new",
+        "delete",
+    },
+    "java": set(),
+    "js": set(),
+    "go": set(),
+    "rust": set(),
 }
 
 
-def _plain(code: str) -> str:
-    return _C_COMMENTS.sub(" ", code)
-
-
 def test_names(language: str, test: str) -> set[str]:
-    """Identifiers the (trusted) test uses that a sample must not redefine: everything but keywords,
-    primitive types and the problem's own function (the sample is meant to define that one)."""
-    names = set(_IDENT.findall(_plain(test)))
-    return {n for n in names if len(n) > 1}
+    """Identifiers the (trusted) test uses that a sample must not redefine (one-letter names aside)."""
+    names = set(_IDENT.findall(strip_comments(test, language if language in RULES else "cpp")))
+    return {n for n in names if len(n) > 1} - _KEYWORDS.get(language, set())
+
+
+# What a sample can define that changes a name the test uses: (pattern, deepest brace depth that counts).
+# Depth counts from the completion's start, which is inside the prompt's function body (C++/JS/Go/Rust: 1,
+# Java: 2, inside `class Solution`); a declaration at depth 0 is at file level, where the test sees it.
+_DEFINITIONS: dict[str, list[tuple[str, int]]] = {
+    "cpp": [
+        (r"#\s*define\s+(\w+)", 99),
+        (r"\b(\w+)\s*\([^()]*\)\s*(?:const\s*)?(?:noexcept\s*)?\{", 0),
+        (r"\b(?:struct|class|union|enum|namespace)\s+(\w+)\s*[{;:]", 0),
+        (r"\btypedef\b[^;]*?\b(\w+)\s*;", 0),
+        (r"\busing\s+(\w+)\s*=", 0),
+        (r"\b(?:int|long|bool|double|float|auto|char)\s+(\w+)\s*[=;(\[]", 0),
+    ],
+    "java": [(r"\b(?:class|interface|enum|record)\s+(\w+)", 99)],
+    "js": [
+        (r"\b(?:async\s+)?(?:function\s*\*?|class|var|let|const)\s+(\w+)", 0),
+        (r"(?<![.\w$])(\w+)\s*=(?![=>])", 0),
+    ],
+    "go": [(r"\btype\s+(\w+)", 99), (r"\bfunc\s+(\w+)", 0), (r"\b(?:var|const)\s+(\w+)", 0)],
+    "rust": [
+        (r"macro_rules!\s*(\w+)", 99),
+        (r"\b(?:fn|struct|enum|trait|type|mod|static|const|union)\s+(\w+)", 0),
+    ],
+}
+_START_DEPTH = {"java": 2}
 
 
 def _redefinitions(language: str, sample: str, reserved: set[str]) -> list[str]:
-    """Names of `reserved` that the sample defines (macros, classes, functions, variables, macro_rules)."""
-    patterns = {
-        "cpp": [r"#\s*define\s+(\w+)"],
-        "java": [r"\b(?:class|interface|enum|record)\s+(\w+)"],
-        "js": [r"^(?:function|class|var|let|const)\s+(\w+)"],
-        "go": [r"\btype\s+(\w+)", r"^func\s+(\w+)", r"^var\s+(\w+)"],
-        "rust": [r"macro_rules!\s*(\w+)"],
-    }[language]
+    """Names of `reserved` that the sample defines where the test can see them."""
+    flat = blank_literals(sample, language)
+    depth_at, depth = [], _START_DEPTH.get(language, 1)
+    for ch in flat:
+        depth_at.append(depth)
+        depth += (ch == "{") - (ch == "}")
     found: list[str] = []
-    for pattern in patterns:
-        for name in re.findall(pattern, sample, re.MULTILINE):
-            if name in reserved and name not in found:
+    for pattern, deepest in _DEFINITIONS[language]:
+        for match in re.finditer(pattern, flat, re.MULTILINE):
+            name = match.group(1)
+            if name in reserved and name not in found and depth_at[match.start()] <= deepest:
                 found.append(name)
     return found
+
+
+_RESERVED = {
+    "rust": {
+        "assert",
+        "assert_eq",
+        "assert_ne",
+        "panic",
+        "println",
+        "print",
+        "eprintln",
+        "format",
+        "vec",
+        "debug_assert",
+        "debug_assert_eq",
+        "debug_assert_ne",
+        "unreachable",
+        "write",
+        "writeln",
+        "core",
+        "std",
+        "tests",
+    },
+    "cpp": {
+        "assert",
+        "main",
+        "NDEBUG",
+        "exit",
+        "abort",
+        "puts",
+        "fputs",
+        "printf",
+        "fflush",
+        "write",
+        "read",
+        "strcspn",
+        "memcmp",
+        "strlen",
+    },
+    "js": {
+        "console",
+        "JSON",
+        "Math",
+        "Object",
+        "Array",
+        "Error",
+        "require",
+        "process",
+        "module",
+        "exports",
+        "Function",
+        "Symbol",
+        "Reflect",
+        "Proxy",
+        "globalThis",
+        "String",
+        "Number",
+        "Boolean",
+        "isNaN",
+        "parseInt",
+        "parseFloat",
+        "Promise",
+        "Buffer",
+        "setTimeout",
+    },
+    "java": {
+        "Main",
+        "Solution",
+        "System",
+        "String",
+        "Object",
+        "Throwable",
+        "AssertionError",
+        "Arrays",
+        "List",
+        "Objects",
+        "Math",
+        "Integer",
+        "Long",
+        "Double",
+        "Boolean",
+        "Character",
+        "Map",
+        "Set",
+        "Optional",
+        "Collections",
+        "ArrayList",
+        "HashMap",
+        "HashSet",
+        "Thread",
+        "Runtime",
+    },
+    # Go: the harness's own names and every predeclared identifier (a package-level `const true = false` or
+    # `func len(...)` would change what the test and the harness mean).
+    "go": {
+        "TestMain",
+        "main",
+        "init",
+        "assert",
+        "testing",
+        "fmt",
+        "os",
+        "any",
+        "append",
+        "bool",
+        "byte",
+        "cap",
+        "clear",
+        "close",
+        "comparable",
+        "complex",
+        "complex64",
+        "complex128",
+        "copy",
+        "delete",
+        "error",
+        "false",
+        "float32",
+        "float64",
+        "imag",
+        "int",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "iota",
+        "len",
+        "make",
+        "max",
+        "min",
+        "new",
+        "nil",
+        "panic",
+        "print",
+        "println",
+        "real",
+        "recover",
+        "rune",
+        "string",
+        "true",
+        "uint",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "uintptr",
+    },
+}
+_RESERVED["rust"] |= {
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "f32",
+    "f64",
+    "bool",
+    "char",
+    "str",
+    "String",
+    "Vec",
+    "Option",
+    "Result",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Box",
+}
+
+
+def defined_names(language: str, code: str) -> set[str]:
+    """Every name `code` defines at any depth (used on the canonical solution: what a completion is meant to
+    define, e.g. Rust/10's `make_palindrome`, which its prompt does not declare)."""
+    if language not in _DEFINITIONS:
+        return set()
+    flat = blank_literals(code, language)
+    return {
+        m.group(1) for pattern, _ in _DEFINITIONS[language] for m in re.finditer(pattern, flat, re.MULTILINE)
+    }
+
+
+def allowed_names(problem) -> set[str]:
+    """Names a completion may define although the test uses them: the prompt's and declaration's identifiers
+    and whatever the canonical solution defines."""
+    prompt = set(_IDENT.findall(problem.prompt + "\n" + problem.declaration))
+    return prompt | defined_names(problem.language, problem.canonical_solution)
 
 
 def check(language: str, sample: str, test: str, allowed: set[str] = frozenset()) -> str | None:
@@ -113,19 +548,29 @@ def check(language: str, sample: str, test: str, allowed: set[str] = frozenset()
     rules = RULES.get(language)
     if rules is None:
         return None
-    plain = _PY_COMMENTS.sub(" ", sample) if language == "python" else _plain(sample)
-    for pattern, reason in rules:
-        if reason is None:
-            continue
-        match = re.search(pattern, plain, re.MULTILINE)
-        if match:
-            return f"{reason}: `{match.group(0).strip()[:60]}`"
-    reserved = test_names(language, test) - set(allowed)
-    if language == "rust":
-        reserved |= {"assert", "assert_eq", "assert_ne", "panic", "println", "print"}
-    if language == "cpp":
-        reserved |= {"assert", "main", "NDEBUG", "exit", "abort", "puts", "fputs", "printf"}
-    redefined = _redefinitions(language, plain, reserved) if language != "python" else []
+    text = strip_comments(sample, language)  # comments out, literals kept
+    if language == "python":
+        views = [(text, rules)]
+    elif language == "js":  # literals matter (require's argument), and regex literals defeat exact lexing,
+        # so the raw text (comments included) is searched as well
+        views = [
+            (text, rules + TEXT_RULES[language]),
+            (normalize(sample, language), rules + TEXT_RULES[language]),
+        ]
+    else:  # identifiers are searched with literal contents blanked ("cin" in a string is no attack)
+        views = [(blank_literals(sample, language), rules), (text, TEXT_RULES[language])]
+    if language == "go":  # directives live in comments: //go:linkname, //go:embed, cgo preambles
+        directives = re.findall(r"//\s*go:(?:linkname|embed|cgo\w*|uintptrescapes)\b[^\n]*|#\s*cgo\b", sample)
+        views.append((" ".join(directives) + " unsafe" * bool(directives), rules))
+    for view, view_rules in views:
+        for pattern, reason in view_rules:
+            match = re.search(pattern, view, re.MULTILINE)
+            if match:
+                return f"{reason}: `{match.group(0).strip()[:60]}`"
+    if language == "python":
+        return None
+    reserved = (test_names(language, test) | _RESERVED.get(language, set())) - set(allowed)
+    redefined = _redefinitions(language, sample, reserved)
     if redefined:
-        return f"redefines {', '.join(redefined[:5])}, used by the test harness"
+        return f"redefines {', '.join(redefined[:5])}, used by the test or the harness"
     return None
