@@ -86,7 +86,7 @@ def scored(tmp_path_factory) -> dict[str, dict]:
     samples = folder / "samples.jsonl"
     samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
     score(
-        EvalConfig(
+        ScoringConfig(
             samples=samples,
             output=folder / "out",
             problems=str(HUMANEVAL_X),
