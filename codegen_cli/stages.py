@@ -35,6 +35,9 @@ class Stage:
     folder: str = ""  # its output folder under a recipe's workdir (pipeline stages only)
     input_key: str = ""  # the config field that reads the previous stage's folder
     previous: str = ""  # the stage whose folder that is
+    # "module:function(config) -> JSON": what the stage reads besides the previous stage's folder (collect:
+    # the listing of its sources), part of its `codegen run` fingerprint so a changed input reruns it.
+    inputs: str = ""
 
     def config_class(self) -> type:
         return _load(self.config)
@@ -45,12 +48,15 @@ class Stage:
     def run(self, config: Any) -> Any:
         return self.entry_function()(config)
 
+    def describe_inputs(self, config: Any) -> Any:
+        return _load(self.inputs)(config) if self.inputs else None
+
 
 STAGES: dict[str, Stage] = {
     stage.name: stage
     for stage in (
         Stage("collect", "codegen_cli.collect.config:CollectConfig", "codegen_cli.collect.build_corpus:collect",
-              doc="collect", folder="corpus"),
+              doc="collect", folder="corpus", inputs="codegen_cli.collect.build_corpus:source_description"),
         Stage("tokenize", "codegen_cli.tokenizer.config:TokenizeConfig",
               "codegen_cli.tokenizer.build_tokens:tokenize", doc="tokenize", folder="tokens", input_key="corpus",
               previous="collect"),
@@ -69,6 +75,11 @@ STAGES: dict[str, Stage] = {
 }
 
 PIPELINE: tuple[str, ...] = ("collect", "tokenize", "train", "eval")
+
+
+def did_nothing(summary: Any) -> bool:
+    """True when a stage found its output already complete for these inputs and options (nothing ran)."""
+    return bool(getattr(summary, "already_complete", False) or getattr(summary, "already_done", False))
 
 
 def failure_of(summary: Any) -> Exception | None:

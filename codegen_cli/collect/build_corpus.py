@@ -88,6 +88,12 @@ def described_sources(sources: list[src.Source], skip_vendored: bool) -> list[di
             for source in sources]
 
 
+def source_description(cfg: CollectConfig) -> list[dict[str, Any]]:
+    """What `cfg`'s sources hold now (`described_sources`): `codegen run` fingerprints collect with it."""
+    parsed = [src.parse_spec(spec) for spec in source_specs(cfg)]
+    return described_sources([src.prepare(s, cache_dir=cfg.cache_dir) for s in parsed], cfg.skip_vendored)
+
+
 def source_specs(cfg: CollectConfig) -> list[str]:
     specs = list(cfg.sources)
     if cfg.sources_file is not None:

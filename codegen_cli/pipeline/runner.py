@@ -1,15 +1,25 @@
-"""Run a recipe's stages in order; skip a stage whose inputs, options and code version are unchanged.
+"""Run a recipe's stages in order; skip a stage only when nothing it reads or is told has changed.
 
-A stage's fingerprint is the hash of (stage, resolved options, codegen version, the input folder's
-manifest hash). After a stage succeeds, the fingerprint and the hash of the manifest it wrote are stored
-in WORKDIR/.codegen-run/<stage>.json. On the next run the stage is skipped when both still match; a
-stage that failed or was killed has no record, so it runs again and resumes from its own progress.
+A stage's record (WORKDIR/.codegen-run/<stage>.json, written after it succeeds) holds what its run
+depended on: its resolved options, the codegen version, the hash of its input folder's manifest, what else
+it read (collect: the listing of its sources, `Stage.inputs`), and the hash of the manifest it wrote. The
+next run compares each part and says which one changed ("collect: src: 1 file added", "train: options
+changed: max_steps 200 -> 300"). A stage reruns when any part changed, when it has no record (it never
+finished), or when forced; it is skipped ("up to date") otherwise.
+
+A stage whose INPUT changed (an upstream stage rebuilt its folder, or collect's sources changed) or that is
+forced (`--force STAGE`) starts from scratch: its old output folder is moved aside to `<folder>.previous`
+first, so it cannot resume from, or be refused by, work made from other inputs. A stage whose own options
+changed resumes when it can and otherwise stops with its own exit-4 message naming the option (e.g. fewer
+`max_steps` than already trained); `--force` then starts it fresh on request.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +32,7 @@ from codegen_cli.output import log
 from codegen_cli.pipeline.launch import accelerate_command, check_launch, is_multi_node, run_launch
 from codegen_cli.pipeline.recipe import Recipe, load_recipe, select_stages
 from codegen_cli.pipeline.stages import build_config, command_line, input_folder, output_folder
-from codegen_cli.stages import STAGES, Stage, failure_of
+from codegen_cli.stages import STAGES, Stage, did_nothing, failure_of
 
 STATE_DIR = ".codegen-run"
 
@@ -43,12 +53,13 @@ class RunConfig:
 @dataclass
 class StageOutcome:
     stage: str
-    status: str  # ran | skipped | planned
+    status: str  # ran | up to date | planned (--dry-run: would run)
     output: str
     seconds: float = 0.0
     summary: dict[str, Any] = field(default_factory=dict)
     command: str = ""
     result: Any = field(default=None, repr=False, compare=False)  # the stage's summary object (not in JSON)
+    reason: str = ""  # why it ran (or would run): "its sources changed (src: 1 file added)", "--force", ...
 
 
 @dataclass
@@ -74,35 +85,108 @@ class RunSummary:
         return None
 
 
+# Manifest keys that change on every run without the folder's content changing: left out of the input
+# identity, so that a stage whose rerun gives the same data (e.g. collect with more workers) does not
+# make the stages after it start again.
+_VOLATILE = frozenset({"created_unix", "command", "timings", "seconds", "chunks_resumed", "resumed",
+                       "resumed_from", "already_complete", "already_done", "train_seconds"})
+
+
 def _manifest_hash(folder: Path) -> str | None:
     path = folder / MANIFEST_NAME
     return sha256_file(path) if path.is_file() else None
 
 
-def _fingerprint(stage: str, config: Any, input_folder: Path | None) -> str:
-    return sha256_json({
-        "stage": stage,
-        "options": to_dict(config),
-        "codegen": __version__,
-        "input_manifest": _manifest_hash(input_folder) if input_folder else None,
-    })
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def content_identity(folder: Path) -> str | None:
+    """Hash of a stage folder's manifest without its volatile keys: what the folder holds, not when."""
+    try:
+        return sha256_json(_stable(json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))))
+    except (OSError, ValueError):
+        return None
 
 
 def _state_path(workdir: Path, stage: str) -> Path:
     return workdir / STATE_DIR / f"{stage}.json"
 
 
-def _is_unchanged(workdir: Path, stage: str, fingerprint: str, output: Path) -> bool:
-    import json
-
-    path = _state_path(workdir, stage)
-    if not path.is_file():
-        return False
+def _read_state(workdir: Path, stage: str) -> dict[str, Any] | None:
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return False
-    return state.get("fingerprint") == fingerprint and state.get("output_manifest") == _manifest_hash(output)
+        return json.loads(_state_path(workdir, stage).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class Facts:
+    """What a stage's run depends on, as recorded after it succeeds and compared before the next run."""
+
+    options: dict[str, Any]
+    codegen: str
+    input_manifest: str | None
+    inputs: Any  # Stage.describe_inputs (collect: its sources' listings), or None
+
+    def fingerprint(self) -> str:
+        return sha256_json(asdict(self))
+
+
+def _facts(record: Stage, config: Any, workdir: Path) -> Facts:
+    upstream = input_folder(record, workdir)
+    return Facts(to_dict(config), __version__, content_identity(upstream) if upstream else None,
+                 record.describe_inputs(config))
+
+
+def _changed_options(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if isinstance(before, dict) and isinstance(after, dict):
+            out += _changed_options(before, after, f"{prefix}{key}.")
+        elif before != after:
+            out.append(f"{prefix}{key} {before!r} -> {after!r}")
+    return out
+
+
+def why_rerun(record: Stage, facts: Facts, state: dict[str, Any] | None,
+              output: Path) -> tuple[str | None, bool]:
+    """(None, False) when the stage is up to date; else (the reason, whether its input changed).
+
+    An input change means the old output was made from other data: the stage must start fresh."""
+    if state is None:
+        return "no finished run recorded", False
+    old = state.get("facts") or {}
+    if record.inputs and old.get("inputs") != facts.inputs:
+        from codegen_cli.collect.listing import describe_change  # the one stage with extra inputs today
+
+        change = describe_change(old.get("inputs") or [], facts.inputs or [])
+        return f"its sources changed ({change or 'recorded differently'})", True
+    if old.get("input_manifest") != facts.input_manifest:
+        return f"its input {STAGES[record.previous].folder}/ changed", True
+    if old.get("options") != facts.options:
+        changed = _changed_options(old.get("options") or {}, facts.options)
+        return "options changed: " + "; ".join(changed), False
+    if old.get("codegen") != facts.codegen:
+        return f"codegen {old.get('codegen')} -> {facts.codegen}", False
+    if state.get("output_manifest") != _manifest_hash(output):
+        return f"its output {output.name}/ changed since it was made", False
+    return None, False
+
+
+def _move_aside(output: Path) -> None:
+    """Start a stage from scratch without losing its old output: `<folder>` -> `<folder>.previous`."""
+    if not output.exists():
+        return
+    previous = output.with_name(output.name + ".previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    output.rename(previous)
+    log(f"moved the old {output.name}/ aside to {previous.name}/ (made from other inputs)")
 
 
 def build_configs(recipe: Recipe) -> dict[str, Any]:
@@ -152,31 +236,52 @@ def run_pipeline(cfg: RunConfig) -> RunSummary:
     configs = build_configs(recipe)
     check_launch(recipe.launch, str(recipe.path))
     outcomes: list[StageOutcome] = []
+    planned: set[str] = set()  # --dry-run: stages that would run
     for stage in stages:
         record = STAGES[stage]
         config = configs[stage]
         output = output_folder(record, recipe.workdir)
-        fingerprint = _fingerprint(stage, config, input_folder(record, recipe.workdir))
+        try:
+            facts = _facts(record, config, recipe.workdir)  # collect lists its sources: bad paths fail here
+        except CodegenError as exc:
+            exc.args = (f"stage {stage} failed: {exc}",)
+            raise
         command = launch_command(record, config, recipe)
-        if cfg.dry_run:
-            log(f"[bold]{stage}[/bold]: {command}")
-            outcomes.append(StageOutcome(stage, "planned", str(output), command=command))
-            continue
         forced = "all" in cfg.force or stage in cfg.force
-        if not forced and _is_unchanged(recipe.workdir, stage, fingerprint, output):
-            log(f"[bold]{stage}[/bold]: unchanged since its last run, skipped (--force {stage} reruns it)")
-            outcomes.append(StageOutcome(stage, "skipped", str(output), command=command))
+        reason, fresh = why_rerun(record, facts, _read_state(recipe.workdir, stage), output)
+        if forced:
+            reason, fresh = "--force", True
+        if cfg.dry_run:
+            if reason is None and record.previous in planned:
+                reason = f"if {record.previous} changes {STAGES[record.previous].folder}/ (it runs first)"
+            log(f"[bold]{stage}[/bold]: " + (f"runs ({reason})" if reason else "up to date, skipped")
+                + f": {command}")
+            outcomes.append(StageOutcome(stage, "planned" if reason else "up to date", str(output),
+                                         command=command, reason=reason or ""))
+            if reason:
+                planned.add(stage)
             continue
-        log(f"[bold cyan]== {stage}[/bold cyan]: {command}")
+        if reason is None:
+            log(f"[bold]{stage}[/bold]: up to date, skipped (--force {stage} reruns it)")
+            outcomes.append(StageOutcome(stage, "up to date", str(output), command=command))
+            continue
+        log(f"[bold cyan]== {stage}[/bold cyan] ({reason}): {command}")
+        if fresh:
+            _move_aside(output)
         began = time.monotonic()
         result, summary = _run_stage(record, config, recipe, command)
         seconds = round(time.monotonic() - began, 2)
-        outcomes.append(StageOutcome(stage, "ran", str(output), seconds, summary, command, result))
+        status = "up to date" if did_nothing(result) else "ran"
+        if status == "up to date":
+            log(f"[bold]{stage}[/bold]: its output already held this result; nothing ran")
+        outcomes.append(StageOutcome(stage, status, str(output), seconds, summary, command, result, reason))
         if failure_of(result) is not None:
             break  # not recorded as done: the next run reruns it; later stages would build on a failure
         atomic_write_json(_state_path(recipe.workdir, stage), {
-            "fingerprint": fingerprint,
+            "fingerprint": facts.fingerprint(),
+            "facts": asdict(facts),
             "output_manifest": _manifest_hash(output),
             "seconds": seconds,
         })
-    return RunSummary(str(recipe.path), str(recipe.workdir), outcomes, round(time.monotonic() - start_time, 2))
+    seconds = round(time.monotonic() - start_time, 2)
+    return RunSummary(str(recipe.path), str(recipe.workdir), outcomes, seconds)

@@ -35,11 +35,11 @@ def test_smoke_recipe_end_to_end_then_skips(tmp_path):
 
     again = _run("--set", f"workdir={work}", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert [s["status"] for s in json.loads(again.stdout)["stages"]] == ["skipped"] * 4
+    assert [s["status"] for s in json.loads(again.stdout)["stages"]] == ["up to date"] * 4
 
     forced = _run("--set", f"workdir={work}", "--force", "eval", "--from", "train", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr[-3000:]
-    assert [s["status"] for s in json.loads(forced.stdout)["stages"]] == ["skipped", "ran"]
+    assert [s["status"] for s in json.loads(forced.stdout)["stages"]] == ["up to date", "ran"]
 
 
 def test_failing_stage_stops_with_its_exit_code(tmp_path, cli):
