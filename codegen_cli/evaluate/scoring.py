@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 from codegen_cli.atomic import atomic_write_json, atomic_write_text, sha256_file
 from codegen_cli.cpus import resolve_workers
 from codegen_cli.errors import Interrupted, JobFailed, MismatchError, UsageError
+from codegen_cli.evaluate import postprocess, reuse
 from codegen_cli.evaluate.config import ScoringConfig
 from codegen_cli.evaluate.executor import Outcome, execute
 from codegen_cli.evaluate.languages import get_language
-from codegen_cli.evaluate.languages.base import Program
+from codegen_cli.evaluate.languages.base import RULES_VERSION, Program
 from codegen_cli.evaluate.languages.context import Context, default_cache_dir
 from codegen_cli.evaluate.problems import Problem, load_problems
 from codegen_cli.evaluate.samples import Sample, read_samples, reference_samples
@@ -76,7 +77,9 @@ def _write_samples_copy(cfg: ScoringConfig, samples: list[Sample]) -> None:
         atomic_write_text(target, text)
 
 
-def _result_row(sample: Sample, program: Program, outcome: Outcome, cached: bool) -> dict[str, Any]:
+def _result_row(
+    sample: Sample, program: Program, outcome: Outcome, cached: bool, settings: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "task_id": sample.task_id,
         "language": sample.language,
@@ -92,6 +95,7 @@ def _result_row(sample: Sample, program: Program, outcome: Outcome, cached: bool
         "program_sha256": program.sha256,
         "completion_sha256": sample.completion_sha256,
         "cached": cached,
+        "verdict_settings": settings,
     }
 
 
@@ -159,7 +163,15 @@ def score(cfg: ScoringConfig) -> EvalSummary:
     store = ResultsStore(cfg.output / "results.jsonl")
     done = store.load()
     _check_resumable(done, samples, store.path)
-    counters = _run_pending(cfg, samples, problems, done, store, contexts)
+    by_id = {p.task_id: p for p in problems}
+    settings = {s.key: reuse.verdict_settings(cfg, by_id[s.task_id], s.field, toolchains[s.language])
+                for s in samples}
+    outdated = reuse.stale(done, settings)
+    for line in reuse.report(outdated):
+        log(line)
+    store.drop(set(outdated))
+    done = {key: row for key, row in done.items() if key not in outdated}
+    counters = _run_pending(cfg, samples, problems, done, store, contexts, settings)
     summary = _summarize(
         cfg, problems, samples, store.load(), toolchains, sandbox, counters, time.monotonic() - start
     )
@@ -241,8 +253,10 @@ def _run_pending(
     done: dict[tuple[str, int], dict[str, Any]],
     store: ResultsStore,
     contexts: dict[str, Context],
+    settings: dict[tuple[str, int], dict[str, Any]],
 ) -> dict[str, int]:
-    """Reuse cached outcomes, run the rest; returns {"run": programs run, "cached": samples reused}."""
+    """Reuse cached outcomes, run the rest; returns {"run": programs run, "cached": samples reused}.
+    Every row stored in `done` was made with this run's `settings` (stale ones were dropped)."""
     by_id = {p.task_id: p for p in problems}
     pending = [s for s in samples if s.key not in done]
     # Reuse verdicts of identical programs, but not infrastructure failures (worth another try).
@@ -255,7 +269,8 @@ def _run_pending(
     groups: dict[str, list[Sample]] = defaultdict(list)
     programs: dict[str, Program] = {}
     for sample in pending:
-        program = languages[sample.language].assemble(by_id[sample.task_id], sample.completion)
+        text = postprocess.apply(cfg.postprocess, sample.language, sample.field, sample.completion)
+        program = languages[sample.language].assemble(by_id[sample.task_id], text)
         groups[program.sha256].append(sample)
         programs.setdefault(program.sha256, program)
     counters = {"run": 0, "cached": 0}
@@ -266,7 +281,7 @@ def _run_pending(
 
         def record(program: Program, outcome: Outcome, cached: bool) -> None:
             for sample in groups.pop(program.sha256, []):
-                store.append(_result_row(sample, program, outcome, cached))
+                store.append(_result_row(sample, program, outcome, cached, settings[sample.key]))
                 tally["passed"] += outcome.status == "passed"
                 bar.advance(1, passed=tally["passed"])
             counters["cached" if cached else "run"] += 1
@@ -336,4 +351,18 @@ def _summarize(
         seconds=seconds,
         references=reference_report(selected) if cfg.check_references else {},
         problems_without_samples=missing,
+        settings=_settings_block(cfg, samples),
     )
+
+
+def _settings_block(cfg: ScoringConfig, samples: list[Sample]) -> dict[str, Any]:
+    """summary.json `settings`: what decided the verdicts (also recorded per result row)."""
+    applied = Counter(postprocess.resolve(cfg.postprocess, s.field) for s in samples)
+    return {
+        "postprocess": cfg.postprocess,
+        "postprocessed": {"codegeex": applied.get("codegeex", 0), "none": applied.get("none", 0)},
+        "timeout": cfg.timeout,
+        "memory_mb": cfg.memory_mb,
+        "compile_timeout": cfg.compile_timeout,
+        "verdict_rules": RULES_VERSION,
+    }

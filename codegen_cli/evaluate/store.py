@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from codegen_cli.atomic import atomic_write_bytes
+
 
 class ResultsStore:
     def __init__(self, path: Path) -> None:
@@ -43,6 +45,22 @@ class ResultsStore:
         self._handle.write((json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
         self._handle.flush()
         os.fsync(self._handle.fileno())
+
+    def drop(self, keys: set[tuple[str, int]]) -> None:
+        """Remove the rows of `keys` (results to be scored again), rewriting the file atomically."""
+        if not keys or not self.path.exists():
+            return
+        self.close()
+        kept = []
+        for line in self.path.read_bytes().splitlines(keepends=True):
+            try:
+                row = json.loads(line)
+                key = (row["task_id"], int(row["sample_idx"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+            if key not in keys:
+                kept.append(line)
+        atomic_write_bytes(self.path, b"".join(kept))
 
     def close(self) -> None:
         if self._handle is not None:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from codegen_cli.evaluate.store import ResultsStore
 from tests.conftest import freeze_when
@@ -22,8 +23,15 @@ def _rows(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
 
 
+def _owners(tmp: Path) -> set[str]:
+    return {path.name[len("codegen-owner-"):-len(".lock")] for path in tmp.glob("codegen-owner-*.lock")}
+
+
 def test_sigkill_then_rerun_gives_one_result_per_sample(tmp_path):
+    """...and the killed run's scratch dirs (which may hold its programs) are swept by the rerun."""
     require_toolchains("python")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
     samples = tmp_path / "samples.jsonl"
     # Distinct programs (the comment differs) that each take ~0.3 s, so the kill lands mid-run.
     samples.write_text(
@@ -56,7 +64,7 @@ def test_sigkill_then_rerun_gives_one_result_per_sample(tmp_path):
         "1",
         "--allow-code-execution",
     ]
-    env = {**os.environ, "CODEGEN_NO_PROGRESS": "1"}
+    env = {**os.environ, "CODEGEN_NO_PROGRESS": "1", "TMPDIR": str(tmp)}
     proc = subprocess.Popen(
         argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
@@ -65,6 +73,8 @@ def test_sigkill_then_rerun_gives_one_result_per_sample(tmp_path):
     proc.wait(timeout=600)
     partial = len(_rows(out / "results.jsonl"))
     assert 3 <= partial < SAMPLES, proc.stderr.read().decode()[-2000:]
+    (killed,) = _owners(tmp)  # the killed evaluator's owner lock; a dir a kill leaves mid-build or mid-run:
+    (tmp / f"codegen-build-{killed}-leftover").mkdir(exist_ok=True)
 
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -72,6 +82,8 @@ def test_sigkill_then_rerun_gives_one_result_per_sample(tmp_path):
     assert sorted(r["sample_idx"] for r in rows) == list(range(SAMPLES))
     assert all(r["status"] == "passed" for r in rows)
     assert "resuming" in done.stderr
+    assert killed not in _owners(tmp) and not list(tmp.glob(f"codegen-*-{killed}-*"))  # swept at the start
+    assert not [p for p in tmp.iterdir() if p.is_dir()]  # and the rerun removed its own on exit
 
 
 def test_torn_last_line_is_dropped(tmp_path):
