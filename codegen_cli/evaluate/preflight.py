@@ -14,6 +14,7 @@ all-zero HumanEval-X reports), or as a cache build failing halfway through a run
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -26,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from codegen_cli.errors import UsageError
+from codegen_cli.evaluate import cache_manifest
 from codegen_cli.evaluate.languages.js import js_deps_dir
+from codegen_cli.output import warn
 
 APT = "apt-get install -y --no-install-recommends"
 JS_MD5 = "js-md5@0.7.3"  # the version CodeGeeX pins; JavaScript/162 imports it
@@ -243,6 +246,29 @@ def prepare_tool_cache(contexts: dict[str, Any], log: Callable[[str], None] = la
     """
     from codegen_cli.evaluate.languages import get_language
 
+    caches = {ctx.cache_dir for ctx in contexts.values()}
+    with contextlib.ExitStack() as held:
+        for cache in sorted(caches):
+            held.enter_context(cache_manifest.exclusive(cache))
+            _verify_cache(cache, log)
+        seconds = _prepare_all(contexts, log, get_language)
+        for cache in caches:
+            cache_manifest.record(cache)
+    return seconds
+
+
+def _verify_cache(cache: Path, log: Callable[[str], None]) -> None:
+    """Before anything uses the tool cache: entries that differ from the recorded manifest are removed
+    (rebuilt from trusted inputs by the prepare step), loudly. docs/sandbox.md "Tool cache"."""
+    found = cache_manifest.changes(cache)
+    if found:
+        removed = cache_manifest.purge(cache, found)
+        warn(f"the tool cache {cache} was changed since an evaluator prepared it ({'; '.join(found[:5])}"
+             f"{'; ...' if len(found) > 5 else ''}): removed {', '.join(removed) or 'nothing'} to rebuild it "
+             "from trusted inputs (programs run in the rlimits tier can write it)")
+
+
+def _prepare_all(contexts: dict[str, Any], log: Callable[[str], None], get_language) -> dict[str, float]:
     failures: list[tuple[str, str, str]] = []
     seconds: dict[str, float] = {}
     for key, ctx in contexts.items():

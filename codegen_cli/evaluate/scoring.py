@@ -18,7 +18,7 @@ from typing import Any
 from codegen_cli.atomic import atomic_write_json, atomic_write_text, sha256_file
 from codegen_cli.cpus import resolve_workers
 from codegen_cli.errors import Interrupted, JobFailed, MismatchError, UsageError
-from codegen_cli.evaluate import postprocess, reuse
+from codegen_cli.evaluate import cache_manifest, postprocess, reuse
 from codegen_cli.evaluate.config import ScoringConfig
 from codegen_cli.evaluate.executor import Outcome, execute
 from codegen_cli.evaluate.languages import get_language
@@ -146,9 +146,7 @@ def score(cfg: ScoringConfig) -> EvalSummary:
     cache = (cfg.cache_dir or default_cache_dir()).resolve()
     toolchains = preflight(languages, cache)
     for key in languages:
-        log(
-            f"toolchain {key}: " + "; ".join(f"{tool} {version}" for tool, version in toolchains[key].items())
-        )
+        log(f"toolchain {key}: " + "; ".join(f"{tool} {version}" for tool, version in toolchains[key].items()))
     try:
         sandbox = Sandbox(cfg.sandbox)
     except SandboxUnavailable as exc:
@@ -157,7 +155,7 @@ def score(cfg: ScoringConfig) -> EvalSummary:
     log(f"sandbox tier: [bold]{sandbox.tier}[/bold] ({sandbox.reason}); {sandbox.uid_note}; memory: "
         f"{sandbox.memory_guard}")
     contexts = _contexts(cfg, sandbox, cache, languages)
-    prepare_tool_cache(contexts, log=log)
+    prepare_tool_cache(contexts, log=log)  # verifies the cache against its manifest first, records it after
     cfg.output.mkdir(parents=True, exist_ok=True)
     _write_samples_copy(cfg, samples)
     store = ResultsStore(cfg.output / "results.jsonl")
@@ -172,12 +170,27 @@ def score(cfg: ScoringConfig) -> EvalSummary:
     store.drop(set(outdated))
     done = {key: row for key, row in done.items() if key not in outdated}
     counters = _run_pending(cfg, samples, problems, done, store, contexts, settings)
+    changed = _cache_after_run(cache, sandbox.tier)
     summary = _summarize(
         cfg, problems, samples, store.load(), toolchains, sandbox, counters, time.monotonic() - start
     )
+    summary.cache_changed = changed
     atomic_write_json(cfg.output / "summary.json", summary.to_dict())
     _write_manifest(cfg, samples, summary)
     return summary
+
+
+def _cache_after_run(cache: Path, tier: str) -> list[str]:
+    """In the rlimits tier (no filesystem isolation) a program could have written the tool cache: check."""
+    if tier != "rlimits":
+        return []
+    with cache_manifest.exclusive(cache):
+        found = cache_manifest.changes(cache)
+    if found:
+        warn(f"a program changed the tool cache {cache} during this run ({'; '.join(found[:5])}): verdicts "
+             "that used it may be wrong; it is rebuilt at the next start. Use a tier that isolates files "
+             "(bwrap or unshare) for untrusted samples")
+    return found
 
 
 def _hide_inputs(cfg: ScoringConfig, sandbox: Any) -> None:

@@ -32,6 +32,7 @@ class EvalSummary:
     sandbox_uid: str = ""  # which uid programs ran as
     sandbox_memory: str = ""  # what capped their memory (a cgroup for the whole tree, or RLIMIT_AS only)
     settings: dict[str, Any] = field(default_factory=dict)  # verdict-relevant settings (postprocess, limits)
+    cache_changed: list[str] = field(default_factory=list)  # tool-cache files a program changed (rlimits tier)
 
     @property
     def unexpected_failures(self) -> list[dict[str, Any]]:
@@ -44,7 +45,8 @@ class EvalSummary:
             "mode": self.mode,
             "benchmark": self.benchmark,
             "sandbox": {"tier": self.sandbox_tier, "reason": self.sandbox_reason, "uid": self.sandbox_uid,
-                        "memory": self.sandbox_memory},
+                        "memory": self.sandbox_memory, "tool_cache": _cache_note(self.sandbox_tier),
+                        "tool_cache_changed": self.cache_changed},
             "settings": self.settings,
             "toolchains": self.toolchains,
             "k": self.ks,
@@ -58,6 +60,13 @@ class EvalSummary:
             "seconds": round(self.seconds, 2),
             "references": self.references,
         }
+
+
+def _cache_note(tier: str) -> str:
+    """How the tool cache was protected from the programs in `tier` (docs/sandbox.md)."""
+    if tier in ("bwrap", "unshare"):
+        return "read-only bind mount; content manifest verified at start"
+    return "writable by programs (no filesystem isolation); content manifest verified at start and end"
 
 
 def per_problem_counts(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:

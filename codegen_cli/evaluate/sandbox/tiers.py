@@ -3,8 +3,9 @@
 Tiers, detected once per process by actually running `true` through each:
   bwrap    bubblewrap: read-only root, private size-capped /tmp and /dev/shm, masked /root and /home, all
            namespaces (no network, private PIDs), no capabilities, dies with the evaluator;
-  unshare  util-linux unshare: user + net + pid + ipc + uts + mount namespaces, no capabilities, but no
-           filesystem protection;
+  unshare  util-linux unshare: user + net + pid + ipc + uts + mount namespaces, no capabilities; the
+           read-only paths (tool cache, toolchains) are read-only bind mounts, the rest of the filesystem is
+           not protected;
   rlimits  process group + rlimits + no capabilities only (loud warning): the program can write anywhere
            the user can, reach the network and signal the user's other processes.
 Every tier adds: a private session and process group killed with SIGKILL on timeout, rlimits (CPU, address
@@ -224,10 +225,21 @@ def _bwrap_proc_args() -> list[str]:
     return list(_bwrap_proc)
 
 
-def _unshare_argv() -> list[str]:
+# Run inside the unshare tier's mount namespace, while it still holds capabilities there: bind each
+# read-only path onto itself and remount that bind read-only (the tool cache, toolchains), then exec the
+# program with every capability dropped, so it cannot undo the mounts. A path that cannot be made read-only
+# fails the run (exit 125) rather than run the program with a writable cache.
+_RO_BINDS = ('n=$1; shift; while [ "$n" -gt 0 ]; do mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" '
+             '|| exit 125; shift; n=$((n - 1)); done; exec "$@"')
+
+
+def _unshare_argv(readonly: Sequence[Path] = ()) -> list[str]:
     # capabilities are dropped inside the namespaces: unshare itself needs them to write the uid map
-    return ["unshare", "--user", "--map-root-user", "--net", "--pid", "--ipc", "--uts", "--mount",
-            "--mount-proc", "--fork", "--kill-child", "--"] + drop_caps_prefix()
+    argv = ["unshare", "--user", "--map-root-user", "--net", "--pid", "--ipc", "--uts", "--mount",
+            "--mount-proc", "--fork", "--kill-child", "--"]
+    if readonly:
+        argv += ["/bin/sh", "-c", _RO_BINDS, "sh", str(len(readonly)), *(str(p) for p in readonly)]
+    return argv + drop_caps_prefix()
 
 
 def _probe(tier: str) -> str | None:
@@ -250,7 +262,8 @@ def _probe_once(tier: str) -> str | None:
     exe = tier
     with scratch_dir() as work:
         env = {**MINIMAL_ENV, "HOME": str(work)}
-        argv = _bwrap_argv(work, env, (), ()) if tier == "bwrap" else _unshare_argv()
+        # the unshare probe also proves it can make a path read-only (the tool cache must be)
+        argv = _bwrap_argv(work, env, (), ()) if tier == "bwrap" else _unshare_argv([work])
         try:
             done = subprocess.run(argv + ["true"], cwd=work, env=env, capture_output=True, timeout=20,
                                   stdin=subprocess.DEVNULL, check=False)
@@ -433,7 +446,7 @@ class Sandbox:
                                   [Path(p).resolve() for p in readonly], limits.tmpfs_bytes, uid=uid,
                                   hidden=sorted(self.hidden))
         elif self.tier == "unshare":
-            wrapper = _unshare_argv()
+            wrapper = _unshare_argv([Path(p).resolve() for p in readonly])
         else:
             wrapper = drop_caps_prefix()
         rlimits = {"cpu_seconds": cpu, "memory_bytes": limits.memory_bytes,

@@ -1,0 +1,72 @@
+"""No tier lets a sample write the tool cache unnoticed (issue 11): bwrap and unshare mount it read-only;
+the rlimits tier cannot, so a content manifest detects a change after the run and removes the changed
+entries at the next start, before anything uses them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codegen_cli.evaluate import cache_manifest
+from codegen_cli.evaluate.sandbox import Limits, Sandbox, SandboxUnavailable, scratch_dir
+
+from .conftest import HUMANEVAL_X, require_toolchains
+
+
+def test_manifest_finds_changed_missing_and_new_files(tmp_path):
+    cache = tmp_path / "cache"
+    (cache / "cpp" / "k").mkdir(parents=True)
+    (cache / "cpp" / "k" / "he.h").write_text("#include <vector>\n")
+    (cache / "js").mkdir()
+    (cache / "js" / "md5.js").write_text("ok")
+    (cache / ".cpp.lock").write_text("")
+    cache_manifest.record(cache)
+    assert cache_manifest.changes(cache) == []
+    (cache / "cpp" / "k" / "he.h").write_text("#define vector nothing\n")
+    (cache / "js" / "md5.js").unlink()
+    (cache / "planted").write_text("x")
+    (cache / ".rust.lock").write_text("")  # lock files come and go: not content
+    found = cache_manifest.changes(cache)
+    assert found == ["changed cpp/k/he.h", "missing js/md5.js", "new planted"]
+    assert cache_manifest.purge(cache, found) == ["cpp", "js", "planted"]
+    assert sorted(p.name for p in cache.iterdir()) == [".cpp.lock", ".rust.lock"]
+
+
+def test_unshare_tier_mounts_the_cache_read_only(tmp_path):
+    try:
+        sandbox = Sandbox("unshare")
+    except SandboxUnavailable as exc:
+        pytest.skip(f"no unshare tier here: {exc}")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "entry").write_text("trusted")
+    with scratch_dir() as work:
+        script = f"echo poison > {cache}/entry; touch {cache}/new; umount {cache}; touch ok"
+        result = sandbox.run(["sh", "-c", script], workdir=work, limits=Limits(wall_seconds=20),
+                             readonly_paths=[cache])
+        assert (work / "ok").exists(), result  # the program ran, its own dir is writable
+    assert (cache / "entry").read_text() == "trusted" and not (cache / "new").exists()
+    assert "Read-only file system" in result.stderr
+
+
+def test_rlimits_tier_detects_a_changed_cache(cli, tmp_path, monkeypatch):
+    require_toolchains("python")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CODEGEN_SANDBOX_TIER", "rlimits")
+    samples = tmp_path / "samples.jsonl"
+    write = f"    open({str(cache / 'planted')!r}, 'w').write('x')\n    return number % 1.0\n"
+    samples.write_text(json.dumps({"task_id": "Python/2", "completion": write}) + "\n")
+
+    def run(out):
+        return cli("eval", "--samples", samples, "--problems", HUMANEVAL_X, "-k", "1", "-o", tmp_path / out,
+                   "--cache-dir", cache, "--allow-code-execution", "--json")
+
+    first = run("one")
+    assert first.exit_code == 0, first.stderr
+    assert "a program changed the tool cache" in first.stderr and "new planted" in first.stderr
+    summary = json.loads(first.stdout)["sandbox"]
+    assert summary["tool_cache_changed"] == ["new planted"] and "manifest" in summary["tool_cache"]
+    second = run("two")  # the next start finds it before anything uses the cache
+    assert "was changed since an evaluator prepared it (new planted)" in second.stderr
+    assert "removed planted" in second.stderr
