@@ -13,10 +13,16 @@ EXIT_BAD_INPUT = 3
 EXIT_MISMATCH = 4
 EXIT_INTERRUPTED = 130
 
-EXIT_CODES_HELP = (
-    "Exit codes: 0 ok; 1 the job failed; 2 bad usage or config; 3 bad input data; "
-    "4 resume/compatibility mismatch; 130 interrupted (after saving what could be saved)."
-)
+# The one exit-code table: `codegen --help` prints it, docs/architecture.md lists it (a test compares them).
+EXIT_CODES = {
+    EXIT_OK: "ok",
+    EXIT_FAILED: "the job failed",
+    EXIT_USAGE: "bad usage or config (a path argument that does not exist included)",
+    EXIT_BAD_INPUT: "bad input data (no input at all included)",
+    EXIT_MISMATCH: "resume/compatibility mismatch, or the output folder is in use by another process",
+    EXIT_INTERRUPTED: "interrupted by SIGINT/SIGTERM (after saving what could be saved)",
+}
+EXIT_CODES_HELP = "Exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()) + "."
 
 
 class CodegenError(Exception):

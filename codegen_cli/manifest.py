@@ -16,7 +16,7 @@ from typing import Any
 
 from codegen_cli import __version__
 from codegen_cli.atomic import atomic_write_json
-from codegen_cli.errors import InputDataError, MismatchError
+from codegen_cli.errors import InputDataError, MismatchError, UsageError
 
 MANIFEST_NAME = "manifest.json"
 
@@ -73,8 +73,10 @@ def read_manifest(folder: str | Path, *, stage: str) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / MANIFEST_NAME
     rerun = f"run `codegen {stage}` to create it"
+    if not folder.exists():  # a path argument that does not exist: usage (exit 2), as for every command
+        raise UsageError(f"{folder}: no such folder; {rerun}")
     if not folder.is_dir():
-        raise InputDataError(f"{folder}: no such folder; {rerun}")
+        raise InputDataError(f"{folder}: is a file, not a {stage} folder; {rerun}")
     if not path.is_file():
         raise InputDataError(f"{path}: missing, so {folder} is not a finished {stage} output; {rerun}")
     try:

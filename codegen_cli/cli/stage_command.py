@@ -118,7 +118,7 @@ def _cli_value(spec: OptionSpec, value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
-def build_config(stage: str, cls: type, ctx: typer.Context, values: dict[str, Any],
+def build_config(stage: str, cls: type, ctx: typer.Context, values: dict[str, Any], *,
                  config_file: Path | None, overrides: list[str]) -> Any:
     """defaults < --config FILE < --set < flags given on the command line; every problem at once."""
     problems: list[str] = []
@@ -161,7 +161,8 @@ def stage_command(stage: Stage, *, doc: str, render: Callable[[Any], None],
     def command(ctx: typer.Context, **values: Any) -> None:
         meta = {name: values.pop(name, None) for name in _META}
         with engine_errors():
-            cfg = build_config(stage.name, cls, ctx, values, meta["config_file"], list(meta["set_overrides"] or []))
+            cfg = build_config(stage.name, cls, ctx, values, config_file=meta["config_file"],
+                               overrides=list(meta["set_overrides"] or []))
             if meta["print_config"]:
                 sys.stdout.write(to_toml(config_mapping(cfg)))
                 return

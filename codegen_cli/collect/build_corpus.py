@@ -11,6 +11,7 @@ returned as is; when a source changed since (a file added, removed or edited) th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -32,6 +33,7 @@ from codegen_cli.collect.runner import make_chunks, run_chunks
 from codegen_cli.collect.stats import Stats
 from codegen_cli.collect.writer import write_corpus
 from codegen_cli.errors import InputDataError, MismatchError, UsageError
+from codegen_cli.jsonl_store import writer_lock
 from codegen_cli.languages import parse_language_list
 from codegen_cli.manifest import MANIFEST_NAME, Manifest, write_manifest
 from codegen_cli.output import log, progress, warn
@@ -43,19 +45,29 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     cfg.validate()
     started = time.monotonic()
     if cfg.merge:
-        return merge(cfg)
+        with writer_lock(cfg.output):
+            return merge(cfg)
     options = cfg.row_options()
     options["sources"] = source_specs(cfg)
     digest = sha256_json(options)
     parsed = [src.parse_spec(spec) for spec in options["sources"]]  # bad paths fail before any write
     sources = [src.prepare(source, cache_dir=cfg.cache_dir) for source in parsed]
+    _check_sources(sources, cfg)
     source_info = described_sources(sources, cfg.skip_vendored)
+    _check_not_empty(source_info)
     done = _finished(cfg, digest, source_info)
     if done is not None:
         return done
+    # --shard runs share the folder by design (each writes only its own chunks): only whole runs are locked
+    with contextlib.nullcontext() if cfg.shard else writer_lock(cfg.output):
+        return _collect_chunks(cfg, sources, source_info, options=options, digest=digest, started=started)
+
+
+def _collect_chunks(cfg: CollectConfig, sources: list[src.Source], source_info: list[dict[str, Any]], *,
+                    options: dict[str, Any], digest: str, started: float) -> CollectSummary:
+    """Pass 1 (every chunk not finished before), then pass 2 unless this is a --shard run."""
     settings = _worker_settings(cfg, cfg.output / ".work")
     work = _prepare_work_dir(cfg, options, digest)
-    _check_sources(sources, cfg)
     shard_index, shard_count = cfg.shard_spec()
     stats, chunk_ids, resumed = Stats(), [], 0
 
@@ -79,7 +91,31 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     if cfg.shard:
         return _summary(cfg, stats, source_info, [], complete=False, chunks=len(chunk_ids), resumed=resumed,
                         seconds=time.monotonic() - started)
-    return _finish(cfg, work, options, digest, source_info, stats, sorted(chunk_ids), resumed, started)
+    return _finish(cfg, work, options=options, digest=digest, source_info=source_info, stats=stats,
+                   chunk_ids=sorted(chunk_ids), resumed=resumed, started=started)
+
+
+def _check_not_empty(source_info: list[dict[str, Any]]) -> None:
+    """No input is an error (exit 3), not a corpus of 0 documents: a wrong path must not look like success.
+
+    A hub dataset (hf:NAME) is streamed, so its size is unknown here: it is never called empty."""
+    empty = [s for s in source_info if not s.get("error") and s.get("kind") != "hf" and not s["listing"]["files"]]
+    usable = [s for s in source_info if not s.get("error")]
+    if usable and len(empty) == len(usable):
+        names = ", ".join(str(s["spec"]) for s in empty)
+        raise InputDataError(f"no files in the sources ({names}): nothing to collect; check the paths, and "
+                             "--keep-vendored if everything is under vendor/ or node_modules/")
+    for source in empty:
+        warn(f"source {source['spec']}: no files")
+
+
+def _check_kept(summary: CollectSummary) -> None:
+    """Every file dropped is an error with the reasons (exit 3): the filters or --languages exclude them all."""
+    if summary.documents == 0:
+        reasons = ", ".join(f"{reason} {row['files']}" for reason, row in
+                            sorted(summary.dropped.items(), key=lambda kv: (-kv[1]["files"], kv[0])))
+        raise InputDataError(f"no documents kept: {summary.files_seen} files listed, dropped: {reasons or 'none'}; "
+                             "loosen the filters or --languages (the work folder is kept: a rerun resumes)")
 
 
 def described_sources(sources: list[src.Source], skip_vendored: bool) -> list[dict[str, Any]]:
@@ -205,8 +241,8 @@ def merge(cfg: CollectConfig) -> CollectSummary:
     for index in chunk_ids:
         stats.add(Stats.from_dict(json.loads(chunk_paths(work, index)[2].read_text(encoding="utf-8"))["stats"]))
     stored = CollectConfig(**{**_config_fields(data["options"]), "output": cfg.output, "keep_work": cfg.keep_work})
-    return _finish(stored, work, data["options"], data["options_sha256"], source_info, stats, sorted(chunk_ids),
-                   0, started)
+    return _finish(stored, work, options=data["options"], digest=data["options_sha256"], source_info=source_info,
+                   stats=stats, chunk_ids=sorted(chunk_ids), resumed=0, started=started)
 
 
 def _config_fields(options: dict[str, Any]) -> dict[str, Any]:
@@ -217,8 +253,9 @@ def _config_fields(options: dict[str, Any]) -> dict[str, Any]:
     return {**cfg.__dict__, "sources": options["sources"]}
 
 
-def _finish(cfg: CollectConfig, work: Path, options: dict[str, Any], digest: str, source_info: list[dict[str, Any]],
-            stats: Stats, chunk_ids: list[int], resumed: int, started: float) -> CollectSummary:
+def _finish(cfg: CollectConfig, work: Path, *, options: dict[str, Any], digest: str,
+            source_info: list[dict[str, Any]], stats: Stats, chunk_ids: list[int], resumed: int,
+            started: float) -> CollectSummary:
     tables = [chunk_paths(work, i)[0] for i in chunk_ids]
     keys = [chunk_paths(work, i)[1] for i in chunk_ids]
     t_dedup = time.monotonic()
@@ -230,11 +267,12 @@ def _finish(cfg: CollectConfig, work: Path, options: dict[str, Any], digest: str
         near, clusters = dedup.near_duplicates(keys, codes != 0, cfg.bands)
         codes[near] = 2
     t_write = time.monotonic()
-    shards = write_corpus(tables, codes, DEDUP_REASONS, cfg.output / "data", cfg.shard_size_mb * 1_000_000,
-                          stats.unkeep)
+    shards = write_corpus(tables, codes, reasons=DEDUP_REASONS, data_dir=cfg.output / "data",
+                          target_bytes=cfg.shard_size_mb * 1_000_000, on_drop=stats.unkeep)
     timings = {"dedup_s": round(t_write - t_dedup, 3), "write_s": round(time.monotonic() - t_write, 3)}
     summary = _summary(cfg, stats, source_info, [f"data/{name}" for name in shards], complete=True,
                        chunks=len(chunk_ids), resumed=resumed, seconds=time.monotonic() - started)
+    _check_kept(summary)
     counts = {"documents": summary.documents, "files_seen": summary.files_seen, "bytes_in": summary.bytes_in,
               "bytes_read": summary.bytes_read, "bytes_out": summary.bytes_out, "per_language": summary.per_language, "dropped": summary.dropped,
               "dropped_per_language": summary.dropped_per_language, "redactions": summary.redactions,

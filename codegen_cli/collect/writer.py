@@ -70,7 +70,7 @@ class ShardWriter:
         return self.written
 
 
-def write_corpus(table_files: list[Path], drop_code: np.ndarray, reasons: tuple[str, ...], data_dir: Path,
+def write_corpus(table_files: list[Path], drop_code: np.ndarray, *, reasons: tuple[str, ...], data_dir: Path,
                  target_bytes: int, on_drop: Callable[[str, str, int], None]) -> list[str]:
     """Copy the rows whose `drop_code` is 0 into shards; report the others (reasons[code]) to `on_drop`."""
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from codegen_cli.config import to_dict
 from codegen_cli.errors import JobFailed
 from codegen_cli.evaluate.config import EvalConfig
+from codegen_cli.jsonl_store import writer_lock
 
 if TYPE_CHECKING:
     from codegen_cli.evaluate.summary import EvalSummary
@@ -49,10 +50,15 @@ class EvalRun:
 
 def evaluate(cfg: EvalConfig) -> EvalRun:
     """Generate (when a model is given) then score; with task `translate`, the translation engine."""
+    cfg.validate()
+    with writer_lock(cfg.output):  # generation then scoring: one writer of the folder from start to end
+        return _evaluate(cfg)
+
+
+def _evaluate(cfg: EvalConfig) -> EvalRun:
     from codegen_cli.evaluate.problems import load_problems
     from codegen_cli.evaluate.scoring import score
 
-    cfg.validate()
     if cfg.task == "translate":
         from codegen_cli.evaluate.translation import translate
 

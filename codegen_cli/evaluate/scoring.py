@@ -8,14 +8,13 @@ identical programs run once), build + run the rest in parallel, then compute pas
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from codegen_cli.atomic import atomic_write_json, atomic_write_text, sha256_file
+from codegen_cli.atomic import atomic_write_json, sha256_file
 from codegen_cli.cpus import resolve_workers
 from codegen_cli.errors import Interrupted, JobFailed, MismatchError, UsageError
 from codegen_cli.evaluate import cache_manifest, postprocess, reuse
@@ -26,8 +25,8 @@ from codegen_cli.evaluate.languages.base import RULES_VERSION, Program
 from codegen_cli.evaluate.languages.context import Context, default_cache_dir
 from codegen_cli.evaluate.problems import Problem, load_problems
 from codegen_cli.evaluate.samples import Sample, read_samples, reference_samples
-from codegen_cli.evaluate.store import ResultsStore
 from codegen_cli.evaluate.summary import EvalSummary, language_block, reference_report
+from codegen_cli.jsonl_store import JsonlStore, writer_lock
 from codegen_cli.languages import LANGUAGE_KEYS
 from codegen_cli.output import log, progress, warn
 
@@ -48,33 +47,13 @@ def _select(cfg: ScoringConfig) -> tuple[list[Problem], list[Sample]]:
 
 
 def _write_samples_copy(cfg: ScoringConfig, samples: list[Sample]) -> None:
-    """results/samples.jsonl: every sample scored into this folder (earlier runs' rows are kept).
-
-    A row that would change the completion of an already recorded (task_id, sample_idx) is refused:
-    its result in results.jsonl would no longer match.
-    """
+    """results/samples.jsonl: every sample scored into this folder (earlier runs' rows are kept; another
+    completion for a recorded (task_id, sample_idx) is refused: its result would no longer match)."""
     target = cfg.output / "samples.jsonl"
     if cfg.samples is not None and target.exists() and target.resolve() == cfg.samples.resolve():
         return
-    rows: dict[tuple[str, int], dict[str, Any]] = {}
-    if target.exists():
-        for line in target.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows[(row["task_id"], int(row["sample_idx"]))] = row
-    before = dict(rows)
-    for sample in samples:
-        old = rows.get(sample.key)
-        if old is not None and old.get("completion") != sample.completion:
-            raise MismatchError(
-                f"{target} already holds another completion for {sample.task_id} #{sample.sample_idx}; "
-                "score into a new --output folder"
-            )
-        rows[sample.key] = sample.to_row()
-    if rows != before or not target.exists():
-        ordered = sorted(rows.values(), key=lambda r: (r["language"], r["task_id"], r["sample_idx"]))
-        text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in ordered)
-        atomic_write_text(target, text)
+    JsonlStore(target, what="sample row").merge(
+        (s.to_row() for s in samples), order=lambda r: (r["language"], r["task_id"], r["sample_idx"]))
 
 
 def _result_row(
@@ -156,27 +135,28 @@ def score(cfg: ScoringConfig) -> EvalSummary:
         f"{sandbox.memory_guard}")
     contexts = _contexts(cfg, sandbox, cache, languages)
     prepare_tool_cache(contexts, log=log)  # verifies the cache against its manifest first, records it after
-    cfg.output.mkdir(parents=True, exist_ok=True)
-    _write_samples_copy(cfg, samples)
-    store = ResultsStore(cfg.output / "results.jsonl")
-    done = store.load()
-    _check_resumable(done, samples, store.path)
-    by_id = {p.task_id: p for p in problems}
-    settings = {s.key: reuse.verdict_settings(cfg, by_id[s.task_id], s.field, toolchains[s.language])
-                for s in samples}
-    outdated = reuse.stale(done, settings)
-    for line in reuse.report(outdated):
-        log(line)
-    store.drop(set(outdated))
-    done = {key: row for key, row in done.items() if key not in outdated}
-    counters = _run_pending(cfg, samples, problems, done, store, contexts, settings)
-    changed = _cache_after_run(cache, sandbox.tier)
-    summary = _summarize(
-        cfg, problems, samples, store.load(), toolchains, sandbox, counters, time.monotonic() - start
-    )
-    summary.cache_changed = changed
-    atomic_write_json(cfg.output / "summary.json", summary.to_dict())
-    _write_manifest(cfg, samples, summary)
+    with writer_lock(cfg.output):
+        _write_samples_copy(cfg, samples)
+        store = JsonlStore(cfg.output / "results.jsonl", what="result row")
+        store.repair()
+        done = store.keyed()  # a damaged line is skipped: its sample is simply scored again
+        _check_resumable(done, samples, store.path)
+        by_id = {p.task_id: p for p in problems}
+        settings = {s.key: reuse.verdict_settings(cfg, by_id[s.task_id], s.field, toolchains[s.language])
+                    for s in samples}
+        outdated = reuse.stale(done, settings)
+        for line in reuse.report(outdated):
+            log(line)
+        store.drop(set(outdated))
+        done = {key: row for key, row in done.items() if key not in outdated}
+        counters = _run_pending(cfg, samples, problems, done, store, contexts, settings)
+        changed = _cache_after_run(cache, sandbox.tier)
+        summary = _summarize(
+            cfg, problems, samples, store.keyed(), toolchains, sandbox, counters, time.monotonic() - start
+        )
+        summary.cache_changed = changed
+        atomic_write_json(cfg.output / "summary.json", summary.to_dict())
+        _write_manifest(cfg, samples, summary)
     return summary
 
 
@@ -264,7 +244,7 @@ def _run_pending(
     samples: list[Sample],
     problems: list[Problem],
     done: dict[tuple[str, int], dict[str, Any]],
-    store: ResultsStore,
+    store: JsonlStore,
     contexts: dict[str, Context],
     settings: dict[tuple[str, int], dict[str, Any]],
 ) -> dict[str, int]:
@@ -294,7 +274,7 @@ def _run_pending(
 
         def record(program: Program, outcome: Outcome, cached: bool) -> None:
             for sample in groups.pop(program.sha256, []):
-                store.append(_result_row(sample, program, outcome, cached, settings[sample.key]))
+                store.append([_result_row(sample, program, outcome, cached, settings[sample.key])])
                 tally["passed"] += outcome.status == "passed"
                 bar.advance(1, passed=tally["passed"])
             counters["cached" if cached else "run"] += 1
@@ -314,8 +294,6 @@ def _run_pending(
             raise Interrupted(
                 f"interrupted; {store.path} keeps every finished result, rerun to resume"
             ) from exc
-        finally:
-            store.close()
     return counters
 
 

@@ -36,6 +36,7 @@ from codegen_cli.generation.store import (
     model_fingerprint,
     settings_hash,
 )
+from codegen_cli.jsonl_store import writer_lock
 from codegen_cli.output import log, progress, warn
 
 
@@ -116,6 +117,15 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem], *,
     if prompt_format is not None:  # absent by default, so generation hashes are unchanged
         settings["prompt_format"] = prompt_format.name
     digest = settings_hash(settings)
+    with writer_lock(config.output):
+        return _generate_into(config, problems, digest=digest, settings=settings, tag_style=tag_style,
+                              state=state, prompt_format=prompt_format, get_runner=get_runner)
+
+
+def _generate_into(config: GenerationConfig, problems: Sequence[Problem], *, digest: str, settings: dict[str, Any],
+                   tag_style: str, state: Any, prompt_format: PromptFormat | None,
+                   get_runner: Callable[[], Any] | None) -> GenerationSummary:
+    """generate_samples, holding the output folder."""
     store = SampleStore(config.output)
     if state.is_main_process:
         store.repair()
@@ -128,8 +138,8 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem], *,
     started = time.monotonic()
     run, device, dtype = RunStats(), "none", "none"
     if batches:
-        device, dtype = _generate(config, batches, problems, store, settings, tag_style, state, run,
-                                  prompt_format, get_runner)
+        device, dtype = _generate(config, batches, problems, store=store, settings=settings, tag_style=tag_style,
+                                  state=state, run=run, prompt_format=prompt_format, get_runner=get_runner)
     elif state.is_main_process:
         log(f"all {len(wanted)} samples are already in {store.path}; nothing to generate")
     state.wait_for_everyone()
@@ -144,7 +154,7 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem], *,
     )
 
 
-def _generate(config: GenerationConfig, batches: list[Batch], problems: Sequence[Problem], store: SampleStore,
+def _generate(config: GenerationConfig, batches: list[Batch], problems: Sequence[Problem], *, store: SampleStore,
               settings: dict[str, Any], tag_style: str, state: Any, run: RunStats,
               prompt_format: PromptFormat | None = None,
               get_runner: Callable[[], Any] | None = None) -> tuple[str, str]:
@@ -156,9 +166,10 @@ def _generate(config: GenerationConfig, batches: list[Batch], problems: Sequence
         missing = missing_tag_tokens(tokenizer, {p.language for p in problems}, tag_style) if tokenizer else []
         if missing:
             warn(f"the tokenizer has no {', '.join(missing)} token: those prompts get the tag as plain text")
-        store.write_settings(_settings_record(config, settings, digest, runner, state.num_processes))
+        store.write_settings(_settings_record(config, settings, digest=digest, runner=runner,
+                                              processes=state.num_processes))
     with state.split_between_processes(batches) as mine:
-        _run_batches(runner, mine, problems, store, digest, config, tag_style, run,
+        _run_batches(runner, mine, problems, store=store, digest=digest, config=config, tag_style=tag_style, run=run,
                      total=sum(len(b.items) for b in mine), show=state.is_main_process,
                      prompt_format=prompt_format)
     return runner.device, runner.dtype
@@ -193,8 +204,8 @@ def _gather(run: RunStats) -> RunStats:
     return total
 
 
-def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Problem], store: SampleStore,
-                 digest: str, config: GenerationConfig, tag_style: str, run: RunStats, *, total: int,
+def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Problem], *, store: SampleStore,
+                 digest: str, config: GenerationConfig, tag_style: str, run: RunStats, total: int,
                  show: bool, prompt_format: PromptFormat | None = None) -> None:
     started = time.monotonic()
     with progress("generate", total=total if show else None, unit="samples") as bar:
@@ -239,7 +250,7 @@ def _per_language(store: SampleStore, digest: str, wanted: set[Key]) -> dict[str
     return counts
 
 
-def _settings_record(config: GenerationConfig, settings: dict[str, Any], digest: str, runner: Any,
+def _settings_record(config: GenerationConfig, settings: dict[str, Any], *, digest: str, runner: Any,
                      processes: int) -> dict[str, Any]:
     import torch
     import transformers

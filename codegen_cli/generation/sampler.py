@@ -241,13 +241,13 @@ def generate_batch(
                                     states=[states[r] for r in rows], eos_ids=lm.eos_ids)
         config = hf_generation_config(lm, temperature=temperature, top_p=top_p, top_k=top_k,
                                       max_new_tokens=chunk)
-        output = _generate_call(lm, ids, mask, cache, config, criterion, streamer)
+        output = _generate_call(lm, ids, mask, cache=cache, config=config, criterion=criterion, streamer=streamer)
         sequences = output.sequences
         at_limit = sequences.shape[1] - width >= max_new_tokens
         keep = []
         for i, row in enumerate(rows):
             if criterion.done[i] or at_limit:
-                results[row] = _completion(lm, criterion, i, sequences[i, width:].tolist(), truncated[row])
+                results[row] = _completion(lm, criterion, i, sequences[i, width:].tolist(), truncated=truncated[row])
             else:
                 keep.append(i)
         if not keep:
@@ -257,7 +257,7 @@ def generate_batch(
     return results  # type: ignore[return-value]  # every row was filled before the loop ended
 
 
-def _generate_call(lm: LoadedModel, ids, mask, cache, config, criterion: PerSequenceStop, streamer: Any):
+def _generate_call(lm: LoadedModel, ids, mask, *, cache, config, criterion: PerSequenceStop, streamer: Any):
     from transformers import StoppingCriteriaList
 
     extra = {_CACHE_KWARG: cache} if cache is not None else {}
@@ -302,7 +302,8 @@ def _cache_kwarg() -> str:
 _CACHE_KWARG = _cache_kwarg()
 
 
-def _completion(lm: LoadedModel, criterion: PerSequenceStop, i: int, ids: list[int], truncated: bool) -> Completion:
+def _completion(lm: LoadedModel, criterion: PerSequenceStop, i: int, ids: list[int], *,
+                truncated: bool) -> Completion:
     """Row i of a chunk as a finished Completion: tokens up to its end, decoded and cut."""
     steps = criterion.stop_tokens[i]
     ids = ids[:steps] if steps is not None else ids

@@ -6,23 +6,22 @@ Not in the hash, so they can change between runs: `n` (a rerun with a larger n a
 selection, batch size, dtype, device and backend (they change numerics, not the distribution; they are
 recorded in generation.json).
 
-A batch's rows are appended with ONE write under an exclusive lock, then fsynced, so a kill -9 leaves at
-most a torn last line, which the next run drops. Rows are keyed by (task_id, sample_idx): a resumed run
-skips keys already present, and a duplicate key (should never happen) keeps its first row.
+The file is a `JsonlStore` (codegen_cli/jsonl_store.py): a batch's rows are appended with ONE write under an
+exclusive lock, then fsynced, so a kill -9 leaves at most a torn last line, which the next run drops. Rows
+are keyed by (task_id, sample_idx): a resumed run skips keys already present, and a duplicate key (should
+never happen) keeps its first row.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from codegen_cli.atomic import atomic_write_json, sha256_json
-from codegen_cli.errors import InputDataError, MismatchError
+from codegen_cli.errors import MismatchError
+from codegen_cli.jsonl_store import JsonlStore, Key, Row
 from codegen_cli.output import warn
 
 SAMPLES_FILE = "samples.jsonl"
@@ -30,7 +29,6 @@ SETTINGS_FILE = "generation.json"
 PROMPT_FORMAT_VERSION = 1  # bump when prompts.py changes what the model sees
 _EDGE_BYTES = 1 << 20  # bytes read from each end of a weights file for its fingerprint
 
-Key = tuple[str, int]
 
 
 def model_fingerprint(model: str) -> dict[str, Any]:
@@ -64,54 +62,17 @@ def settings_hash(settings: dict[str, Any]) -> str:
     return sha256_json(settings)[:16]
 
 
-class SampleStore:
-    """The samples file of one output folder."""
+class SampleStore(JsonlStore):
+    """The samples file of one output folder: a JsonlStore whose rows carry the settings hash."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
-        self.path = self.folder / SAMPLES_FILE
+        super().__init__(self.folder / SAMPLES_FILE, what="sample row")
 
-    def repair(self) -> int:
-        """Drop a torn last line left by a kill; returns the bytes removed. Run by one process only."""
-        if not self.path.is_file():
-            return 0
-        size = self.path.stat().st_size
-        if size == 0:
-            return 0
-        with self.path.open("rb+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            data = handle.read()
-            end = data.rfind(b"\n") + 1
-            if end < len(data):
-                handle.truncate(end)
-                handle.flush()
-                os.fsync(handle.fileno())
-            return len(data) - end
+    def read(self, *, bad_rows: str = "raise", hint: str = "fix or move the file, or pass --force") -> list[Row]:
+        return super().read(bad_rows=bad_rows, hint=hint)
 
-    def read(self) -> list[dict[str, Any]]:
-        """Every complete row, in file order; a corrupt complete line is an input error."""
-        rows = []
-        try:
-            handle = self.path.open("rb")
-        except FileNotFoundError:  # absent, or just moved aside by --force on the main process
-            return []
-        with handle:
-            for number, line in enumerate(handle, 1):
-                if not line.endswith(b"\n"):
-                    break  # torn tail: ignored here, removed by repair()
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    (row["task_id"], int(row["sample_idx"]))
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise InputDataError(
-                        f"{self.path}:{number}: not a sample row ({exc}); fix or move the file, or pass --force"
-                    ) from exc
-                rows.append(row)
-        return rows
-
-    def check(self, expected_hash: str, *, force: bool, discard: bool = True) -> dict[Key, dict[str, Any]]:
+    def check(self, expected_hash: str, *, force: bool, discard: bool = True) -> dict[Key, Row]:
         """Rows already made with these settings, keyed; other settings refuse (exit 4) unless force.
 
         With force, rows of other settings are moved aside when `discard` (the main process), else only
@@ -131,26 +92,10 @@ class SampleStore:
             os.replace(self.path, backup)
             warn(f"--force: moved {len(rows)} samples made with other settings to {backup}")
             return {}
-        done: dict[Key, dict[str, Any]] = {}
-        for row in rows:
-            done.setdefault((row["task_id"], int(row["sample_idx"])), row)
+        done = self.keyed(rows)
         if len(done) < len(rows):
             warn(f"{self.path}: {len(rows) - len(done)} duplicate (task_id, sample_idx) rows; the first is used")
         return done
-
-    def append(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Append rows with one locked write + fsync (several processes may append to the same file)."""
-        data = "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
-        if not data:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, data.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)  # closing releases the lock
 
     def write_settings(self, record: dict[str, Any]) -> None:
         atomic_write_json(self.folder / SETTINGS_FILE, record)

@@ -19,12 +19,13 @@ from typing import Any
 from codegen_cli.atomic import atomic_write_json, sha256_json
 from codegen_cli.config import to_dict
 from codegen_cli.errors import InputDataError, MismatchError, UsageError
+from codegen_cli.jsonl_store import writer_lock
 from codegen_cli.languages import parse_language_list
 from codegen_cli.manifest import MANIFEST_NAME, Manifest, write_manifest
 from codegen_cli.output import is_interactive, log, progress, warn
 from codegen_cli.tokenizer import corpus as corpus_io
 from codegen_cli.tokenizer.config import TokenizeConfig, TokenizeSummary
-from codegen_cli.tokenizer.encode import EncodeJob, marker_path
+from codegen_cli.tokenizer.encode import EncodeJob
 from codegen_cli.tokenizer.folder import (
     TOKENIZER_JSON,
     TokenizerFolder,
@@ -33,7 +34,7 @@ from codegen_cli.tokenizer.folder import (
     load_tokenizer_folder,
     resolve_dtype,
 )
-from codegen_cli.tokenizer.runner import run_units
+from codegen_cli.tokenizer.runner import encode_units
 from codegen_cli.tokenizer.shards import build_meta, read_markers, total_counts, write_shards
 from codegen_cli.tokenizer.specials import SPECIAL_TOKENS
 from codegen_cli.tokenizer.train_bpe import (
@@ -161,17 +162,15 @@ def _copy_folder(source: Path, target: Path) -> None:
 
 def _encode_all(cfg: TokenizeConfig, job: EncodeJob, units: list[corpus_io.WorkUnit]) -> bool:
     """Encode the units without a marker yet; returns True when some were already done (a resume)."""
-    todo = [u for u in units if not marker_path(job.parts_dir, u.index).is_file()]
     with progress("tokenize: encode", total=len(units), unit="units") as bar:
-        bar.advance(len(units) - len(todo))
         state = {"tokens": 0}
 
-        def done(marker: dict[str, Any]) -> None:
+        def done(marker: dict[str, Any], resumed: bool) -> None:
             state["tokens"] += marker["splits"]["train"]["tokens"] + marker["splits"]["val"]["tokens"]
             bar.advance(1, tokens=state["tokens"])
 
-        run_units(job, todo, cfg.resolved_workers(), done)
-    return len(todo) < len(units)
+        ran = encode_units(job, units, cfg.resolved_workers(), done)
+    return ran < len(units)
 
 
 def _summary(cfg: TokenizeConfig, meta: dict[str, Any], counts: dict[str, Any], **flags: Any) -> TokenizeSummary:
@@ -213,6 +212,15 @@ def tokenize(cfg: TokenizeConfig) -> TokenizeSummary:
     docs, sizes = corpus_io.scan_languages(files)
     languages, empty = _select_languages(cfg, docs, corpus)
     _check_before_work(cfg, languages)
+    with writer_lock(cfg.output):
+        return _build(cfg, files, fingerprint=fingerprint, run_hash=run_hash, languages=languages, empty=empty,
+                      sizes=sizes, started=started)
+
+
+def _build(cfg: TokenizeConfig, files: list[Path], *, fingerprint: dict[str, Any], run_hash: str,
+           languages: list[str], empty: list[str], sizes: dict[str, int], started: float) -> TokenizeSummary:
+    """Every check passed: train (or copy) the tokenizer, encode the units, write shards, meta and manifest."""
+    corpus = Path(cfg.corpus)
     work = _prepare_output(cfg, run_hash)
     for lang in empty:
         warn(f"no documents for language {lang} in {corpus}")

@@ -1,4 +1,4 @@
-"""Run the encode work units: in-process with one worker, else on a pool of spawned processes.
+"""Run the encode work units on the shared executor (codegen_cli/work_units.py).
 
 Each worker encodes whole units single-threaded (TOKENIZERS_PARALLELISM=false), reading its rows from
 parquet itself, so the parent only hands out unit numbers and collects the small markers. Spawned (not
@@ -8,53 +8,36 @@ in a broken state.
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
 
 from codegen_cli.tokenizer.corpus import WorkUnit
-from codegen_cli.tokenizer.encode import EncodeJob, encode_unit
-
-# Units queued per worker beyond the one it runs: keeps workers busy without queueing the whole corpus.
-QUEUE_PER_WORKER = 2
+from codegen_cli.tokenizer.encode import EncodeJob, encode_unit, marker_path
+from codegen_cli.work_units import run_units
 
 
-def _init_worker() -> None:
-    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+class EncodeWork:
+    """The tokenize stage's units for `run_units`: a unit is done when its marker file exists."""
 
+    def __init__(self, job: EncodeJob) -> None:
+        self.job = job
 
-def run_units(job: EncodeJob, units: list[WorkUnit], workers: int, on_done: Callable[[dict], None]) -> None:
-    """Encode `units` (the not-yet-finished ones), calling `on_done(marker)` as each completes."""
-    if workers <= 1 or len(units) <= 1:
-        for unit in units:
-            on_done(encode_unit(job, unit))
-        return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=context,
-                             initializer=_init_worker) as pool:
-        pending: set[Future] = set()
-        queue = iter(units)
-        limit = workers * (1 + QUEUE_PER_WORKER)
+    def finished(self, unit: WorkUnit) -> dict[str, Any] | None:
+        path = marker_path(self.job.parts_dir, unit.index)
         try:
-            while True:
-                for unit in queue:
-                    pending.add(pool.submit(encode_unit, job, unit))
-                    if len(pending) >= limit:
-                        break
-                if not pending:
-                    return
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    on_done(future.result())
-        except BaseException:
-            _stop_now(pool)
-            raise
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # absent (or unreadable: redo the unit, which rewrites it)
+
+    def run(self, unit: WorkUnit) -> dict[str, Any]:
+        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+        return encode_unit(self.job, unit)
 
 
-def _stop_now(pool: ProcessPoolExecutor) -> None:
-    """On Ctrl-C or an error, kill the workers instead of waiting for their units: every part file is
-    written atomically and a unit without its marker is simply redone by the next run."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):  # no public API for this
-        process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+def encode_units(job: EncodeJob, units: list[WorkUnit], workers: int,
+                 on_done: Callable[[dict[str, Any], bool], None]) -> int:
+    """Encode every unit without a marker, calling `on_done(marker, resumed)` for each; returns how many ran."""
+    return run_units(units, EncodeWork(job), on_done=on_done, workers=min(workers, max(1, len(units))),
+                     start="spawn", what="work units")

@@ -23,7 +23,7 @@ def read_markers(parts_dir: Path, count: int) -> list[dict[str, Any]]:
     return [json.loads(marker_path(parts_dir, i).read_text(encoding="utf-8")) for i in range(count)]
 
 
-def _groups(parts_dir: Path, count: int, split: str, itemsize: int, shard_tokens: int) -> list[list[Path]]:
+def _groups(parts_dir: Path, count: int, split: str, *, itemsize: int, shard_tokens: int) -> list[list[Path]]:
     """Which part files go into which shard (empty parts skipped)."""
     groups: list[list[Path]] = []
     current: list[Path] = []
@@ -52,7 +52,7 @@ def write_shards(parts_dir: Path, output: Path, count: int, *, itemsize: int, sh
             shutil.rmtree(folder)  # leftovers of a killed merge; rewritten identically below
         folder.mkdir(parents=True)
         names: list[str] = []
-        for number, group in enumerate(_groups(parts_dir, count, split, itemsize, shard_tokens)):
+        for number, group in enumerate(_groups(parts_dir, count, split, itemsize=itemsize, shard_tokens=shard_tokens)):
             name = f"{split}/{number:06d}.bin"
             with atomic_open(output / name, "wb") as out:
                 for part in group:

@@ -51,7 +51,7 @@ def remove_partial(run: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def save_checkpoint(accelerator: Any, run: Path, step: int, state: dict[str, Any],
+def save_checkpoint(accelerator: Any, run: Path, *, step: int, state: dict[str, Any],
                     model_config: dict[str, Any], keep: int) -> Path:
     """Save on all processes (FSDP/DeepSpeed need collectives); files and renames on the main one."""
     final = step_dir(run, step)

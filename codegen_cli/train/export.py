@@ -51,7 +51,7 @@ def _swap_in(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def save_hf(model: Any, state_dict: dict[str, Any] | None, out: Path, tokenizer_dir: Path,
+def save_hf(model: Any, state_dict: dict[str, Any] | None, out: Path, tokenizer_dir: Path, *,
             dtype: str = "float32") -> None:
     """save_pretrained + tokenizer files into `out`, atomically (call on the main process only)."""
     out = Path(out)
@@ -136,6 +136,6 @@ def export_checkpoint(cfg: ExportConfig) -> ExportSummary:
         raise InputDataError(f"{ckpt}: weights do not match model_config.json "
                              f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
     model.tie_weights()
-    save_hf(model, None, cfg.output, tokenizer, cfg.dtype)
+    save_hf(model, None, cfg.output, tokenizer, dtype=cfg.dtype)
     return ExportSummary(str(ckpt), str(cfg.output), int(state["step"]),
                          sum(p.numel() for p in model.parameters()), cfg.dtype)

@@ -25,6 +25,7 @@ from codegen_cli.atomic import atomic_write_text, sha256_file, sha256_json
 from codegen_cli.config import to_dict
 from codegen_cli.errors import InputDataError, Interrupted, JobFailed, MismatchError, UsageError
 from codegen_cli.interrupts import StopFlag
+from codegen_cli.jsonl_store import writer_lock
 from codegen_cli.manifest import Manifest, write_manifest
 from codegen_cli.output import log, progress, warn
 from codegen_cli.train import checkpoint as ckpt_io
@@ -89,8 +90,8 @@ def train(cfg: TrainConfig) -> TrainSummary:
         return finished
     accelerator = make_accelerator(cfg)
     try:
-        with StopFlag() as stop:
-            return _run(accelerator, cfg, info, sources, resume_from, stop)
+        with writer_lock(cfg.output), StopFlag() as stop:
+            return _run(accelerator, cfg, info, sources=sources, resume_from=resume_from, stop=stop)
     except torch.OutOfMemoryError as exc:
         raise UsageError(oom_message(cfg)) from exc
     finally:
@@ -157,7 +158,7 @@ def _finished_run(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSourc
     return TrainSummary(**{**{k: v for k, v in stored.items() if k in known}, "already_complete": True})
 
 
-def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],
+def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowSource, WindowSource],
          resume_from: Path | None, stop: StopFlag) -> TrainSummary:
     plan = _plan(cfg, info, sources, acc.num_processes)
     run = Path(cfg.output)
@@ -170,7 +171,7 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSour
         state.update({k: saved[k] for k in state})
     metrics = MetricsLog(run / "metrics.jsonl")
     if acc.is_main_process:
-        _prepare_run_dir(cfg, info, run, metrics, resume_from, state["step"])
+        _prepare_run_dir(cfg, info, run=run, metrics=metrics, resume_from=resume_from, step=state["step"])
     acc.wait_for_everyone()
 
     config = hf_config(cfg.model, vocab_size=info.vocab_size, seq_len=int(cfg.seq_len),
@@ -203,7 +204,8 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSour
         log(f"model {cfg.model.arch} ({cfg.preset}): {n_params:,} parameters, vocab {config.vocab_size}; "
             f"{acc.num_processes} process(es) on {acc.device.type}, precision {acc.mixed_precision}; "
             f"{plan.windows_per_step * int(cfg.seq_len):,} tokens per step, {plan.total_steps} steps")
-    loop = _Loop(acc, plan, model, optimizer, metrics, flops_token, peak, state)
+    loop = _Loop(acc, plan, model=model, optimizer=optimizer, metrics=metrics, flops_token=flops_token, peak=peak,
+                 state=state)
     loop.run(stop)
 
     if acc.is_main_process:
@@ -236,7 +238,7 @@ def _perplexity(loss: float | None) -> float | None:
     return math.exp(loss) if loss < 700 else math.inf  # exp overflows a float above ~709
 
 
-def _prepare_run_dir(cfg: TrainConfig, info: TokensInfo, run: Path, metrics: MetricsLog,
+def _prepare_run_dir(cfg: TrainConfig, info: TokensInfo, *, run: Path, metrics: MetricsLog,
                      resume_from: Path | None, step: int) -> None:
     """Main process only, after every check passed: the first writes into RUN."""
     if cfg.resume == "never" and cfg.force:
@@ -269,7 +271,7 @@ def _write_manifest(plan: _Plan, summary: TrainSummary, seconds: float) -> None:
 class _Loop:
     """The optimizer-step loop with its counters; `state` is what a checkpoint stores."""
 
-    def __init__(self, acc: Any, plan: _Plan, model: Any, optimizer: Any, metrics: MetricsLog,
+    def __init__(self, acc: Any, plan: _Plan, *, model: Any, optimizer: Any, metrics: MetricsLog,
                  flops_token: float, peak: float | None, state: dict[str, Any]) -> None:
         self.acc, self.plan, self.model, self.optimizer = acc, plan, model, optimizer
         self.metrics, self.flops_token, self.peak, self.state = metrics, flops_token, peak, state
@@ -295,7 +297,7 @@ class _Loop:
                 self._window[1] += self.plan.windows_per_step * int(cfg.seq_len)
                 val = self.evaluate() if cfg.eval_every and step % cfg.eval_every == 0 else None
                 if step % cfg.log_every == 0 or val is not None or step == self.plan.total_steps:
-                    self._log(loss, grad_norm, lr, val, bar)
+                    self._log(loss, grad_norm, lr, val=val, bar=bar)
                 else:
                     bar.advance(1)
                 stopping = any_rank(self.acc, stop.requested)
@@ -370,7 +372,7 @@ class _Loop:
         self.last_val = (acc.reduce(total, "mean") / batches).item()
         return self.last_val
 
-    def _log(self, loss: float, grad_norm: float | None, lr: float, val: float | None, bar: Any) -> None:
+    def _log(self, loss: float, grad_norm: float | None, lr: float, *, val: float | None, bar: Any) -> None:
         seconds, tokens = self._window
         self._window = [0.0, 0]
         tps = tokens / seconds if seconds > 0 else 0.0
@@ -399,8 +401,8 @@ class _Loop:
                          "epoch": self.order.epoch_of(state["data_position"]),
                          "windows_per_step": self.plan.windows_per_step}
         model_config = self.acc.unwrap_model(self.model, keep_torch_compile=False).config.to_dict()
-        ckpt_io.save_checkpoint(self.acc, cfg.output, state["step"], trainer_state, model_config,
-                                cfg.keep_checkpoints)
+        ckpt_io.save_checkpoint(self.acc, cfg.output, step=state["step"], state=trainer_state,
+                                model_config=model_config, keep=cfg.keep_checkpoints)
         self.last_saved = state["step"]
 
     def overall_tokens_per_s(self) -> float | None:

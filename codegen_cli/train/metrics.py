@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from codegen_cli.atomic import atomic_write_text
+from codegen_cli.jsonl_store import JsonlStore
 
 # Dense bf16 peak FLOP/s by a substring of torch.cuda.get_device_name(); most specific first.
 PEAK_FLOPS: tuple[tuple[str, float], ...] = (
@@ -62,28 +62,22 @@ def fmt_mfu(value: float | None) -> str:
 
 
 class MetricsLog:
-    """RUN/metrics.jsonl: one JSON object per log event, appended and flushed (main process only)."""
+    """RUN/metrics.jsonl: one JSON object per log event, appended (main process only).
+
+    Not fsynced per row: a log line lost to a power cut is redone from the last checkpoint anyway."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.store = JsonlStore(path, fsync=False, what="metrics row", key=None)
 
     def truncate_after(self, step: int) -> None:
         """On resume, drop rows a killed run wrote after its last checkpoint (they are redone)."""
-        if not self.path.exists():
-            return
-        kept = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue  # a line cut by the kill
-            if int(row.get("step", 0)) <= step:
-                kept.append(line)
-        atomic_write_text(self.path, "".join(f"{line}\n" for line in kept))
+        if self.path.exists():
+            rows = self.store.read(bad_rows="skip")  # a line cut by the kill is dropped too
+            self.store.rewrite(row for row in rows if int(row.get("step", 0)) <= step)
 
     def write(self, row: dict[str, Any]) -> None:
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row, sort_keys=True) + "\n")  # flushed on close: survives a kill -9
+        self.store.append([row])
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

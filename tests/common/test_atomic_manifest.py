@@ -5,7 +5,7 @@ import json
 import pytest
 
 from codegen_cli.atomic import atomic_open, atomic_write_json
-from codegen_cli.errors import InputDataError
+from codegen_cli.errors import UsageError, InputDataError
 from codegen_cli.manifest import Manifest, read_manifest, write_manifest
 
 
@@ -27,7 +27,7 @@ def test_manifest_roundtrip_and_errors(tmp_path):
     assert read_manifest(tmp_path, stage="collect")["counts"] == {"files": 3}
     with pytest.raises(InputDataError, match="expected 'tokenize'.*codegen tokenize"):
         read_manifest(tmp_path, stage="tokenize")
-    with pytest.raises(InputDataError, match="no such folder"):
+    with pytest.raises(UsageError, match="no such folder"):  # a path that does not exist: exit 2 everywhere
         read_manifest(tmp_path / "nope", stage="collect")
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputDataError, match="missing"):

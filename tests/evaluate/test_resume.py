@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from codegen_cli.evaluate.store import ResultsStore
+from codegen_cli.jsonl_store import JsonlStore
 from tests.conftest import freeze_when
 
 from .conftest import HUMANEVAL_X, require_toolchains
@@ -88,14 +88,11 @@ def test_sigkill_then_rerun_gives_one_result_per_sample(tmp_path):
 
 def test_torn_last_line_is_dropped(tmp_path):
     path = tmp_path / "results.jsonl"
-    store = ResultsStore(path)
-    store.append({"task_id": "Python/0", "sample_idx": 0, "status": "passed"})
-    store.close()
+    store = JsonlStore(path)
+    store.append([{"task_id": "Python/0", "sample_idx": 0, "status": "passed"}])
     with path.open("a") as handle:
         handle.write('{"task_id": "Python/0", "sample_idx": 1, "sta')  # what a kill mid-write leaves
-    rows = ResultsStore(path).load()
-    assert list(rows) == [("Python/0", 0)]
-    store = ResultsStore(path)
-    store.append({"task_id": "Python/0", "sample_idx": 1, "status": "failed"})
-    store.close()
-    assert list(ResultsStore(path).load()) == [("Python/0", 0), ("Python/0", 1)]
+    assert list(store.keyed()) == [("Python/0", 0)]
+    store.repair()
+    store.append([{"task_id": "Python/0", "sample_idx": 1, "status": "failed"}])
+    assert list(JsonlStore(path).keyed()) == [("Python/0", 0), ("Python/0", 1)]

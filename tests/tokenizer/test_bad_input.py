@@ -28,7 +28,7 @@ def tiny_corpus(tmp_path, corpus_docs):
 def test_not_a_corpus(cli, tmp_path):
     (tmp_path / "plain").mkdir()
     _assert_one_line_error(cli("tokenize", tmp_path / "plain", "-o", tmp_path / "t"), 3)
-    _assert_one_line_error(cli("tokenize", tmp_path / "missing", "-o", tmp_path / "t"), 3)
+    _assert_one_line_error(cli("tokenize", tmp_path / "missing", "-o", tmp_path / "t"), 2)  # no such path: usage
 
 
 def test_corpus_without_shards_or_with_wrong_columns(cli, tmp_path):

@@ -109,18 +109,20 @@ def translate(cfg: EvalConfig) -> dict[str, Any]:
             pairs = [pair for pair in pairs if pair not in empty]
         if not pairs:
             raise UsageError("no problems selected for any pair (check --tasks, --limit and --languages)")
-        generation = _generate_all(cfg, pairs, every, chosen, output)
+        generation = _generate_all(cfg, pairs, every=every, chosen=chosen, output=output)
     else:
-        pairs = _write_file_samples(cfg.scoring, sources, targets, every, chosen, output)
-    scores = {pair_name(*pair): _score_pair(cfg.scoring, pair, every, chosen, output) for pair in pairs}
-    summary = build_summary(cfg, pairs, scores, generation, time.monotonic() - start)
+        pairs = _write_file_samples(cfg.scoring, sources=sources, targets=targets, every=every, chosen=chosen,
+                                     output=output)
+    scores = {pair_name(*pair): _score_pair(cfg.scoring, pair, every=every, chosen=chosen, output=output)
+              for pair in pairs}
+    summary = build_summary(cfg, pairs, scores=scores, generation=generation, seconds=time.monotonic() - start)
     output.mkdir(parents=True, exist_ok=True)
     atomic_write_json(output / "summary.json", summary)
     _write_manifest(cfg, summary)
     return summary
 
 
-def _generate_all(cfg: EvalConfig, pairs: list[Pair], every, chosen, output: Path) -> dict[str, Any]:
+def _generate_all(cfg: EvalConfig, pairs: list[Pair], *, every, chosen, output: Path) -> dict[str, Any]:
     from codegen_cli.generation.engine import generate_samples, make_runner
 
     base = cfg.generation
@@ -143,7 +145,7 @@ def _generate_all(cfg: EvalConfig, pairs: list[Pair], every, chosen, output: Pat
     return made
 
 
-def _write_file_samples(cfg: ScoringConfig, sources, targets, every, chosen, output: Path) -> list[Pair]:
+def _write_file_samples(cfg: ScoringConfig, *, sources, targets, every, chosen, output: Path) -> list[Pair]:
     from codegen_cli.evaluate.translation.samples import read_translation_samples, write_pair_samples
 
     ids = {lang: {n: p.task_id for n, p in by_number.items()} for lang, by_number in chosen.items()}
@@ -153,7 +155,7 @@ def _write_file_samples(cfg: ScoringConfig, sources, targets, every, chosen, out
     return list(per_pair)
 
 
-def _score_pair(cfg: ScoringConfig, pair: Pair, every, chosen, output: Path) -> dict[str, Any]:
+def _score_pair(cfg: ScoringConfig, pair: Pair, *, every, chosen, output: Path) -> dict[str, Any]:
     from codegen_cli.evaluate.scoring import score
 
     folder = output / pair_name(*pair)
@@ -164,7 +166,7 @@ def _score_pair(cfg: ScoringConfig, pair: Pair, every, chosen, output: Path) -> 
     return score(pair_cfg).to_dict()
 
 
-def build_summary(cfg: EvalConfig, pairs: list[Pair], scores: dict[str, Any], generation: dict[str, Any],
+def build_summary(cfg: EvalConfig, pairs: list[Pair], *, scores: dict[str, Any], generation: dict[str, Any],
                   seconds: float) -> dict[str, Any]:
     """The top-level summary: per pair figures and the source x target matrix for each k."""
     ks = [f"pass@{k}" for k in cfg.scoring.k or []]

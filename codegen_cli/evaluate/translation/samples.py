@@ -18,8 +18,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from codegen_cli.atomic import atomic_write_text
-from codegen_cli.errors import InputDataError, MismatchError, UsageError
+from codegen_cli.errors import InputDataError, UsageError
+from codegen_cli.jsonl_store import JsonlStore
 from codegen_cli.languages import LANGUAGE_KEYS, language_key
 
 MAX_REPORTED = 20
@@ -156,27 +156,6 @@ def _pair_order(pair: Pair) -> tuple[int, int]:
 
 
 def write_pair_samples(path: Path, rows: list[dict[str, Any]]) -> None:
-    """The pair folder's samples.jsonl: earlier rows kept, new ones added; a changed completion is refused.
-
-    Same rule as the scoring engine's copy: a result already in results.jsonl must keep matching its
-    sample, so another completion for a recorded (task_id, sample_idx) means another output folder.
-    """
-    existing: dict[tuple[str, int], dict[str, Any]] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                existing[(row["task_id"], int(row["sample_idx"]))] = row
-    merged = dict(existing)
-    for row in rows:
-        key = (row["task_id"], row["sample_idx"])
-        old = existing.get(key)
-        if old is not None and old.get("completion") != row["completion"]:
-            raise MismatchError(f"{path} already holds another completion for {key[0]} #{key[1]}; "
-                                "score into a new --output folder")
-        merged[key] = row
-    if merged != existing or not path.is_file():
-        ordered = sorted(merged.values(), key=lambda r: (_num(r["task_id"]), int(r["sample_idx"])))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
-                                        for r in ordered))
+    """The pair folder's samples.jsonl: earlier rows kept, new ones added; a changed completion is refused
+    (the scoring engine's rule: a result already in results.jsonl must keep matching its sample)."""
+    JsonlStore(path, what="sample row").merge(rows, order=lambda r: (_num(r["task_id"]), int(r["sample_idx"])))
