@@ -62,9 +62,9 @@ def _language_of(task_id: str) -> str | None:
         return None
 
 
-def sample_fields(line: str) -> tuple[dict[str, Any], str, str] | str:
-    """(row, task_id, completion) of one samples-file line, human-eval (`completion`) or CodeGeeX
-    (`generation`) style, or the reason it is not a sample row."""
+def sample_fields(line: str) -> tuple[dict[str, Any], str, str, str] | str:
+    """(row, task_id, completion, field) of one samples-file line, human-eval (`completion`) or CodeGeeX
+    (`generation`) style (`field` says which; a `format` key may override it), or why it is not a sample row."""
     try:
         row = json.loads(line)
     except ValueError as exc:
@@ -80,7 +80,7 @@ def sample_fields(line: str) -> tuple[dict[str, Any], str, str] | str:
         return "missing or non-string `task_id`"
     if not isinstance(completion, str):
         return "missing `completion` (human-eval) or `generation` (CodeGeeX) string"
-    return row, task_id, completion
+    return row, task_id, completion, field
 
 
 def bad_index(idx: Any) -> str | None:
@@ -105,7 +105,7 @@ def _parse_row(
     fields = sample_fields(line)
     if isinstance(fields, str):
         return fields
-    row, task_id, completion = fields
+    row, task_id, completion, field = fields
     language = _language_of(task_id)
     if language is None:
         return f"unknown task id {task_id!r}"

@@ -57,7 +57,7 @@ def _write_samples_copy(cfg: ScoringConfig, samples: list[Sample]) -> None:
 
 
 def _result_row(
-    sample: Sample, program: Program, outcome: Outcome, cached: bool, settings: dict[str, Any]
+    sample: Sample, program: Program, outcome: Outcome, cached: bool, *, settings: dict[str, Any]
 ) -> dict[str, Any]:
     return {
         "task_id": sample.task_id,
@@ -274,7 +274,7 @@ def _run_pending(
 
         def record(program: Program, outcome: Outcome, cached: bool) -> None:
             for sample in groups.pop(program.sha256, []):
-                store.append([_result_row(sample, program, outcome, cached, settings[sample.key])])
+                store.append([_result_row(sample, program, outcome, cached, settings=settings[sample.key])])
                 tally["passed"] += outcome.status == "passed"
                 bar.advance(1, passed=tally["passed"])
             counters["cached" if cached else "run"] += 1

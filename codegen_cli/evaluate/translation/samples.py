@@ -121,7 +121,7 @@ def _parse(line: str, file_pair: Pair | None, default) -> tuple[Pair, int, int |
     fields = sample_fields(line)
     if isinstance(fields, str):
         return fields
-    row, task_id, completion = fields
+    row, task_id, completion, _ = fields
     try:
         num = int(task_id.rsplit("/", 1)[-1])
     except ValueError:
