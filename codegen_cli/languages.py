@@ -118,6 +118,9 @@ HUMANEVAL_X_KEYS: dict[str, str] = {
     key: next(lang.name for lang in LANGUAGES if lang.humaneval_x == key) for key in _EVAL_ORDER
 }
 LANGUAGE_KEYS: tuple[str, ...] = _EVAL_ORDER
+# Every lowercase name and alias of an evaluated language, longest first (for a regex alternation).
+EVAL_ALIASES: tuple[str, ...] = tuple(sorted(
+    (key for key, lang in _BY_ALIAS.items() if lang.humaneval_x), key=lambda name: (-len(name), name)))
 
 # `.h` headers: C++ and Objective-C show themselves by keywords; anything else is C.
 _CPP_HINTS = re.compile(

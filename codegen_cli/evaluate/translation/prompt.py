@@ -21,9 +21,10 @@ from collections.abc import Mapping
 
 from codegen_cli.evaluate.problems import Problem
 from codegen_cli.generation.prompts import PromptFormat
+from codegen_cli.languages import HUMANEVAL_X_KEYS
 
-# CodeGeeX writes the language as `C++`, `JavaScript`, else the key capitalised.
-PROMPT_NAMES = {"python": "Python", "cpp": "C++", "java": "Java", "js": "JavaScript", "go": "Go", "rust": "Rust"}
+# CodeGeeX writes the language by its name (`C++`, `JavaScript`, `Python`): the language table's names.
+PROMPT_NAMES = HUMANEVAL_X_KEYS
 FORMAT_VERSION = 1  # bump when the prompt text changes: it is part of the samples' settings hash
 
 

@@ -20,10 +20,10 @@ from typing import Any
 from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.evaluate.samples import bad_index, raise_bad_rows, sample_fields
 from codegen_cli.jsonl_store import JsonlStore
-from codegen_cli.languages import LANGUAGE_KEYS, language_key
+from codegen_cli.languages import EVAL_ALIASES, LANGUAGE_KEYS, language_key
 
 Pair = tuple[str, str]
-_NAMES = "python|cpp|c\\+\\+|java|javascript|js|go|rust"
+_NAMES = "|".join(re.escape(name) for name in EVAL_ALIASES)  # from the one language table
 _FILE_PAIR = re.compile(rf"(?<![a-z])({_NAMES})-to-({_NAMES})(?![a-z])")
 
 
