@@ -15,7 +15,8 @@ from codegen_cli.errors import raise_problems
 from codegen_cli.languages import PROMPT_TAG_STYLES, language_problems
 from codegen_cli.options import value_problems
 
-BACKENDS = ("hf", "vllm")
+BACKENDS = ("hf", "vllm", "openai")
+PROMPT_STYLES = ("completion", "chat")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
@@ -25,7 +26,7 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 class SamplingSettings:
     """What `codegen eval --model` and `codegen generate` both set: the model and how to sample from it."""
 
-    model: str = option("", "Causal LM: a local folder (RUN/hf) or a hub id (a local path offline).", short="-m",
+    model: str = option("", "Causal LM: a folder (RUN/hf), a .gguf file (or a folder holding one) or a hub id (a local path offline).", short="-m",
                         shown_default="none")
     # 0.8 is CodeGeeX's script default (pass@10/100); use 0.2 for pass@1, or 0 for greedy.
     temperature: float = option(0.8, "Sampling temperature; 0 means greedy decoding.",
@@ -68,6 +69,12 @@ class GenerationConfig(SamplingSettings):
                              why="fills a CPU or a small GPU", at_least=1)
     backend: str = option("hf", "hf (transformers generate) or vllm (when installed).", why="always installed", choices=BACKENDS)
     force: bool = option(False, "Discard samples made with other settings instead of refusing (exit 4).")
+    prompt_style: str | None = option(
+        None, "completion (continue the problem's code) or chat (the model's chat template, an instruction, "
+        "code taken from the reply and fitted to the problem).", choices=PROMPT_STYLES,
+        shown_default="chat for a model whose tokenizer has a chat template (openai backend: chat), "
+        "completion for a model trained by codegen or without a template",
+        why="an instruct model answers a chat, not a raw prefix (docs/generation.md)")
 
     def validate(self) -> None:
         """Collect every problem with the values into one UsageError, before a model is loaded."""
@@ -79,7 +86,7 @@ class GenerateConfig(SamplingSettings):
     """`codegen generate`: one streamed completion, greedy by default (a quick look at a model)."""
 
     prompt: str = option("", "Code to continue; - reads it from stdin.", positional=True, required=True)
-    model: str = option("", "Model folder (RUN/hf) or hub id (a local path offline).", short="-m", required=True)
+    model: str = option("", "Model folder (RUN/hf), .gguf file or hub id (a local path offline).", short="-m", required=True)
     language: str | None = option(None, "Language of the prompt (python, cpp, java, js, go, rust, ...): adds the "
                                   "tag and the stop rule.", short="-l", shown_default="none: no tag, stop at "
                                   "end-of-text")
@@ -111,6 +118,7 @@ class GenerationSummary:
     seconds: float
     truncated_prompts: int  # prompts cut from the left to fit the model's context
     finish_reasons: dict[str, int] = field(default_factory=dict)  # stop | eos | length
+    prompt_style: str = "completion"  # completion | chat
     per_language: dict[str, int] = field(default_factory=dict)  # samples in the file per language
 
     @property

@@ -75,8 +75,8 @@ class PerSequenceStop(StoppingCriteria):
         if not rows:
             return []
         tails = self.tokenizer.batch_decode(generated[rows, -2:].tolist(), skip_special_tokens=True)
-        return [row for row, tail in zip(rows, tails)
-                if ("\n" if self.families[row] == "python" else "}") in tail]
+        wanted = {"python": "\n", "brace": "}", "chat": "`"}
+        return [row for row, tail in zip(rows, tails) if wanted.get(self.families[row], "}") in tail]
 
     def _finish(self, row: int, reason: str, steps: int, cut: int | None) -> None:
         self.done[row] = True

@@ -10,6 +10,7 @@ process appends its own batches to samples.jsonl under a lock, and the main proc
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import platform
 import time
@@ -20,6 +21,7 @@ from typing import Any
 from codegen_cli.config import to_dict
 from codegen_cli.errors import Interrupted, UsageError
 from codegen_cli.evaluate.problems import Problem
+from codegen_cli.generation.chat import CHAT_FORMAT_VERSION, extract_code, instruction, resolve_prompt_style
 from codegen_cli.generation.config import GenerationConfig, GenerationSummary
 from codegen_cli.generation.prompts import (
     PromptFormat,
@@ -28,7 +30,8 @@ from codegen_cli.generation.prompts import (
     resolve_tag_style,
     tagged_prompt,
 )
-from codegen_cli.generation.stopping import STOP_RULES_VERSION
+from codegen_cli.generation.reconcile import entry_name, reconcile
+from codegen_cli.generation.stopping import CHAT, STOP_RULES_VERSION
 from codegen_cli.generation.store import (
     PROMPT_FORMAT_VERSION,
     Key,
@@ -46,10 +49,10 @@ class Batch:
     items: list[tuple[int, int]]  # (problem index, sample_idx) still to make
 
 
-def generation_settings(config: GenerationConfig, tag_style: str) -> dict[str, Any]:
+def generation_settings(config: GenerationConfig, tag_style: str, prompt_style: str = "completion") -> dict[str, Any]:
     """What the settings hash covers (see store.py for what it leaves out and why)."""
-    return {
-        "model": model_fingerprint(config.model),
+    settings = {
+        "model": model_fingerprint(config.model) if config.backend != "openai" else {"served": config.model},
         "tag_style": tag_style,
         "temperature": config.temperature,
         "top_p": config.top_p if not config.greedy else None,
@@ -59,6 +62,9 @@ def generation_settings(config: GenerationConfig, tag_style: str) -> dict[str, A
         "stop_rules_version": STOP_RULES_VERSION,
         "prompt_format_version": PROMPT_FORMAT_VERSION,
     }
+    if prompt_style == "chat":  # absent for completion, so earlier completion samples keep their hash
+        settings.update(prompt_style="chat", chat_format_version=CHAT_FORMAT_VERSION)
+    return settings
 
 
 def batch_seed(seed: int, problem: Problem, sample_idx: int) -> int:
@@ -94,6 +100,12 @@ def _check_problems(problems: Sequence[Problem]) -> None:
         raise UsageError("the same task_id was selected twice; pass each problem once")
 
 
+@dataclass(frozen=True)
+class Styles:
+    tag: str  # comment | token | none (completion style only)
+    prompt: str  # completion | chat
+
+
 def generate_samples(config: GenerationConfig, problems: Sequence[Problem], *,
                      prompt_format: PromptFormat | None = None,
                      get_runner: Callable[[], Any] | None = None) -> GenerationSummary:
@@ -112,18 +124,20 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem], *,
 
         require_vllm()
     state = process_state()
-    tag_style = resolve_tag_style(config.model, config.tag_style)
-    settings = generation_settings(config, tag_style)
+    style = resolve_prompt_style(config.prompt_style, model=config.model, backend=config.backend)
+    tag_style = resolve_tag_style(config.model, config.tag_style) if style == "completion" else "none"
+    settings = generation_settings(config, tag_style, style)
     if prompt_format is not None:  # absent by default, so generation hashes are unchanged
         settings["prompt_format"] = prompt_format.name
     digest = settings_hash(settings)
     with writer_lock(config.output):
-        return _generate_into(config, problems, digest=digest, settings=settings, tag_style=tag_style,
-                              state=state, prompt_format=prompt_format, get_runner=get_runner)
+        return _generate_into(config, problems, digest=digest, settings=settings,
+                              styles=Styles(tag_style, style), state=state, prompt_format=prompt_format,
+                              get_runner=get_runner)
 
 
 def _generate_into(config: GenerationConfig, problems: Sequence[Problem], *, digest: str, settings: dict[str, Any],
-                   tag_style: str, state: Any, prompt_format: PromptFormat | None,
+                   styles: Styles, state: Any, prompt_format: PromptFormat | None,
                    get_runner: Callable[[], Any] | None) -> GenerationSummary:
     """generate_samples, holding the output folder."""
     store = SampleStore(config.output)
@@ -138,15 +152,16 @@ def _generate_into(config: GenerationConfig, problems: Sequence[Problem], *, dig
     started = time.monotonic()
     run, device, dtype = RunStats(), "none", "none"
     if batches:
-        device, dtype = _generate(config, batches, problems, store=store, settings=settings, tag_style=tag_style,
-                                  state=state, run=run, prompt_format=prompt_format, get_runner=get_runner)
+        device, dtype = _generate(config, batches, problems, store=store, settings=settings,
+                                  styles=styles, state=state, run=run, prompt_format=prompt_format,
+                                  get_runner=get_runner)
     elif state.is_main_process:
         log(f"all {len(wanted)} samples are already in {store.path}; nothing to generate")
     state.wait_for_everyone()
     totals = _gather(run)
     return GenerationSummary(
         samples_path=store.path, settings_hash=digest, model=config.model, backend=config.backend,
-        device=device, dtype=dtype, tag_style=tag_style, processes=state.num_processes,
+        device=device, dtype=dtype, tag_style=styles.tag, prompt_style=styles.prompt, processes=state.num_processes,
         problems=len(problems), requested=len(wanted), reused=len(wanted & done), generated=totals.samples,
         generated_tokens=totals.tokens, seconds=time.monotonic() - started,
         truncated_prompts=totals.truncated, finish_reasons=totals.reasons,
@@ -155,21 +170,23 @@ def _generate_into(config: GenerationConfig, problems: Sequence[Problem], *, dig
 
 
 def _generate(config: GenerationConfig, batches: list[Batch], problems: Sequence[Problem], *, store: SampleStore,
-              settings: dict[str, Any], tag_style: str, state: Any, run: RunStats,
+              settings: dict[str, Any], styles: Styles, state: Any, run: RunStats,
               prompt_format: PromptFormat | None = None,
               get_runner: Callable[[], Any] | None = None) -> tuple[str, str]:
     """Load the model, then make this process's share of the batches; returns (device, dtype)."""
     runner = get_runner() if get_runner is not None else _make_runner(config)
     digest = settings_hash(settings)
+    tokenizer = getattr(getattr(runner, "lm", None), "tokenizer", None)
+    if styles.prompt == "chat" and tokenizer is not None:
+        resolve_prompt_style("chat", tokenizer=tokenizer, model=config.model)  # refuses a template-less one
     if state.is_main_process:
-        tokenizer = getattr(getattr(runner, "lm", None), "tokenizer", None)
-        missing = missing_tag_tokens(tokenizer, {p.language for p in problems}, tag_style) if tokenizer else []
+        missing = missing_tag_tokens(tokenizer, {p.language for p in problems}, styles.tag) if tokenizer else []
         if missing:
             warn(f"the tokenizer has no {', '.join(missing)} token: those prompts get the tag as plain text")
         store.write_settings(_settings_record(config, settings, digest=digest, runner=runner,
                                               processes=state.num_processes))
     with state.split_between_processes(batches) as mine:
-        _run_batches(runner, mine, problems, store=store, digest=digest, config=config, tag_style=tag_style, run=run,
+        _run_batches(runner, mine, problems, store=store, digest=digest, config=config, styles=styles, run=run,
                      total=sum(len(b.items) for b in mine), show=state.is_main_process,
                      prompt_format=prompt_format)
     return runner.device, runner.dtype
@@ -205,23 +222,15 @@ def _gather(run: RunStats) -> RunStats:
 
 
 def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Problem], *, store: SampleStore,
-                 digest: str, config: GenerationConfig, tag_style: str, run: RunStats, total: int,
+                 digest: str, config: GenerationConfig, styles: Styles, run: RunStats, total: int,
                  show: bool, prompt_format: PromptFormat | None = None) -> None:
     started = time.monotonic()
     with progress("generate", total=total if show else None, unit="samples") as bar:
         try:
             for batch in batches:
                 chosen = [problems[p] for p, _ in batch.items]
-                languages = [p.language for p in chosen]
-                if prompt_format is None:
-                    prompts = [tagged_prompt(problem_text(p), p.language, tag_style) for p in chosen]
-                    completions = runner.generate(prompts, languages, seed=batch.seed)
-                else:
-                    prompts = [prompt_format.build(p, tag_style) for p in chosen]
-                    completions = runner.generate(prompts, languages, seed=batch.seed,
-                                                  scan_texts=[prompt_format.scan_text(p) for p in chosen])
-                extra = prompt_format.row_fields if prompt_format is not None else {}
-                store.append({**_row(p, s, c, digest), **extra}
+                completions, extra = _complete(runner, chosen, seed=batch.seed, styles=styles, prompt_format=prompt_format)
+                store.append({**_row(p, s, c, digest), **extra, **_reply_field(c)}
                              for (_, s), p, c in zip(batch.items, chosen, completions))
                 run.add(completions)
                 elapsed = max(time.monotonic() - started, 1e-9)
@@ -231,6 +240,32 @@ def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Probl
             raise Interrupted(
                 f"interrupted; {run.samples} new samples are in {store.path}; rerun the same command to resume"
             ) from exc
+
+
+def _complete(runner: Any, chosen: list[Problem], *, seed: int, styles: Styles,
+              prompt_format: PromptFormat | None) -> tuple[list[Any], dict[str, Any]]:
+    """One batch's completions in the prompt style, and the fields every row of it gets."""
+    languages = [p.language for p in chosen]
+    extra = dict(prompt_format.row_fields) if prompt_format is not None else {}
+    if styles.prompt == "chat":
+        users = [prompt_format.chat_user(p) if prompt_format is not None and prompt_format.chat_user
+                 else instruction(p.language, problem_text(p)) for p in chosen]
+        replies = runner.generate_chat(users, languages, seed=seed)
+        fitted = [dataclasses.replace(r, text=reconcile(p, extract_code(r.text, entry_name(p))), reply=r.text)
+                  for p, r in zip(chosen, replies)]
+        return fitted, {**extra, "prompt_style": "chat"}
+    if prompt_format is None:
+        prompts = [tagged_prompt(problem_text(p), p.language, styles.tag) for p in chosen]
+        return runner.generate(prompts, languages, seed=seed), extra
+    prompts = [prompt_format.build(p, styles.tag) for p in chosen]
+    return runner.generate(prompts, languages, seed=seed,
+                           scan_texts=[prompt_format.scan_text(p) for p in chosen]), extra
+
+
+def _reply_field(completion: Any) -> dict[str, Any]:
+    """A chat row keeps the model's whole reply beside the fitted completion (to see what was taken)."""
+    reply = getattr(completion, "reply", None)
+    return {"reply": reply} if reply is not None else {}
 
 
 def _row(problem: Problem, sample_idx: int, completion: Any, digest: str) -> dict[str, Any]:
@@ -271,7 +306,7 @@ class HFRunner:
 
         self.config = config
         self.lm = load_model(config.model, device=config.device, dtype=config.dtype,
-                             trust_remote_code=config.trust_remote_code)
+                             trust_remote_code=config.trust_remote_code, announce=log)
         self.device, self.dtype = str(self.lm.device), self.lm.dtype
         log(f"model {config.model}: {self.dtype} on {self.device}")
 
@@ -282,6 +317,19 @@ class HFRunner:
         c = self.config
         return generate_batch(self.lm, prompts, languages, temperature=c.temperature, top_p=c.top_p,
                               top_k=c.top_k, max_new_tokens=c.max_new_tokens, seed=seed, scan_texts=scan_texts)
+
+    def generate_chat(self, users: list[str], languages: list[str], *, seed: int) -> list[Any]:
+        """Replies to one user turn each, through the model's chat template; `text` starts with the
+        response prefix (the open fence) so that the reply reads as the model wrote it."""
+        from codegen_cli.generation.chat import chat_prompt
+        from codegen_cli.generation.sampler import generate_batch
+
+        c = self.config
+        prompts = [chat_prompt(self.lm.tokenizer, user, lang) for user, lang in zip(users, languages)]
+        out = generate_batch(self.lm, [p.text for p in prompts], [CHAT] * len(prompts),
+                             temperature=c.temperature, top_p=c.top_p, top_k=c.top_k,
+                             max_new_tokens=c.max_new_tokens, seed=seed, add_special_tokens=False)
+        return [dataclasses.replace(o, text=p.prefix + o.text) for p, o in zip(prompts, out)]
 
     def describe(self) -> dict[str, Any]:
         from codegen_cli.generation.sampler import describe

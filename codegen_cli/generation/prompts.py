@@ -70,10 +70,12 @@ class PromptFormat:
     Used by `codegen eval --task translate`. `name` goes into the samples' settings hash (samples of
     another format are never reused); `build(problem, tag_style)` is the whole prompt; `scan_text(problem)`
     is the code whose open braces the completion must close (the stop rule scans only that, not e.g. a
-    source program in another language placed before it); `row_fields` are added to every samples row.
+    source program in another language placed before it); `row_fields` are added to every samples row;
+    `chat_user(problem)` is the instruction of `--prompt-style chat`.
     """
 
     name: str
     build: Callable[[Problem, str], str]
     scan_text: Callable[[Problem], str]
     row_fields: dict[str, Any] = field(default_factory=dict)
+    chat_user: Callable[[Problem], str] | None = None  # the user turn for --prompt-style chat

@@ -10,9 +10,8 @@ the function signature the completion continues is kept) and counted in the summ
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -35,6 +34,7 @@ class LoadedModel:
     device: torch.device
     dtype: str
     context_length: int | None
+    source: dict[str, Any] = field(default_factory=dict)  # ModelSource.describe(): folder | hub | gguf
 
     @property
     def eos_ids(self) -> list[int]:
@@ -52,6 +52,7 @@ class Completion:
     finish_reason: str  # stop | eos | length
     num_tokens: int  # tokens generated for this row until it ended
     truncated_prompt: bool = False
+    reply: str | None = None  # chat style: the model's whole reply (text is then the fitted completion)
 
 
 def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
@@ -63,34 +64,26 @@ def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
 
 
-def _check_local_folder(name: str) -> bool:
-    """True for an existing model folder; one-line errors for a path that cannot be one."""
-    path = Path(name).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise InputDataError(
-                f"{path}: not a transformers model folder (no config.json); give RUN/hf or a `codegen export` folder"
-            )
-        return True
-    if path.exists():
-        raise InputDataError(f"{path}: is a file; --model wants a model folder (RUN/hf) or a hub id")
-    if name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name:
-        raise UsageError(f"{name}: no such model folder")
-    return False
-
-
 def load_model(
-    name: str, *, device: str | torch.device | None = None, dtype: str = "auto", trust_remote_code: bool = False
+    name: str, *, device: str | torch.device | None = None, dtype: str = "auto", trust_remote_code: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> LoadedModel:
-    """Load tokenizer + AutoModelForCausalLM from a folder or hub id, with one-line errors for bad input."""
+    """Load tokenizer + AutoModelForCausalLM from a folder, hub id or GGUF file (sources.py), with one-line
+    errors for bad input; `announce(message)` hears about the slow phases (dequantizing, loading)."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    from codegen_cli.generation.sources import loadable, resolve_source
+
     hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter stderr around our own progress
-    local = _check_local_folder(name)
+    say = announce or (lambda message: None)
+    source = resolve_source(name)
+    local = source.kind != "hub"
     where = name if local else f"{name} (hub id)"
+    path = loadable(source, announce=say)
+    say(f"loading {name}" + (f" from {path}" if path != name else ""))
     try:
-        config = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
+        config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
         if local:
             raise InputDataError(f"{where}: unreadable config.json ({_first_line(exc)})") from exc
@@ -101,12 +94,12 @@ def load_model(
     torch_device = torch.device(device) if device is not None else _default_device()
     torch_dtype = pick_dtype(dtype, torch_device)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError, TypeError) as exc:
         raise InputDataError(f"{where}: no usable tokenizer ({_first_line(exc)})") from exc
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            name, config=config, dtype=torch_dtype, trust_remote_code=trust_remote_code
+            path, config=config, dtype=torch_dtype, trust_remote_code=trust_remote_code
         )
     except ValueError as exc:
         raise InputDataError(
@@ -117,7 +110,8 @@ def load_model(
     _ensure_pad_token(tokenizer)
     model.to(torch_device).eval()
     return LoadedModel(name=name, model=model, tokenizer=tokenizer, device=torch_device,
-                       dtype=str(torch_dtype).replace("torch.", ""), context_length=_context_length(config))
+                       dtype=str(torch_dtype).replace("torch.", ""), context_length=_context_length(config),
+                       source=source.describe())
 
 
 def _first_line(exc: BaseException) -> str:
@@ -160,8 +154,10 @@ def _ensure_pad_token(tokenizer: Any) -> None:
     tokenizer.pad_token = tokenizer.convert_ids_to_tokens(0)
 
 
-def encode_prompts(lm: LoadedModel, prompts: Sequence[str], max_new_tokens: int):
-    """Left-truncated, left-padded input_ids and attention_mask, plus which prompts were truncated."""
+def encode_prompts(lm: LoadedModel, prompts: Sequence[str], max_new_tokens: int, *, add_special_tokens: bool = True):
+    """Left-truncated, left-padded input_ids and attention_mask, plus which prompts were truncated.
+
+    A chat-templated prompt already holds its special tokens (add_special_tokens=False)."""
     limit = None
     if lm.context_length is not None:
         limit = lm.context_length - max_new_tokens
@@ -170,7 +166,7 @@ def encode_prompts(lm: LoadedModel, prompts: Sequence[str], max_new_tokens: int)
                 f"--max-new-tokens {max_new_tokens} leaves no room for a prompt in {lm.name}'s context of "
                 f"{lm.context_length} tokens; lower it"
             )
-    encoded = lm.tokenizer(list(prompts), add_special_tokens=True)["input_ids"]
+    encoded = lm.tokenizer(list(prompts), add_special_tokens=add_special_tokens)["input_ids"]
     bos = lm.tokenizer.bos_token_id
     rows, truncated = [], []
     for ids in encoded:
@@ -218,6 +214,7 @@ def generate_batch(
     seed: int,
     streamer: Any = None,
     scan_texts: Sequence[str] | None = None,
+    add_special_tokens: bool = True,
 ) -> list[Completion]:
     """Generate a batch; each row stops at its own stop point, is cut there, and leaves the batch.
 
@@ -226,7 +223,7 @@ def generate_batch(
     this, which the tests check). A streamer gets one uninterrupted call (it would end at each chunk).
     `scan_texts` (default: the prompts) is the code whose open braces each row must close.
     """
-    input_ids, mask, truncated = encode_prompts(lm, prompts, max_new_tokens)
+    input_ids, mask, truncated = encode_prompts(lm, prompts, max_new_tokens, add_special_tokens=add_special_tokens)
     width = input_ids.shape[1]
     states = [prompt_state(p, lang) if lang and rule_family(lang) == "brace" else None
               for p, lang in zip(scan_texts if scan_texts is not None else prompts, languages)]
@@ -319,7 +316,7 @@ def _completion(lm: LoadedModel, criterion: PerSequenceStop, i: int, ids: list[i
 
 def describe(lm: LoadedModel) -> dict[str, Any]:
     """What a results header records about the model (its config, for provenance)."""
-    return {"model": lm.name, "device": str(lm.device), "dtype": lm.dtype, "context_length": lm.context_length,
+    return {"model": lm.name, "source": lm.source, "device": str(lm.device), "dtype": lm.dtype, "context_length": lm.context_length,
             "model_type": getattr(lm.model.config, "model_type", None),
             "parameters": sum(p.numel() for p in lm.model.parameters()),
             "config": json.loads(lm.model.config.to_json_string())}

@@ -15,6 +15,8 @@ brace), so a sample is finished as soon as the model leaves that function:
   Rust canonical solutions early (unindented bodies, e.g. Rust/14, /31) and caught nothing the
   balance rule missed. Like CodeGeeX's rule, a helper function written after the target function is
   cut away (Go/72 and six Rust canonical solutions do that).
+- A chat reply (`CHAT`, generated after an open code fence): the first fence line closes the code; the
+  cut drops it (chat.py extracts and fits the code).
 - Other languages: no rule; generation ends at end-of-text or max-new-tokens.
 
 Everything here is pure string work (no torch), so the rules are unit-tested on hand-written strings.
@@ -31,10 +33,15 @@ from codegen_cli.languages import resolve
 STOP_RULES_VERSION = 1
 
 _PY_TOP_LEVEL = re.compile(r"\n(?=[^\s])")
+# A chat reply generated after the response prefix (an open code fence) ends at its first fence line.
+CHAT = "chat"
+_FENCE_LINE = re.compile(r"(?:^|\n)[ \t]*```")
 
 
 def rule_family(language: str) -> str:
-    """`python`, `brace` or `none` for a HumanEval-X key, canonical name or alias."""
+    """`python`, `brace`, `chat` or `none` for a HumanEval-X key, canonical name, alias, or CHAT."""
+    if language == CHAT:
+        return CHAT
     try:
         style = resolve(language).block_style
     except KeyError:
@@ -123,6 +130,9 @@ def find_stop(completion: str, language: str, state: ScanState | None = None) ->
     if family == "brace":
         _, cut = scan_braces(completion, language, state or ScanState(depth=1), stop=True)
         return cut
+    if family == CHAT:
+        match = _FENCE_LINE.search(completion)
+        return match.start() if match else None
     return None
 
 
@@ -138,7 +148,7 @@ def triggers(language: str) -> str:
     family = rule_family(language)
     if family == "python":
         return "\n" + "".join(chr(c) for c in range(33, 127))  # any visible char after a newline
-    return "}" if family == "brace" else ""
+    return {"brace": "}", CHAT: "`"}.get(family, "")
 
 
 def held_back(text: str, language: str) -> int:

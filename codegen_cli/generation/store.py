@@ -35,11 +35,17 @@ def model_fingerprint(model: str) -> dict[str, Any]:
     """What identifies a model cheaply: its config, tokenizer and the ends of its weight files.
 
     Hashing a multi-GB checkpoint on every run would cost minutes; its size plus the first and last MiB
-    changes whenever the model is retrained or re-exported. A hub id is identified by its name.
+    changes whenever the model is retrained or re-exported. A hub id is identified by its name, a GGUF file
+    by its sha256 (which also names its dequantized copy in the model cache).
     """
-    folder = Path(model).expanduser()
-    if not folder.is_dir():
+    from codegen_cli.generation.sources import resolve_source
+
+    source = resolve_source(model)
+    if source.kind == "gguf":
+        return {"gguf_sha256": source.sha256}
+    if source.kind == "hub":
         return {"hub_id": model}
+    folder = Path(model).expanduser()
     files: dict[str, str] = {}
     for path in sorted(folder.iterdir()):
         if path.name in ("config.json", "tokenizer.json", "tokenizer_config.json", "codegen_tokenizer.json"):

