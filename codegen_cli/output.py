@@ -102,6 +102,18 @@ class ProgressTracker:
             self._last_line = now
             self._plain_line()
 
+    def tick(self, **fields: Any) -> None:
+        """New field values without finished units (e.g. tokens while a batch runs): a plain line when the
+        interval has passed, so no phase of a long step is silent."""
+        self.fields.update(fields)
+        if self._progress is not None:
+            self._progress.update(self._task, info=self._info())
+            return
+        now = time.monotonic()
+        if now - self._last_line >= self._interval:
+            self._last_line = now
+            self._plain_line()
+
     def _info(self) -> str:
         return "  ".join(f"{key}={value}" for key, value in self.fields.items())
 
@@ -123,9 +135,12 @@ class ProgressTracker:
 
 
 @contextlib.contextmanager
-def progress(description: str, total: float | None = None, unit: str = "items") -> Iterator[ProgressTracker]:
-    """Context manager around one long step: `with progress("collect", total=n) as bar: bar.advance()`."""
-    interval = float(os.environ.get("CODEGEN_LOG_INTERVAL", DEFAULT_LOG_INTERVAL))
+def progress(description: str, total: float | None = None, unit: str = "items",
+             interval: float | None = None) -> Iterator[ProgressTracker]:
+    """Context manager around one long step: `with progress("collect", total=n) as bar: bar.advance()`.
+
+    `interval`: seconds between plain lines (default DEFAULT_LOG_INTERVAL; CODEGEN_LOG_INTERVAL wins)."""
+    interval = float(os.environ.get("CODEGEN_LOG_INTERVAL", interval or DEFAULT_LOG_INTERVAL))
     tracker = ProgressTracker(description, total, unit, interval)
     if not is_interactive():
         try:

@@ -45,6 +45,10 @@ class SamplingSettings:
     device: str | None = option(None, "Torch device.", shown_default="this process's accelerator, else CPU")
     trust_remote_code: bool = option(False, "Allow a hub model's own Python code.",
                                      why="off: it runs arbitrary code")
+    token_healing: bool = option(True, "Back off the prompt's last token and let the first generated tokens "
+                                 "re-produce it (completion style, hf backend).",
+                                 why="a prompt ending in a newline cuts the newline+indent token training "
+                                 "used: 0/100 vs 42/100 indented bodies (docs/generation.md)")
 
     def sampling_problems(self) -> list[str]:
         """Every problem with the values (the caller raises them together)."""

@@ -13,7 +13,7 @@ per-step cost stays small next to a forward pass.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from transformers import StoppingCriteria
@@ -32,6 +32,8 @@ class PerSequenceStop(StoppingCriteria):
         languages: Sequence[str | None],
         states: Sequence[ScanState | None],
         eos_ids: Sequence[int] = (),
+        prefixes: Sequence[str] | None = None,
+        on_step: Callable[[int], None] | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.prompt_length = prompt_length
@@ -40,6 +42,9 @@ class PerSequenceStop(StoppingCriteria):
         self.states = list(states)
         self.eos_ids = {int(i) for i in eos_ids}
         rows = len(self.languages)
+        # token healing (healing.py): the text each row first re-produces; stop rules read what follows it
+        self.prefixes = list(prefixes) if prefixes is not None else [""] * rows
+        self.on_step = on_step  # told how many rows made a token this step (progress while a batch runs)
         self.done = [False] * rows
         self.reason: list[str | None] = [None] * rows  # stop | eos, None while running
         self.stop_tokens: list[int | None] = [None] * rows  # tokens generated when the row ended
@@ -57,12 +62,21 @@ class PerSequenceStop(StoppingCriteria):
                 self._finish(row, "eos", steps, None)
             elif self.families[row] != "none":
                 running.append(row)
+        if self.on_step is not None and steps:
+            self.on_step(sum(not done for done in self.done))
         for row in self._triggered(generated, running):
-            text = self.tokenizer.decode(generated[row].tolist(), skip_special_tokens=True)
+            text = self.after_prefix(row, self.tokenizer.decode(generated[row].tolist(), skip_special_tokens=True))
             cut = find_stop(text, self.languages[row], self.states[row])
             if cut is not None:
                 self._finish(row, "stop", steps, cut)
         return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
+
+    def after_prefix(self, row: int, text: str) -> str:
+        """A row's generated text after its healed prefix ("" while the prefix is not complete)."""
+        prefix = self.prefixes[row]
+        if not prefix:
+            return text
+        return text[len(prefix):] if text.startswith(prefix) else ""
 
     def _triggered(self, generated: torch.LongTensor, rows: list[int]) -> list[int]:
         """Rows whose last two tokens hold a newline (Python) or a `}` (brace languages).

@@ -30,6 +30,7 @@ from codegen_cli.generation.prompts import (
     resolve_tag_style,
     tagged_prompt,
 )
+from codegen_cli.generation.healing import HEALING_VERSION
 from codegen_cli.generation.reconcile import entry_name, reconcile
 from codegen_cli.generation.stopping import CHAT, STOP_RULES_VERSION
 from codegen_cli.generation.store import (
@@ -64,7 +65,14 @@ def generation_settings(config: GenerationConfig, tag_style: str, prompt_style: 
     }
     if prompt_style == "chat":  # absent for completion, so earlier completion samples keep their hash
         settings.update(prompt_style="chat", chat_format_version=CHAT_FORMAT_VERSION)
+    elif heals(config):
+        settings["token_healing"] = HEALING_VERSION
     return settings
+
+
+def heals(config: GenerationConfig) -> bool:
+    """Token healing needs the logits (hf backend); a server or vLLM generates from the prompt as it is."""
+    return config.token_healing and config.backend == "hf"
 
 
 def batch_seed(seed: int, problem: Problem, sample_idx: int) -> int:
@@ -225,7 +233,16 @@ def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Probl
                  digest: str, config: GenerationConfig, styles: Styles, run: RunStats, total: int,
                  show: bool, prompt_format: PromptFormat | None = None) -> None:
     started = time.monotonic()
-    with progress("generate", total=total if show else None, unit="samples") as bar:
+    tokens = [0]  # made so far, finished samples or not
+
+    def on_step(rows: int) -> None:
+        tokens[0] += rows
+        elapsed = max(time.monotonic() - started, 1e-9)
+        bar.tick(**{"samples/s": f"{run.samples / elapsed:.2f}", "tok/s": f"{tokens[0] / elapsed:.0f}"})
+
+    # a plain line at least every 5 s off a terminal, also while a batch is running (tokens move per step)
+    with progress("generate", total=total if show else None, unit="samples", interval=5.0) as bar:
+        runner.on_step = on_step if show else None
         try:
             for batch in batches:
                 chosen = [problems[p] for p, _ in batch.items]
@@ -235,7 +252,7 @@ def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Probl
                 run.add(completions)
                 elapsed = max(time.monotonic() - started, 1e-9)
                 bar.advance(len(completions), **{"samples/s": f"{run.samples / elapsed:.2f}",
-                                                 "tok/s": f"{run.tokens / elapsed:.0f}"})
+                                                 "tok/s": f"{tokens[0] / elapsed:.0f}"})
         except KeyboardInterrupt as exc:
             raise Interrupted(
                 f"interrupted; {run.samples} new samples are in {store.path}; rerun the same command to resume"
@@ -305,6 +322,7 @@ class HFRunner:
         from codegen_cli.generation.sampler import load_model
 
         self.config = config
+        self.on_step: Callable[[int], None] | None = None  # set by the engine: tokens made per step
         self.lm = load_model(config.model, device=config.device, dtype=config.dtype,
                              trust_remote_code=config.trust_remote_code, announce=log)
         self.device, self.dtype = str(self.lm.device), self.lm.dtype
@@ -316,7 +334,8 @@ class HFRunner:
 
         c = self.config
         return generate_batch(self.lm, prompts, languages, temperature=c.temperature, top_p=c.top_p,
-                              top_k=c.top_k, max_new_tokens=c.max_new_tokens, seed=seed, scan_texts=scan_texts)
+                              top_k=c.top_k, max_new_tokens=c.max_new_tokens, seed=seed, scan_texts=scan_texts,
+                              heal=heals(c), on_step=self.on_step)
 
     def generate_chat(self, users: list[str], languages: list[str], *, seed: int) -> list[Any]:
         """Replies to one user turn each, through the model's chat template; `text` starts with the
@@ -328,7 +347,8 @@ class HFRunner:
         prompts = [chat_prompt(self.lm.tokenizer, user, lang) for user, lang in zip(users, languages)]
         out = generate_batch(self.lm, [p.text for p in prompts], [CHAT] * len(prompts),
                              temperature=c.temperature, top_p=c.top_p, top_k=c.top_k,
-                             max_new_tokens=c.max_new_tokens, seed=seed, add_special_tokens=False)
+                             max_new_tokens=c.max_new_tokens, seed=seed, add_special_tokens=False,
+                             on_step=self.on_step)
         return [dataclasses.replace(o, text=p.prefix + o.text) for p, o in zip(prompts, out)]
 
     def describe(self) -> dict[str, Any]:

@@ -154,10 +154,14 @@ def _ensure_pad_token(tokenizer: Any) -> None:
     tokenizer.pad_token = tokenizer.convert_ids_to_tokens(0)
 
 
-def encode_prompts(lm: LoadedModel, prompts: Sequence[str], max_new_tokens: int, *, add_special_tokens: bool = True):
-    """Left-truncated, left-padded input_ids and attention_mask, plus which prompts were truncated.
+def encode_prompts(lm: LoadedModel, prompts: Sequence[str], max_new_tokens: int, *, add_special_tokens: bool = True,
+                   heal: bool = False):
+    """Left-truncated, left-padded input_ids and attention_mask, which prompts were truncated, and (with
+    `heal`) the text of each prompt's backed-off last token (healing.py; "" where none was).
 
     A chat-templated prompt already holds its special tokens (add_special_tokens=False)."""
+    from codegen_cli.generation.healing import back_off
+
     limit = None
     if lm.context_length is not None:
         limit = lm.context_length - max_new_tokens
@@ -168,8 +172,10 @@ def encode_prompts(lm: LoadedModel, prompts: Sequence[str], max_new_tokens: int,
             )
     encoded = lm.tokenizer(list(prompts), add_special_tokens=add_special_tokens)["input_ids"]
     bos = lm.tokenizer.bos_token_id
-    rows, truncated = [], []
+    rows, truncated, healed = [], [], []
     for ids in encoded:
+        ids, prefix = back_off(lm.tokenizer, ids) if heal else (ids, "")
+        healed.append(prefix)
         cut = limit is not None and len(ids) > limit
         if cut:
             keep_bos = bos is not None and ids[0] == bos
@@ -180,7 +186,7 @@ def encode_prompts(lm: LoadedModel, prompts: Sequence[str], max_new_tokens: int,
     pad = lm.tokenizer.pad_token_id
     input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in rows], dtype=torch.long)
     mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in rows], dtype=torch.long)
-    return input_ids.to(lm.device), mask.to(lm.device), truncated
+    return input_ids.to(lm.device), mask.to(lm.device), truncated, healed
 
 
 def hf_generation_config(lm: LoadedModel, *, temperature: float, top_p: float, top_k: int, max_new_tokens: int):
@@ -215,6 +221,8 @@ def generate_batch(
     streamer: Any = None,
     scan_texts: Sequence[str] | None = None,
     add_special_tokens: bool = True,
+    heal: bool = False,
+    on_step: Callable[[int], None] | None = None,
 ) -> list[Completion]:
     """Generate a batch; each row stops at its own stop point, is cut there, and leaves the batch.
 
@@ -223,7 +231,10 @@ def generate_batch(
     this, which the tests check). A streamer gets one uninterrupted call (it would end at each chunk).
     `scan_texts` (default: the prompts) is the code whose open braces each row must close.
     """
-    input_ids, mask, truncated = encode_prompts(lm, prompts, max_new_tokens, add_special_tokens=add_special_tokens)
+    from codegen_cli.generation.healing import HealingProcessor
+
+    input_ids, mask, truncated, healed = encode_prompts(lm, prompts, max_new_tokens,
+                                                        add_special_tokens=add_special_tokens, heal=heal)
     width = input_ids.shape[1]
     states = [prompt_state(p, lang) if lang and rule_family(lang) == "brace" else None
               for p, lang in zip(scan_texts if scan_texts is not None else prompts, languages)]
@@ -235,10 +246,14 @@ def generate_batch(
         remaining = max_new_tokens - (ids.shape[1] - width)
         chunk = remaining if streamer is not None else min(COMPACT_EVERY, remaining)
         criterion = PerSequenceStop(lm.tokenizer, prompt_length=width, languages=[languages[r] for r in rows],
-                                    states=[states[r] for r in rows], eos_ids=lm.eos_ids)
+                                    states=[states[r] for r in rows], eos_ids=lm.eos_ids,
+                                    prefixes=[healed[r] for r in rows], on_step=on_step)
         config = hf_generation_config(lm, temperature=temperature, top_p=top_p, top_k=top_k,
                                       max_new_tokens=chunk)
-        output = _generate_call(lm, ids, mask, cache=cache, config=config, criterion=criterion, streamer=streamer)
+        healing = HealingProcessor(lm.tokenizer, prompt_length=width, prefixes=[healed[r] for r in rows]) \
+            if any(healed[r] for r in rows) else None
+        output = _generate_call(lm, ids, mask, cache=cache, config=config, criterion=criterion, streamer=streamer,
+                                healing=healing)
         sequences = output.sequences
         at_limit = sequences.shape[1] - width >= max_new_tokens
         keep = []
@@ -254,10 +269,13 @@ def generate_batch(
     return results  # type: ignore[return-value]  # every row was filled before the loop ended
 
 
-def _generate_call(lm: LoadedModel, ids, mask, *, cache, config, criterion: PerSequenceStop, streamer: Any):
-    from transformers import StoppingCriteriaList
+def _generate_call(lm: LoadedModel, ids, mask, *, cache, config, criterion: PerSequenceStop, streamer: Any,
+                   healing: Any = None):
+    from transformers import LogitsProcessorList, StoppingCriteriaList
 
     extra = {_CACHE_KWARG: cache} if cache is not None else {}
+    if healing is not None:  # runs before temperature/top-p (transformers puts custom processors first)
+        extra["logits_processor"] = LogitsProcessorList([healing])
     try:
         with torch.inference_mode():
             return lm.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
@@ -308,6 +326,7 @@ def _completion(lm: LoadedModel, criterion: PerSequenceStop, i: int, ids: list[i
     if reason == "eos":
         ids = ids[:-1]
     text = lm.tokenizer.decode(ids, skip_special_tokens=True)
+    text = criterion.after_prefix(i, text)
     cut = criterion.cut[i]
     if cut is not None:
         text = text[:cut]

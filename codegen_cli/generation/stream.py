@@ -27,6 +27,12 @@ class CompletionStream:
         self.language = language
         self.prompt = tagged_prompt(prompt, language, tag_style)
         self.settings = settings
+        # the healed prefix (healing.py): generated first, then hidden again
+        self.prefix = ""
+        if settings.get("heal"):
+            from codegen_cli.generation.healing import back_off
+
+            _, self.prefix = back_off(lm.tokenizer, lm.tokenizer(self.prompt)["input_ids"])
         self.result: Completion | None = None
         self._error: BaseException | None = None
 
@@ -46,11 +52,14 @@ class CompletionStream:
         worker.start()
         state = prompt_state(self.prompt, self.language) if self.language and \
             rule_family(self.language) == "brace" else None
-        text, sent, stopped = "", 0, False
+        raw, text, sent, stopped = "", "", 0, False
         for piece in streamer:
             if stopped:
                 continue  # drain: generation ends within a step of the stop
-            text += piece
+            raw += piece
+            if not raw.startswith(self.prefix):
+                continue  # still re-producing the healed prefix
+            text = raw[len(self.prefix):]
             cut = find_stop(text, self.language, state) if self.language else None
             end = cut if cut is not None else len(text) - held_back(text, self.language or "")
             if end > sent:
@@ -71,7 +80,8 @@ def stream_completion(cfg: GenerateConfig) -> CompletionStream:
     lm = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype, trust_remote_code=cfg.trust_remote_code,
                     announce=log)
     return complete(lm, cfg.prompt, cfg.language, tag_style=cfg.tag_style, temperature=cfg.temperature,
-                    top_p=cfg.top_p, top_k=cfg.top_k, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed)
+                    top_p=cfg.top_p, top_k=cfg.top_k, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed,
+                    token_healing=cfg.token_healing)
 
 
 def complete(
@@ -87,10 +97,11 @@ def complete(
     seed: int = 1234,
     device: str | None = None,
     dtype: str = "auto",
+    token_healing: bool = True,
 ) -> CompletionStream:
     """A streamed completion of `prompt` (tagged for `language`; no tag and no stop rule without one)."""
     lm = model if isinstance(model, LoadedModel) else load_model(str(model), device=device, dtype=dtype)
     style = resolve_tag_style(lm.name, tag_style)
     settings = {"temperature": temperature, "top_p": top_p, "top_k": top_k, "max_new_tokens": max_new_tokens,
-                "seed": seed}
+                "seed": seed, "heal": token_healing}
     return CompletionStream(lm, prompt, language, tag_style=style, settings=settings)

@@ -189,3 +189,17 @@ def test_two_processes_split_the_batches_and_match_one_process(stopper_model, tw
     generate_samples(config(stopper_model, one), two_language_problems)
     key = lambda r: (r["task_id"], r["sample_idx"])
     assert sorted(rows_of(out), key=key) == sorted(rows_of(one), key=key)
+
+
+def test_progress_moves_per_token_within_a_batch(random_model, two_language_problems, tmp_path, capsys,
+                                                 monkeypatch):
+    """Off a terminal, plain progress lines come while the first batch is still running (tokens/s move
+    per step), so a long batch is never a silent phase."""
+    from codegen_cli.generation import GenerationConfig, generate_samples
+
+    monkeypatch.setenv("CODEGEN_LOG_INTERVAL", "0")
+    cfg = GenerationConfig(model=str(random_model), output=tmp_path, n_samples=2, batch_size=8,
+                           max_new_tokens=40, temperature=0.8)
+    generate_samples(cfg, two_language_problems)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[generate] 0/")]
+    assert lines and any("tok/s=" in line and "tok/s=0 " not in line + " " for line in lines)

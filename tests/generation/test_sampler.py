@@ -53,7 +53,7 @@ def test_tokenizer_without_pad_token_pads_with_eos(tmp_path, random_model):
     config_path.write_text(json.dumps(config))
     lm = load_model(str(folder))
     assert lm.tokenizer.pad_token_id == lm.tokenizer.eos_token_id
-    ids, mask, _ = encode_prompts(lm, ["def f():\n", "x"], 8)
+    ids, mask, _, _ = encode_prompts(lm, ["def f():\n", "x"], 8)
     assert ids.shape == mask.shape and mask[1, 0] == 0 and mask[0].all()
     assert ids[1, 0] == lm.tokenizer.eos_token_id  # left padding
 
@@ -63,7 +63,7 @@ def test_long_prompts_are_cut_from_the_left(tmp_path, tokenizer_dir):
 
     lm = load_model(str(build_model(tokenizer_dir, tmp_path / "short", context=64)))
     long_prompt = "def f(x):\n" + "    x = x + 1\n" * 60
-    ids, _, truncated = encode_prompts(lm, [long_prompt, "def g():\n"], 16)
+    ids, _, truncated, _ = encode_prompts(lm, [long_prompt, "def g():\n"], 16)
     assert truncated == [True, False] and ids.shape[1] == 64 - 16
     assert lm.tokenizer.decode(ids[0]).endswith("    x = x + 1\n")
     out = generate_batch(lm, [long_prompt], ["python"], seed=0, **{**SETTINGS, "max_new_tokens": 16})
