@@ -71,7 +71,17 @@ class GenerationConfig(SamplingSettings):
     n_samples: int = option(1, "Samples per problem.", short="-n", why="CodeGeeX reports pass@k with n=200", at_least=1)
     batch_size: int = option(16, "Sequences generated together (lower it after an out-of-memory error).",
                              why="fills a CPU or a small GPU", at_least=1)
-    backend: str = option("hf", "hf (transformers generate) or vllm (when installed).", why="always installed", choices=BACKENDS)
+    backend: str = option("hf", "hf (transformers generate), vllm (when installed) or openai (an OpenAI-compatible "
+                          "server at --base-url; --model is the server's model name).", why="always installed",
+                          choices=BACKENDS)
+    base_url: str | None = option(None, "--backend openai: the server's API root, e.g. http://127.0.0.1:8000/v1 "
+                                  "(API key, if any, from OPENAI_API_KEY).")
+    concurrency: int = option(4, "--backend openai: requests in flight at once.",
+                              why="a server batches concurrent requests; a few keep it busy", at_least=1)
+    request_timeout: float = option(300.0, "--backend openai: seconds one request may take.",
+                                    why="a long completion on a loaded CPU server", above=0)
+    retries: int = option(4, "--backend openai: retries of a failed request (exponential backoff, 1-30 s).",
+                          why="rides out a restart or a busy server (HTTP 429/5xx)", at_least=0)
     force: bool = option(False, "Discard samples made with other settings instead of refusing (exit 4).")
     prompt_style: str | None = option(
         None, "completion (continue the problem's code) or chat (the model's chat template, an instruction, "
@@ -82,7 +92,12 @@ class GenerationConfig(SamplingSettings):
 
     def validate(self) -> None:
         """Collect every problem with the values into one UsageError, before a model is loaded."""
-        raise_problems(self.sampling_problems())
+        problems = self.sampling_problems()
+        if self.backend == "openai" and not self.base_url:
+            problems.append("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+        if self.base_url and self.backend != "openai":
+            problems.append("--base-url is for --backend openai")
+        raise_problems(problems)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from codegen_cli.errors import Interrupted, UsageError
 from codegen_cli.evaluate.problems import Problem
 from codegen_cli.generation.chat import CHAT_FORMAT_VERSION, extract_code, instruction, resolve_prompt_style
 from codegen_cli.generation.config import GenerationConfig, GenerationSummary
+from codegen_cli.generation.healing import HEALING_VERSION
 from codegen_cli.generation.prompts import (
     PromptFormat,
     missing_tag_tokens,
@@ -30,7 +31,6 @@ from codegen_cli.generation.prompts import (
     resolve_tag_style,
     tagged_prompt,
 )
-from codegen_cli.generation.healing import HEALING_VERSION
 from codegen_cli.generation.reconcile import entry_name, reconcile
 from codegen_cli.generation.stopping import CHAT, STOP_RULES_VERSION
 from codegen_cli.generation.store import (
@@ -363,6 +363,10 @@ def make_runner(config: GenerationConfig) -> Any:
 
 
 def _make_runner(config: GenerationConfig) -> Any:
+    if config.backend == "openai":
+        from codegen_cli.generation.openai_backend import OpenAIRunner
+
+        return OpenAIRunner(config)
     if config.backend == "vllm":
         from codegen_cli.generation.vllm_backend import VLLMRunner
 

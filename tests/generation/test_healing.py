@@ -28,7 +28,7 @@ def test_healed_completion_starts_after_the_prompt(stopper_model):
     """The completion never repeats the backed-off text, and rows with and without healing coexist."""
     lm = load_model(str(stopper_model))
     prompts = ["def f(x):\n", "int f() {\n"]
-    settings = dict(temperature=0.8, top_p=0.95, top_k=0, max_new_tokens=24, seed=3)
+    settings = {"temperature": 0.8, "top_p": 0.95, "top_k": 0, "max_new_tokens": 24, "seed": 3}
     healed = generate_batch(lm, prompts, ["python", "cpp"], heal=True, **settings)
     for prompt, out in zip(prompts, healed):
         assert out.num_tokens >= 1
