@@ -134,6 +134,31 @@ def _chat_template(tag_style: str, languages: Sequence[str]) -> str:
     )
 
 
+# tokenizer_config.json keys that transformers 5 writes and 4.x cannot read, with the 4.x spelling both read:
+# 4.x knows no class `TokenizersBackend` (5.x keeps `PreTrainedTokenizerFast` as its alias) and wants the
+# extra special tokens as `additional_special_tokens` (5.x reads that name too and maps it onto its own).
+PORTABLE_KEYS = {"extra_special_tokens": "additional_special_tokens"}
+PORTABLE_CLASS = "PreTrainedTokenizerFast"
+
+
+def make_config_portable(folder: Path) -> None:
+    """Rewrite `folder/tokenizer_config.json` in the spelling transformers 4.56+ and 5.x both load.
+
+    Whatever version saved it (the running one may be either major), the file ends with
+    `tokenizer_class: PreTrainedTokenizerFast`, the extra specials under `additional_special_tokens`, and
+    no `backend` key (5.x's default backend is the tokenizers one anyway). Tested against both majors in
+    tests/tokenizer/test_transformers4.py.
+    """
+    path = folder / "tokenizer_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config.pop("backend", None)
+    config["tokenizer_class"] = PORTABLE_CLASS
+    for new, old in PORTABLE_KEYS.items():
+        if isinstance(config.get(new), list):
+            config[old] = config.pop(new)
+    atomic_write_text(path, json.dumps(config, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
 def save_tokenizer_folder(tok: Tokenizer, out_dir: str | Path, *, tag_style: str, languages: Sequence[str]) -> Path:
     """Write the HF folder + codegen_tokenizer.json to a temp folder, then rename it into place."""
     from transformers import PreTrainedTokenizerFast  # lazy: transformers takes seconds to import
@@ -152,6 +177,7 @@ def save_tokenizer_folder(tok: Tokenizer, out_dir: str | Path, *, tag_style: str
             clean_up_tokenization_spaces=False,  # never touch spaces: the round trip must be exact
         )
         hf.save_pretrained(str(tmp))
+        make_config_portable(tmp)
         atomic_write_text(tmp / "chat_template.jinja", _chat_template(tag_style, languages))
         info = {
             "format_version": CODEGEN_TOKENIZER_FORMAT,

@@ -36,9 +36,15 @@ class ExportSummary:
 
 
 def copy_tokenizer(tokenizer_dir: Path, dest: Path) -> None:
+    """The tokenizer files beside the model, its config in the spelling transformers 4 and 5 both read
+    (a folder made by an older codegen is fixed on the way)."""
+    from codegen_cli.tokenizer.train_bpe import make_config_portable
+
     for item in Path(tokenizer_dir).iterdir():
         if item.is_file():
             shutil.copy2(item, dest / item.name)
+    if (dest / "tokenizer_config.json").is_file():
+        make_config_portable(dest)
 
 
 def _swap_in(tmp: Path, final: Path) -> None:
