@@ -57,6 +57,10 @@ def _compile_outcome(built: Built) -> Outcome:
 
 
 def _run_one(language, program: Program, built: Built, _batch_marker: str, ctx) -> Outcome:
+    if hasattr(language, "run_program"):  # Python, JS: a trusted judge and a warm runtime (evaluate/runtime/)
+        verdict = language.run_program(program, ctx)
+        return Outcome(verdict.status, verdict.exit_code, cap(verdict.stdout), cap(verdict.stderr),
+                       round(built.seconds, 4), round(verdict.seconds, 4), verdict.reason)
     marker = new_marker()  # this run's secret: on stdin only, never in a file the program can read
     with scratch_dir() as rundir:
         for name, source in built.files.items():
@@ -181,6 +185,10 @@ def execute(
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+    finally:
+        for language, _programs, _ctx in work:  # warm runtimes (judge servers, zygotes) end with the run
+            if hasattr(language, "close"):
+                language.close()
     pool.shutdown(wait=True)
 
 

@@ -247,7 +247,7 @@ def _run_pending(
     store: JsonlStore,
     contexts: dict[str, Context],
     settings: dict[tuple[str, int], dict[str, Any]],
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Reuse cached outcomes, run the rest; returns {"run": programs run, "cached": samples reused}.
     Every row stored in `done` was made with this run's `settings` (stale ones were dropped)."""
     by_id = {p.task_id: p for p in problems}
@@ -266,7 +266,7 @@ def _run_pending(
         program = languages[sample.language].assemble(by_id[sample.task_id], text)
         groups[program.sha256].append(sample)
         programs.setdefault(program.sha256, program)
-    counters = {"run": 0, "cached": 0}
+    counters: dict[str, Any] = {"run": 0, "cached": 0}
     if len(samples) > len(pending):
         log(f"resuming: {len(samples) - len(pending)} of {len(samples)} samples already scored")
     with progress("eval", total=len(pending), unit="samples") as bar:
@@ -294,6 +294,9 @@ def _run_pending(
             raise Interrupted(
                 f"interrupted; {store.path} keeps every finished result, rerun to resume"
             ) from exc
+    # how Python/JS programs ran: forked from a zygote, or one sandbox each (and why)
+    counters["runtimes"] = {key: lang.runtime_note for key, lang in languages.items()
+                            if getattr(lang, "runtime_note", "")}
     return counters
 
 
@@ -304,7 +307,7 @@ def _summarize(
     rows: dict,
     toolchains: dict,
     sandbox: Any,
-    counters: dict[str, int],
+    counters: dict[str, Any],
     seconds: float,
 ) -> EvalSummary:
     wanted = {s.key for s in samples}
@@ -343,6 +346,7 @@ def _summarize(
         references=reference_report(selected) if cfg.check_references else {},
         problems_without_samples=missing,
         settings=_settings_block(cfg, samples),
+        runtimes=counters.get("runtimes", {}),
     )
 
 

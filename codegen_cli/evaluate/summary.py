@@ -33,6 +33,7 @@ class EvalSummary:
     sandbox_memory: str = ""  # what capped their memory (a cgroup for the whole tree, or RLIMIT_AS only)
     settings: dict[str, Any] = field(default_factory=dict)  # verdict-relevant settings (postprocess, limits)
     cache_changed: list[str] = field(default_factory=list)  # tool-cache files a program changed (rlimits tier)
+    runtimes: dict[str, str] = field(default_factory=dict)  # language -> how its programs ran (zygote or not)
 
     @property
     def unexpected_failures(self) -> list[dict[str, Any]]:
@@ -46,7 +47,7 @@ class EvalSummary:
             "benchmark": self.benchmark,
             "sandbox": {"tier": self.sandbox_tier, "reason": self.sandbox_reason, "uid": self.sandbox_uid,
                         "memory": self.sandbox_memory, "tool_cache": _cache_note(self.sandbox_tier),
-                        "tool_cache_changed": self.cache_changed},
+                        "tool_cache_changed": self.cache_changed, "runtime": self.runtimes},
             "settings": self.settings,
             "toolchains": self.toolchains,
             "k": self.ks,

@@ -102,11 +102,17 @@ def test_rust_expects_every_test_function(problems):
     assert "stdin()" not in source.split(f"fn {PLACEHOLDER}(names", 1)[0]  # read only in the routine
 
 
-def test_js_assert_throws_and_python_marker(problems):
+def test_js_assert_throws(problems):
     js = get_language("js").assemble(problems["JavaScript/0"], "").source
     assert "throw new Error" in js and "writable: false" in js
-    py = get_language("python").assemble(problems["Python/0"], "    return True\n").source
-    assert "import numpy" not in py
+
+
+def test_python_candidate_holds_no_test(problems):
+    program = get_language("python").assemble(problems["Python/0"], "    return True\n")
+    candidate, job = program.meta["candidate"], program.meta["job"]
+    assert "def check" not in candidate and "import numpy" not in candidate and "return True" in candidate
+    assert job["names"] == ["has_close_elements"] and "def check" in job["test"] and job["check"] is None
+    assert "def check" in program.source  # the cache key covers the test too
 
 
 def test_program_hash_ignores_the_harness_name_but_not_the_code(problems):

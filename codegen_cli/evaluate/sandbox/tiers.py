@@ -146,7 +146,7 @@ def _bwrap_has_size() -> bool:
 
 def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], readonly: Sequence[Path],
                 tmpfs_bytes: int = Limits.tmpfs_bytes, uid: int | None = None,
-                hidden: Sequence[str] = ()) -> list[str]:
+                hidden: Sequence[str] = (), server: bool = False) -> list[str]:
     """The bwrap command up to `--`. With `uid` (a root evaluator) bwrap runs without a user namespace,
     keeps only CAP_SETUID/CAP_SETGID, and a `setpriv` inside switches to `uid` with no capabilities at all:
     the program is then that uid on the host too, so root-only files and the root-owned tool cache are
@@ -178,7 +178,10 @@ def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], re
     bind("--bind", str(workdir))
     argv += _hidden_args(argv, hidden)
     argv += [*_bwrap_proc_args(), "--dev", "/dev", *size, "--tmpfs", "/dev/shm"]
-    if uid is None:
+    if server:  # see Sandbox.server_command
+        argv += (["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"] if os.geteuid() == 0
+                 else ["--unshare-all", "--uid", "0", "--gid", "0"])
+    elif uid is None:
         argv += ["--unshare-all"]
     else:
         argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
@@ -187,12 +190,14 @@ def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], re
              "--clearenv", "--cap-drop", "ALL"]
     # as root bwrap keeps every capability in the sandbox's user namespace, enough to unmount the masks over
     # /root or remount / read-write (verified); drop them all (but the two the uid switch needs)
-    if uid is not None:
+    if uid is not None or server:
         argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    if server:
+        argv += ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_KILL"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
     argv += ["--"]
-    if uid is not None:
+    if uid is not None and not server:
         argv += [_setpriv_path(), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
                  "--inh-caps=-all", "--bounding-set=-all", "--",
                  "/bin/sh", "-c", 'cd -- "$0" && unset OLDPWD && exec "$@"', str(workdir)]
@@ -404,12 +409,13 @@ class Sandbox:
     def run(self, argv: list[str], *, workdir: Path, limits: Limits, env: dict[str, str] | None = None,
             writable_paths: Sequence[Path] = (), readonly_paths: Sequence[Path] = (),
             stdin_data: bytes | None = None,
-            evidence_prefix: str | tuple[str, ...] | None = None) -> SandboxResult:
+            evidence_prefix: str | tuple[str, ...] | None = None, pass_fds: Sequence[int] = ()) -> SandboxResult:
         """Run `argv` in `workdir` (its cwd, writable) under `limits`; never raises for what the program does.
 
         The environment is MINIMAL_ENV + HOME/TMPDIR=workdir + `env`. `writable_paths` are extra shared
         dirs (compile caches); under bwrap everything else is read-only. Every stdout line that starts
-        with `evidence_prefix` is returned in `evidence`, however much the program prints.
+        with `evidence_prefix` is returned in `evidence`, however much the program prints. `pass_fds`
+        stay open in the program (e.g. a socket to the eval runtime's judge).
         """
         workdir = Path(workdir).resolve()
         for p in (workdir, *writable_paths, *readonly_paths):
@@ -426,7 +432,7 @@ class Sandbox:
                 for path in (workdir, *writable_paths):
                     _chown_tree(Path(path), uid)
             return self._run(argv, workdir, limits, full_env, writable_paths, readonly_paths, stdin_data,
-                             token, cgroup, uid, evidence_prefix)
+                             token, cgroup, uid, evidence_prefix, tuple(pass_fds))
         finally:
             if cgroup is not None:
                 cgroup.remove()
@@ -458,15 +464,30 @@ class Sandbox:
         command = pdeathsig_prefix() + cgroup_join_prefix(cgroup) + prefix + wrapper + list(argv)
         return command, preexec
 
+    def server_command(self, argv: list[str], *, workdir: Path, env: dict[str, str],
+                       readonly: Sequence[Path] = (), tmpfs_bytes: int = Limits.tmpfs_bytes) -> list[str] | None:
+        """The command for a trusted long-lived server inside this sandbox (the eval runtime's zygote), or
+        None when the tier cannot host one (only bwrap can). It sees what a program sees (same binds and
+        masks) but keeps CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID and CAP_KILL (in bwrap's user namespace
+        when the evaluator is not root) so that it can give each program it forks its own mount, PID, IPC
+        and UTS namespaces, private tmpfs mounts and, as root, an unprivileged uid, and end it; each program
+        drops every capability before any of its code runs (runtime/zygote.py). No rlimits and no cgroup
+        here: the programs set their own."""
+        if self.tier != "bwrap":
+            return None
+        wrapper = _bwrap_argv(Path(workdir).resolve(), env, [], [Path(p).resolve() for p in readonly],
+                              tmpfs_bytes, hidden=sorted(self.hidden), server=True)
+        return pdeathsig_prefix() + wrapper + list(argv)
+
     def _run(self, argv, workdir, limits, env, writable, readonly, stdin_data, token,
-             cgroup, uid, evidence_prefix) -> SandboxResult:
+             cgroup, uid, evidence_prefix, pass_fds=()) -> SandboxResult:
         command, preexec = self.wrap(argv, workdir=workdir, limits=limits, env=env, writable=writable,
                                      readonly=readonly, cgroup=cgroup, uid=uid)
         stdin = _stdin_file(stdin_data)
         try:
             proc = subprocess.Popen(command, cwd=workdir, env=env, stdin=stdin, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
-                                    preexec_fn=preexec)  # noqa: PLW1509 (only without prlimit)
+                                    preexec_fn=preexec, pass_fds=pass_fds)  # noqa: PLW1509 (only without prlimit)
         except OSError as exc:
             return SandboxResult(127, "", f"sandbox: cannot start {argv[0]}: {exc}", False,
                                  False, False, 0.0, self.tier)

@@ -1,0 +1,222 @@
+"""Python through the warm runtime: hostile programs against the zygote's isolation and the trusted judge.
+
+Real zygote (bwrap), real judge server, real cgroups. Programs answer HumanEval-X Python/2 (truncate_number);
+an isolation check is a CORRECT answer only when the program sees nothing it should not (so a leak fails
+the sample and the test shows what the program printed). Bombs run in ONE worker, each followed by a
+canonical program that must pass: the zygote survived and serves the next program. The host is checked
+afterwards (no leftover process). The per-program fallback gets the same verdict checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from codegen_cli.evaluate.config import ScoringConfig
+from codegen_cli.evaluate.executor import execute
+from codegen_cli.evaluate.languages.context import default_cache_dir
+from codegen_cli.evaluate.languages.python import Python
+from codegen_cli.evaluate.problems import PACKAGED_DIR, load_problems
+from codegen_cli.evaluate.sandbox import Sandbox, detect_tier
+from codegen_cli.evaluate.scoring import _contexts, score
+
+CANONICAL = "    return number % 1.0\n"
+LEFTOVER = "987654.25"  # the sleep duration a daemon runs with: how the host check finds it
+NEEDS_BWRAP = pytest.mark.skipif(detect_tier()[0] != "bwrap", reason="the zygote needs the bwrap tier")
+
+
+def _problem():
+    (problem,) = load_problems(PACKAGED_DIR, languages=["python"], tasks=["2"])
+    return problem
+
+
+def run(completions: list[str], *, workers: int = 2, timeout: float = 10.0, memory_mb: int = 4096):
+    """Score completions of Python/2 through the executor; (outcomes, runtime note)."""
+    cfg = ScoringConfig(check_references=True, timeout=timeout, memory_mb=memory_mb)
+    ctx = _contexts(cfg, Sandbox(), default_cache_dir(), ["python"])["python"]
+    language = Python()
+    programs = [language.assemble(_problem(), c) for c in completions]
+    unique = list({p.sha256: p for p in programs}.values())
+    outcomes = {}
+    notes = []
+    original = language.close
+
+    def close() -> None:
+        notes.append(language.runtime_note)
+        original()
+
+    language.close = close
+    execute([(language, unique, ctx)], workers=workers, on_outcome=lambda p, o: outcomes.__setitem__(p.sha256, o))
+    return [outcomes[p.sha256] for p in programs], notes[0]
+
+
+def _leftovers() -> list[str]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                cmdline = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if LEFTOVER in cmdline:
+                found.append(f"{entry.name}: {cmdline}")
+    return found
+
+
+def _isolation_probe() -> str:
+    """A correct answer only if the program sees none of the host's secrets and nobody else's files."""
+    package = Path(__file__).resolve().parents[2] / "codegen_cli"
+    visible = [str(PACKAGED_DIR / "humaneval_python.jsonl.gz"), "/work", str(package), "/root/.ssh",
+               "/etc/shadow-readable"]
+    return f'''    import os
+    seen = []
+    for path in {visible!r}:
+        if os.path.exists(path):
+            seen.append(path)
+    try:
+        open("/etc/shadow").read()
+        seen.append("/etc/shadow-readable")
+    except OSError:
+        pass
+    pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    if pids != ["1"]:
+        seen.append("processes " + " ".join(pids))
+    if {os.geteuid() == 0} and os.getuid() == 0:  # a root evaluator's programs run as another uid
+        seen.append("uid 0")
+    if os.getcwd() != "/tmp" or os.listdir("/tmp") or any(k.startswith("CODEGEN") for k in os.environ):
+        seen.append("cwd " + os.getcwd() + " " + str(os.listdir(".")) + " " + str(sorted(os.environ)))
+    if seen:
+        print("SAW", seen)
+        return -1.0
+    return number % 1.0
+'''
+
+
+WRITER = f'''    import ctypes, os, subprocess
+    for path in ("/tmp/flag", "/var/tmp/flag", "/dev/shm/flag", "flag-in-cwd"):
+        with open(path, "w") as handle:
+            handle.write("left by an earlier program")
+    libc = ctypes.CDLL(None)
+    libc.shmget(0xC0DE, 4096, 0o1666)  # a SysV shared memory segment (IPC_CREAT)
+    if os.fork() == 0:
+        os.setsid()
+        os.execv("/bin/sleep", ["sleep", "{LEFTOVER}"])
+    return number % 1.0
+'''
+
+READER = '''    import ctypes, os
+    seen = [p for p in ("/tmp/flag", "/var/tmp/flag", "/dev/shm/flag", "flag-in-cwd") if os.path.exists(p)]
+    if ctypes.CDLL(None).shmget(0xC0DE, 0, 0) != -1:
+        seen.append("the earlier program's shared memory")
+    if [p for p in os.listdir("/proc") if p.isdigit()] != ["1"]:
+        seen.append("other processes")
+    if seen:
+        print("SAW", seen)
+        return -1.0
+    return number % 1.0
+'''
+
+FORK_BOMB = '''    import os
+    while True:
+        try:
+            os.fork()
+        except OSError:
+            pass
+'''
+
+MEMORY_BOMB = '''    import os
+    children = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            block = bytearray(300 << 20)
+            for i in range(0, len(block), 4096):
+                block[i] = 1
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return 0.5
+'''
+
+STUBBORN_LOOP = '''    import signal
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGXCPU, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        pass
+'''
+
+KILL_EVERYONE = '''    import os, signal
+    for target in (-1, 0, 1):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+    return number % 1.0
+'''
+
+
+@NEEDS_BWRAP
+def test_a_program_sees_nothing_of_the_host_or_the_run():
+    (outcome,), note = run([_isolation_probe()])
+    assert outcome.status == "passed", outcome
+    assert note.startswith("zygote"), note
+
+
+@NEEDS_BWRAP
+@pytest.mark.slow
+def test_nothing_a_program_does_reaches_the_next_and_the_zygote_survives_every_bomb():
+    completions = [WRITER, READER, FORK_BOMB, CANONICAL + "\n#1\n", STUBBORN_LOOP, CANONICAL + "\n#2\n",
+                   KILL_EVERYONE, CANONICAL + "\n#3\n"]
+    outcomes, note = run(completions, workers=1, timeout=3.0)
+    statuses = [o.status for o in outcomes]
+    assert statuses[:2] == ["passed", "passed"], outcomes[1]  # the reader saw nothing the writer left
+    assert statuses[2] == "timeout" and statuses[4] == "timeout", outcomes
+    assert statuses[3] == statuses[5] == statuses[6] == statuses[7] == "passed", outcomes
+    assert all(o.reason for o in outcomes if o.status != "passed")
+    assert note.startswith("zygote"), note  # never fell back: the zygote served every program
+    assert _leftovers() == []  # the writer's daemon died with its program
+
+
+@NEEDS_BWRAP
+@pytest.mark.slow
+def test_a_memory_bomb_across_processes_hits_the_programs_memory_limit():
+    outcomes, _note = run([MEMORY_BOMB, CANONICAL], workers=1, timeout=10.0, memory_mb=512)
+    assert outcomes[0].status == "memory", outcomes[0]
+    assert outcomes[1].status == "passed", outcomes[1]
+
+
+HOSTILE_VERDICTS = {
+    "raises": ("    raise ValueError('nope')\n", "raised ValueError: nope"),
+    "returns_magic": ("    class A(float):\n        def __eq__(self, o): return True\n    return A(0.5)\n",
+                      "not plain data"),
+    "returns_generator": ("    yield number % 1.0\n", "not plain data"),
+    "exit_at_import": ("    return number % 1.0\nimport sys\nsys.exit(0)\n", "failed before the tests"),
+    "no_such_function": ("    return number % 1.0\ndel truncate_number\n", "does not define truncate_number"),
+    "syntax_error": ("    return number %% 1.0\n", "SyntaxError"),
+}
+
+
+@pytest.mark.parametrize("runtime", ["zygote", "per-program"])
+def test_verdicts_come_from_the_judge_in_both_process_models(monkeypatch, runtime):
+    if runtime == "zygote" and detect_tier()[0] != "bwrap":
+        pytest.skip("the zygote needs the bwrap tier")
+    if runtime == "per-program":
+        monkeypatch.setenv("CODEGEN_EVAL_RUNTIME", "per-program")
+    cases = list(HOSTILE_VERDICTS.items())
+    outcomes, note = run([CANONICAL] + [completion for _, (completion, _) in cases])
+    assert outcomes[0].status == "passed", outcomes[0]
+    for (name, (_, reason)), outcome in zip(cases, outcomes[1:]):
+        assert outcome.status == "failed" and reason in outcome.reason, (name, outcome)
+    assert note.startswith(runtime), note
+
+
+def test_summary_records_how_programs_ran_and_human_eval_problems_pass(tmp_path):
+    summary = score(ScoringConfig(check_references=True, benchmark="humaneval", languages=["python"],
+                                  tasks=["32", "38", "50", "115"], output=tmp_path, k=[1], workers=2))
+    assert summary.statuses == {"passed": 4}
+    runtime = json.loads((tmp_path / "summary.json").read_text())["sandbox"]["runtime"]["python"]
+    assert runtime.startswith("zygote" if detect_tier()[0] == "bwrap" else "per-program"), runtime
