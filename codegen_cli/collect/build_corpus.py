@@ -4,7 +4,7 @@ Two passes, both resumable:
 1. per-chunk work (runner.py / process.py): read, filter, redact, hash, sign -> `.work/parts/NNNNNN.*`;
    a `--shard I/N` run does only its chunks and stops here with a shard marker;
 2. finish (or `--merge`): global exact + near dedup over the key arrays of all chunks, then the
-   surviving rows are copied into `data/part-NNNNN.parquet`, and `manifest.json` is written last.
+   surviving rows are copied into `data/train-NNNNN.parquet`, and `manifest.json` is written last.
 A finished corpus folder is recognised on rerun (same options, same source listing: listing.py) and
 returned as is; when a source changed since (a file added, removed or edited) the corpus is rebuilt.
 """
@@ -26,6 +26,7 @@ from codegen_cli.collect import dedup
 from codegen_cli.collect import sources as src
 from codegen_cli.collect.config import CollectConfig, CollectSummary
 from codegen_cli.collect.decontaminate import load_benchmark
+from codegen_cli.collect.card import CARD_NAME, write_dataset_card
 from codegen_cli.collect.licenses import parse_allow_list
 from codegen_cli.collect.listing import describe_change, list_source
 from codegen_cli.collect.process import WorkerSettings, chunk_paths
@@ -168,6 +169,8 @@ def _finished(cfg: CollectConfig, digest: str, source_info: list[dict[str, Any]]
     if data.get("options_sha256") == digest and not cfg.overwrite:
         change = describe_change(data.get("inputs") or [], source_info)
         if change is None:
+            if not (cfg.output / CARD_NAME).is_file():  # a corpus made before cards existed
+                write_dataset_card(cfg.output, data)
             summary = CollectSummary(**data["summary"])
             summary.already_complete = True
             return summary
@@ -206,6 +209,7 @@ def _clear_output(output: Path) -> None:
     shutil.rmtree(output / ".work", ignore_errors=True)
     shutil.rmtree(output / "data", ignore_errors=True)
     (output / MANIFEST_NAME).unlink(missing_ok=True)
+    (output / CARD_NAME).unlink(missing_ok=True)
 
 
 def merge(cfg: CollectConfig) -> CollectSummary:
@@ -282,6 +286,7 @@ def _finish(cfg: CollectConfig, work: Path, *, options: dict[str, Any], digest: 
         stage="collect", inputs=source_info, options=options, counts=counts, timings=timings,
         extra={"options_sha256": digest, "shards": summary.shards, "summary": summary.to_dict()},
     ))
+    write_dataset_card(cfg.output, json.loads((cfg.output / MANIFEST_NAME).read_text(encoding="utf-8")))
     if not cfg.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return summary

@@ -1,6 +1,8 @@
 """Write the final corpus shards: the chunk tables in order, minus the duplicates, rolled by size.
 
-Shards are `data/part-00000.parquet`, ... (zstd). Each is written to a temporary name and renamed, so a
+Shards are `data/train-00000.parquet`, ... (zstd): the `train` in the name is what lets
+`datasets.load_dataset("parquet", data_dir="corpus")` find the split's files and leave manifest.json and
+README.md alone. Each is written to a temporary name and renamed, so a
 reader never sees half a shard; shards left from an earlier, interrupted attempt are replaced or
 removed. The rows and row groups depend only on the chunks, so the bytes are the same for any
 `--workers`.
@@ -20,7 +22,7 @@ from codegen_cli.atomic import atomic_open
 from codegen_cli.collect import arrow
 from codegen_cli.collect.process import SCHEMA
 
-SHARD_PATTERN = "part-{:05d}.parquet"
+SHARD_PATTERN = "train-{:05d}.parquet"
 
 
 class ShardWriter:

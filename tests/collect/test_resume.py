@@ -89,8 +89,8 @@ def test_killed_during_the_final_write_is_redone(tmp_path: Path):
     run_collect([src], out, chunk_files=4, keep_work=True)
     reference = corpus_bytes(out)
     (out / "manifest.json").unlink()
-    (out / "data" / "part-00007.parquet").write_bytes(b"half a shard")
-    (out / "data" / ".part-00000.parquet.abc.tmp").write_bytes(b"junk")
+    (out / "data" / "train-00007.parquet").write_bytes(b"half a shard")
+    (out / "data" / ".train-00000.parquet.abc.tmp").write_bytes(b"junk")
     again = run_collect([src], out, chunk_files=4)
     assert again.chunks_resumed == again.chunks
     assert corpus_bytes(out) == reference
