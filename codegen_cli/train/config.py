@@ -116,6 +116,12 @@ class ExportConfig:
                           required=True)
     tokenizer: Path | None = option(None, "Tokenizer folder.", shown_default="RUN/tokenizer")
     dtype: str = option("float32", "Weights dtype: float32, bfloat16 or float16.", why="what training keeps")
+    results: Path | None = option(None, "An eval results folder (codegen eval -o) whose pass@k goes on the model card.")
+    license: str | None = option(None, "Licence of the weights on the model card (SPDX id, e.g. apache-2.0).",
+                                 shown_default="other", why="the weights follow the training data's terms")
+    push_to_hub: str | None = option(None, "Upload the folder to this hub repository (user/name) after export.",
+                                     why="needs network and a token (`hf auth login` or HF_TOKEN)")
+    private: bool = option(False, "Create the hub repository as private (with --push-to-hub).")
 
 
 def resolve(cfg: TrainConfig) -> TrainConfig:

@@ -19,6 +19,7 @@ import torch
 from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.train.checkpoint import MODEL_CONFIG_NAME, list_checkpoints, read_state
 from codegen_cli.train.config import ExportConfig
+from codegen_cli.train.hub import check_repo_id, push_folder
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -30,6 +31,7 @@ class ExportSummary:
     step: int
     parameters: int
     dtype: str
+    pushed_to: str | None = None  # the hub URL of the commit, with --push-to-hub
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -58,8 +60,12 @@ def _swap_in(tmp: Path, final: Path) -> None:
 
 
 def save_hf(model: Any, state_dict: dict[str, Any] | None, out: Path, tokenizer_dir: Path, *,
-            dtype: str = "float32") -> None:
-    """save_pretrained + tokenizer files into `out`, atomically (call on the main process only)."""
+            dtype: str = "float32", card: dict[str, Any] | None = None) -> None:
+    """save_pretrained + tokenizer files + model card into `out`, atomically (call on the main process only).
+
+    `card`: the keyword arguments of `train.card.write_model_card` besides the folder (run, step,
+    tokens_seen, parameters, results, license).
+    """
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -74,6 +80,10 @@ def save_hf(model: Any, state_dict: dict[str, Any] | None, out: Path, tokenizer_
             state_dict = {k: v.to(DTYPES[dtype]) for k, v in state_dict.items()}
     model.save_pretrained(str(tmp), state_dict=state_dict, safe_serialization=True)
     copy_tokenizer(tokenizer_dir, tmp)
+    if card is not None:
+        from codegen_cli.train.card import write_model_card
+
+        write_model_card(tmp, **{"name": out.name, **card})
     _swap_in(tmp, out)
 
 
@@ -125,6 +135,8 @@ def export_checkpoint(cfg: ExportConfig) -> ExportSummary:
 
     if cfg.dtype not in DTYPES:
         raise UsageError(f"--dtype {cfg.dtype!r}: use one of {', '.join(DTYPES)}")
+    if cfg.push_to_hub:
+        check_repo_id(cfg.push_to_hub)  # before the work, not after it
     ckpt = resolve_checkpoint(cfg.checkpoint)
     state = read_state(ckpt)
     tokenizer = Path(cfg.tokenizer) if cfg.tokenizer else ckpt.parent.parent / "tokenizer"
@@ -142,6 +154,11 @@ def export_checkpoint(cfg: ExportConfig) -> ExportSummary:
         raise InputDataError(f"{ckpt}: weights do not match model_config.json "
                              f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
     model.tie_weights()
-    save_hf(model, None, cfg.output, tokenizer, dtype=cfg.dtype)
-    return ExportSummary(str(ckpt), str(cfg.output), int(state["step"]),
-                         sum(p.numel() for p in model.parameters()), cfg.dtype)
+    parameters = sum(p.numel() for p in model.parameters())
+    if cfg.results is not None and not (Path(cfg.results) / "summary.json").is_file():
+        raise UsageError(f"--results {cfg.results}: no summary.json there; pass the -o folder of `codegen eval`")
+    card = {"run": ckpt.parent.parent, "step": int(state["step"]), "tokens_seen": int(state.get("tokens_seen", 0)),
+            "parameters": parameters, "results": cfg.results, "license": cfg.license}
+    save_hf(model, None, cfg.output, tokenizer, dtype=cfg.dtype, card=card)
+    pushed = push_folder(cfg.output, cfg.push_to_hub, private=cfg.private) if cfg.push_to_hub else None
+    return ExportSummary(str(ckpt), str(cfg.output), int(state["step"]), parameters, cfg.dtype, pushed)

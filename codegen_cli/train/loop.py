@@ -215,7 +215,9 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowS
         export_dir = run / "hf"
         weights = acc.get_state_dict(model)  # collective under FSDP/ZeRO-3: every rank calls it
         if acc.is_main_process:
-            save_hf(acc.unwrap_model(model, keep_torch_compile=False), weights, export_dir, run / "tokenizer")
+            card = {"run": run, "step": state["step"], "tokens_seen": state["tokens_seen"], "parameters": n_params}
+            save_hf(acc.unwrap_model(model, keep_torch_compile=False), weights, export_dir, run / "tokenizer",
+                    card=card)
         acc.wait_for_everyone()
     summary = TrainSummary(
         run_dir=str(run), steps=state["step"], tokens=state["tokens_seen"],
