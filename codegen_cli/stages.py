@@ -71,6 +71,7 @@ STAGES: dict[str, Stage] = {
         Stage("run", "codegen_cli.pipeline.runner:RunConfig", "codegen_cli.pipeline.runner:run_pipeline",
               doc="run"),
         Stage("doctor", "codegen_cli.doctor:DoctorConfig", "codegen_cli.doctor:doctor", doc="doctor"),
+        Stage("report", "codegen_cli.report.config:ReportConfig", "codegen_cli.report.build:report", doc="report"),
     )
 }
 

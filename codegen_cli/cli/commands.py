@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from codegen_cli.cli import collect, doctor, export, generate, run, tokenize, train
+from codegen_cli.cli import collect, doctor, export, generate, report, run, tokenize, train
 from codegen_cli.cli import eval as eval_cmd
 
 COMMANDS: dict[str, ModuleType] = {
@@ -20,4 +20,5 @@ COMMANDS: dict[str, ModuleType] = {
     "generate": generate,
     "run": run,
     "doctor": doctor,
+    "report": report,
 }

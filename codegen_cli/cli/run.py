@@ -20,15 +20,34 @@ each stage's command line, which runs the same stage by hand. See docs/run.md.
 )
 
 
-def render(summary: Any) -> None:
-    """Each stage's own report (kept/dropped table, token counts, losses, pass@k), then the stage table."""
-    from rich.table import Table
-
+def render_stage(outcome: Any) -> None:
+    """A stage's own report (kept/dropped table, token counts, losses, pass@k), printed as it ends."""
     from codegen_cli.cli.commands import COMMANDS
 
-    for outcome in summary.stages:
-        if outcome.result is not None:
-            COMMANDS[outcome.stage].render(outcome.result)
+    if outcome.result is not None:
+        COMMANDS[outcome.stage].render(outcome.result)
+
+
+def body(cfg: Any, json_out: bool) -> None:
+    """Run the pipeline, printing each stage's table when that stage ends, then the stage table."""
+    from codegen_cli.cli._common import fail
+    from codegen_cli.errors import CodegenError
+    from codegen_cli.output import emit_json
+    from codegen_cli.pipeline.runner import run_pipeline
+
+    summary = run_pipeline(cfg, on_stage_done=render_stage)
+    render(summary)
+    if json_out:
+        emit_json(summary.to_dict())
+    problem = summary.failure()
+    if problem is not None:
+        fail(str(problem), problem.exit_code if isinstance(problem, CodegenError) else 1)
+
+
+def render(summary: Any) -> None:
+    """The table of stages (each stage's own table was printed when it ended)."""
+    from rich.table import Table
+
     table = Table(title=f"codegen run {summary.recipe} (workdir {summary.workdir})")
     for column in ("stage", "status", "seconds", "output"):
         table.add_column(column)

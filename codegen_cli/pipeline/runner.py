@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ class RunConfig:
     overrides: list[str] = option([], "Override a recipe key: --set stage.key=value (repeatable).", flag="--set",
                                   shown_default="none")
     dry_run: bool = option(False, "Print each stage's command; run nothing.")
+    report: bool = option(True, "Write WORKDIR/report.html (codegen report) at the end.",
+                          why="the run's curves, mixes and pass@k at a glance, from disk")
 
 
 @dataclass
@@ -68,6 +71,7 @@ class RunSummary:
     workdir: str
     stages: list[StageOutcome]
     seconds: float
+    report: str | None = None  # WORKDIR/report.html when written
 
     def to_dict(self) -> dict[str, Any]:
         data = to_dict(self)
@@ -226,7 +230,25 @@ def _run_stage(stage: Stage, config: Any, recipe: Recipe, command: str) -> tuple
         raise
 
 
-def run_pipeline(cfg: RunConfig) -> RunSummary:
+def write_report(workdir: Path) -> str | None:
+    """WORKDIR/report.html of what the run left; a report that cannot be drawn is a warning, never a
+    failed run (the stages' results are all on disk already)."""
+    from codegen_cli.output import warn
+    from codegen_cli.report.build import report
+    from codegen_cli.report.config import ReportConfig
+
+    try:
+        summary = report(ReportConfig(folder=workdir, output=workdir / "report.html"))
+    except CodegenError as exc:
+        warn(f"no report: {exc}")
+        return None
+    log(f"report: {summary.output} ({summary.bytes / 1e3:,.0f} KB, {summary.charts} charts); open it in a browser")
+    return summary.output
+
+
+def run_pipeline(cfg: RunConfig, *, on_stage_done: Callable[[StageOutcome], None] | None = None) -> RunSummary:
+    """Run the recipe's stages; `on_stage_done(outcome)` is called as each stage ends (the CLI prints that
+    stage's table then, not all at the end)."""
     start_time = time.monotonic()
     recipe = load_recipe(cfg.recipe, cfg.overrides)
     stages = select_stages(recipe, cfg.start, cfg.stop)
@@ -275,6 +297,8 @@ def run_pipeline(cfg: RunConfig) -> RunSummary:
         if status == "up to date":
             log(f"[bold]{stage}[/bold]: its output already held this result; nothing ran")
         outcomes.append(StageOutcome(stage, status, str(output), seconds, summary, command, result, reason))
+        if on_stage_done is not None:
+            on_stage_done(outcomes[-1])
         if failure_of(result) is not None:
             break  # not recorded as done: the next run reruns it; later stages would build on a failure
         atomic_write_json(_state_path(recipe.workdir, stage), {
@@ -283,5 +307,6 @@ def run_pipeline(cfg: RunConfig) -> RunSummary:
             "output_manifest": _manifest_hash(output),
             "seconds": seconds,
         })
+    written = write_report(recipe.workdir) if cfg.report and not cfg.dry_run and outcomes else None
     seconds = round(time.monotonic() - start_time, 2)
-    return RunSummary(str(recipe.path), str(recipe.workdir), outcomes, seconds)
+    return RunSummary(str(recipe.path), str(recipe.workdir), outcomes, seconds, written)
