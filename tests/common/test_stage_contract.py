@@ -96,6 +96,7 @@ COMMAND_LINES = {
     "generate": ["def f():", "-m", "m", "-l", "python", "--top-k", "5"],
     "run": ["pipelines/smoke.toml", "--from", "train", "--set", "train.max_steps=3", "--force", "eval"],
     "doctor": ["-w", "/tmp", "-l", "python", "--build"],
+    "report": ["work", "-o", "r.html", "--samples-per-problem", "2"],
 }
 
 
