@@ -8,6 +8,7 @@ Three ways in: score samples made elsewhere (`--samples`), score the canonical s
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codegen_cli.config import to_dict
@@ -77,7 +78,20 @@ def _evaluate(cfg: EvalConfig) -> EvalRun:
         return EvalRun("generate", generation=made)  # other ranks: the main process scores
     generated = dataclasses.replace(scoring, samples=cfg.output / "samples.jsonl",
                                     languages=sorted({p.language for p in problems}))
-    return EvalRun("generate", scoring=score(generated), generation=made)
+    scored = score(generated)
+    _to_run_trackers(cfg.generation.model, scored)
+    return EvalRun("generate", scoring=scored, generation=made)
+
+
+def _to_run_trackers(model: str, summary: Any) -> None:
+    """A model from `codegen train` (RUN/hf) whose run logged to trackers gets its pass@k logged there."""
+    from codegen_cli.output import log
+    from codegen_cli.train.trackers import log_eval_to_run_trackers
+
+    if Path(model).is_dir():
+        logged = log_eval_to_run_trackers(Path(model), summary.to_dict())
+        if logged:
+            log(f"pass@k logged to the run's trackers: {', '.join(logged)}")
 
 
 def _release_process_group() -> bool:

@@ -31,6 +31,9 @@ def pick_precision(requested: str, cuda: bool) -> str:
 
 def make_accelerator(cfg: TrainConfig) -> Any:
     from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration
+
+    from codegen_cli.train.trackers import logging_dir
 
     cuda = torch.cuda.is_available()
     accelerator = Accelerator(
@@ -38,7 +41,8 @@ def make_accelerator(cfg: TrainConfig) -> Any:
         mixed_precision=pick_precision(cfg.mixed_precision, cuda),
         gradient_accumulation_steps=cfg.grad_accum,
         log_with=list(cfg.trackers) or None,
-        project_dir=str(cfg.output),
+        project_config=ProjectConfiguration(project_dir=str(cfg.output),
+                                            logging_dir=str(logging_dir(cfg.output, cfg.run_name))),
     )
     expected = int(os.environ.get("WORLD_SIZE", "1"))
     if accelerator.num_processes != expected:

@@ -15,6 +15,7 @@ from codegen_cli.config import apply_overrides, from_mapping, option, section, t
 from codegen_cli.errors import UsageError, raise_problems
 from codegen_cli.options import value_problems
 from codegen_cli.train.presets import get_preset
+from codegen_cli.train.trackers import check_trackers
 
 ARCHES = ("llama", "gpt2")
 PRECISIONS = ("auto", "no", "bf16", "fp16")
@@ -85,8 +86,12 @@ class TrainConfig:
     eval_batches: int = option(20, "Micro-batches per device used for one validation pass.", group=_SAVE,
                                why="a stable estimate for a few seconds", at_least=1)
     log_every: int = option(10, "Write a metrics.jsonl row and a log line every N steps.", group=_SAVE, at_least=1)
-    trackers: list[str] = option([], "Extra Accelerate trackers, e.g. tensorboard,wandb (when installed).",
-                                 group=_SAVE)
+    trackers: list[str] = option([], "Experiment trackers, e.g. tensorboard (pip install 'codegen-cli[tracking]'), "
+                                 "wandb, mlflow; one that is not installed is an error.", group=_SAVE)
+    run_name: str | None = option(None, "The run's name in the trackers.", group=_SAVE,
+                                  shown_default="the run folder's name")
+    tracker_project: str = option("codegen", "The trackers' project (W&B project, MLflow experiment, "
+                                  "TensorBoard subfolder).", group=_SAVE)
     export: bool = option(True, "Write RUN/hf (safetensors + tokenizer) at the end.", group=_SAVE,
                           why="what eval reads")
     resume: str = option("auto", RESUME_HELP, group=_SAVE, why="a rerun continues where a kill stopped")
@@ -156,6 +161,10 @@ def _problems(cfg: TrainConfig) -> list[str]:
         problems.append(f"--hidden-size {m.hidden_size} is not divisible by --num-heads {m.num_heads}")
     if m.num_heads and m.num_kv_heads and m.num_heads % m.num_kv_heads:
         problems.append(f"--num-heads {m.num_heads} is not a multiple of --num-kv-heads {m.num_kv_heads}")
+    try:
+        check_trackers(list(cfg.trackers))
+    except UsageError as exc:
+        problems.append(str(exc))
     if cfg.resume not in ("auto", "never") and not Path(cfg.resume).exists():
         problems.append(f"--resume {cfg.resume}: no such checkpoint folder")
     return problems
@@ -174,7 +183,7 @@ def _deep_copy(mapping: dict[str, Any]) -> dict[str, Any]:
 
 # Keys whose change does not alter the training trajectory: a run may be continued with other values.
 NON_IDENTITY_KEYS = ("tokens", "output", "max_steps", "max_tokens", "save_every", "keep_checkpoints",
-                     "eval_every", "eval_batches", "log_every", "trackers", "export", "resume", "force",
+                     "eval_every", "eval_batches", "log_every", "trackers", "run_name", "tracker_project", "export", "resume", "force",
                      "compile", "activation_checkpointing", "peak_tflops")
 
 

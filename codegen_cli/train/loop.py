@@ -196,7 +196,11 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowS
         flat = {f"{section}.{k}" if section else k: v for section, table in
                 [("", to_dict(cfg)), ("model", to_dict(cfg.model)), ("optim", to_dict(cfg.optim))]
                 for k, v in table.items()}
-        acc.init_trackers("codegen", config={k: v for k, v in flat.items() if isinstance(v, (int, float, str, bool))})
+        from codegen_cli.train.trackers import init_kwargs, run_name
+
+        hparams = {k: v for k, v in flat.items() if isinstance(v, (int, float, str, bool))}
+        acc.init_trackers(cfg.tracker_project, config=hparams,
+                          init_kwargs=init_kwargs(list(cfg.trackers), run_name(cfg.output, cfg.run_name)))
 
     device_name = torch.cuda.get_device_name(acc.device) if acc.device.type == "cuda" else None
     peak = peak_flops(device_name, cfg.peak_tflops)

@@ -56,7 +56,7 @@ def test_resolve_reports_every_problem_at_once() -> None:
 
 
 def test_config_toml_round_trips(tmp_path: Path) -> None:
-    cfg = resolve(load_train_config({"max_steps": 7, "trackers": ["wandb"]}, ["optim.eps=1e-8"]))
+    cfg = resolve(load_train_config({"max_steps": 7, "trackers": ["tensorboard"]}, ["optim.eps=1e-8"]))
     from codegen_cli.config import to_dict
 
     path = tmp_path / "config.toml"
