@@ -36,9 +36,12 @@ def test_kinds_and_bad_paths(tmp_path, random_model):
 def test_a_broken_gguf_is_bad_input(tmp_path, model_cache):
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\0" * 64)
+    source = resolve_source(str(broken))
     with pytest.raises(InputDataError, match="not loadable as a GGUF"):
-        loadable(resolve_source(str(broken)))
-    assert not any(model_cache.glob("gguf-*"))  # nothing half-written is left as if complete
+        loadable(source)
+    # nothing half-written is left as if complete (the session's cache may hold other, real models)
+    entry = gguf_cache_folder(source)
+    assert not entry.exists() and not list(model_cache.glob(entry.name + "*"))
 
 
 @pytest.mark.slow
