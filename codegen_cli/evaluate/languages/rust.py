@@ -33,6 +33,7 @@ from codegen_cli.evaluate.languages.base import (
     new_harness_name,
     strip_c_comments,
 )
+from codegen_cli.evaluate.languages.batch import Step, build_binaries
 from codegen_cli.evaluate.languages.context import cache_lock
 from codegen_cli.evaluate.problems import Problem
 
@@ -118,7 +119,7 @@ def _deps_dir(cache_dir: Path, rustc: str) -> Path:
 
 class Rust:
     key = "rust"
-    batch_size = 1
+    batch_size = 8  # programs per sandbox call (batch.py)
     tools = ("rustc", "cargo")
 
     def __init__(self) -> None:
@@ -192,35 +193,20 @@ class Rust:
         (deps / "externs.json").write_text(json.dumps(sorted(externs)))
 
     def build(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
+        """One sandbox call for the batch (batch.py), one rustc per program."""
         if self._externs is None:
             self.prepare(ctx)
-        built = {}
         deps_folder = Path(self._externs[0].split("=", 1)[1]).parent if self._externs else workdir
         sysroot = Path(self.rustc).parent.parent
+        steps = []
         for program in programs:
-            source = workdir / f"{program.name}.rs"
-            source.write_text(program.text(new_harness_name()), encoding="utf-8")
-            argv = [
-                self.rustc,
-                "--edition",
-                "2021",
-                "-C",
-                "debuginfo=0",
-                "-A",
-                "warnings",
-                source.name,
-                "-o",
-                program.name,
-                "-L",
-                f"dependency={deps_folder}",
-            ]
+            (workdir / f"{program.name}.rs").write_text(program.text(new_harness_name()), encoding="utf-8")
+            argv = [self.rustc, "--edition", "2021", "-C", "debuginfo=0", "-C", "codegen-units=1", "-A", "warnings",
+                    f"{program.name}.rs", "-o", program.name, "-L", f"dependency={deps_folder}"]
             for extern in self._externs or []:
                 argv += ["--extern", extern]
-            argv += self._linking(sysroot)
-            result = ctx.run(argv, workdir=workdir, limits=ctx.compile_limits, readonly=(sysroot,))
-            binary = workdir / program.name
-            built[program.sha256] = Built.from_compile(result, binary)
-        return built
+            steps.append(Step(program.name, argv + self._linking(sysroot)))
+        return build_binaries(programs, steps, workdir, ctx, readonly=(sysroot,))
 
     def run_spec(self, program: Program, rundir: Path, ctx) -> RunSpec:
         return RunSpec(["./main"], {"RUST_BACKTRACE": "0"})
