@@ -93,7 +93,7 @@ def _pass_line(text: str) -> str:
     """The score a run printed (pass@1 of the peers, `passed=N` of codegen's progress line), for the log."""
     import re
 
-    found = re.findall(r"'pass@1': [0-9.]+|passed=\d+|Correct: \d+", text)
+    found = re.findall(r"'pass@1': (?:np\.float64\()?[0-9.]+|passed=\d+|Correct: \d+", text)
     return found[-1] if found else ""
 
 

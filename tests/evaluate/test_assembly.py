@@ -102,9 +102,14 @@ def test_rust_expects_every_test_function(problems):
     assert "stdin()" not in source.split(f"fn {PLACEHOLDER}(names", 1)[0]  # read only in the routine
 
 
-def test_js_assert_throws(problems):
-    js = get_language("js").assemble(problems["JavaScript/0"], "").source
-    assert "throw new Error" in js and "writable: false" in js
+def test_js_candidate_holds_no_test_and_the_judge_gets_the_prompts_helpers(problems):
+    program = get_language("js").assemble(problems["JavaScript/0"], "  return true;\n}\n")
+    candidate, job = program.meta["candidate"], program.meta["job"]
+    assert "testHasCloseElements" not in candidate and "return true" in candidate
+    assert job["names"] == ["hasCloseElements"] and "testHasCloseElements" in job["test"]
+    assert "testHasCloseElements" in program.source  # the cache key covers the test too
+    helpers = get_language("js").assemble(problems["JavaScript/32"], "").meta["job"]
+    assert helpers["names"] == ["findZero"] and "const poly" in helpers["trusted"]
 
 
 def test_python_candidate_holds_no_test(problems):

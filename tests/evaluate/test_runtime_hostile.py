@@ -1,6 +1,8 @@
-"""Python through the warm runtime: hostile programs against the zygote's isolation and the trusted judge.
+"""Python and JavaScript through the warm runtime: hostile programs against the zygote's isolation and the
+trusted judges.
 
-Real zygote (bwrap), real judge server, real cgroups. Programs answer HumanEval-X Python/2 (truncate_number);
+Real zygote (bwrap), real judge server, real cgroups. Programs answer HumanEval-X Python/2 (truncate_number,
+JavaScript/2 truncateNumber);
 an isolation check is a CORRECT answer only when the program sees nothing it should not (so a leak fails
 the sample and the test shows what the program printed). Bombs run in ONE worker, each followed by a
 canonical program that must pass: the zygote survived and serves the next program. The host is checked
@@ -17,28 +19,33 @@ import pytest
 
 from codegen_cli.evaluate.config import ScoringConfig
 from codegen_cli.evaluate.executor import execute
+from codegen_cli.evaluate.languages import get_language
 from codegen_cli.evaluate.languages.context import default_cache_dir
-from codegen_cli.evaluate.languages.python import Python
 from codegen_cli.evaluate.problems import PACKAGED_DIR, load_problems
 from codegen_cli.evaluate.sandbox import Sandbox, detect_tier
 from codegen_cli.evaluate.scoring import _contexts, score
+
+from .conftest import require_toolchains
 
 CANONICAL = "    return number % 1.0\n"
 LEFTOVER = "987654.25"  # the sleep duration a daemon runs with: how the host check finds it
 NEEDS_BWRAP = pytest.mark.skipif(detect_tier()[0] != "bwrap", reason="the zygote needs the bwrap tier")
 
 
-def _problem():
-    (problem,) = load_problems(PACKAGED_DIR, languages=["python"], tasks=["2"])
+def _problem(language: str = "python"):
+    (problem,) = load_problems(PACKAGED_DIR, languages=[language], tasks=["2"])
     return problem
 
 
-def run(completions: list[str], *, workers: int = 2, timeout: float = 10.0, memory_mb: int = 4096):
-    """Score completions of Python/2 through the executor; (outcomes, runtime note)."""
+def run(completions: list[str], *, workers: int = 2, timeout: float = 10.0, memory_mb: int = 4096,
+        key: str = "python"):
+    """Score completions of Python/2 (or JavaScript/2) through the executor; (outcomes, runtime note)."""
+    if key == "js":
+        require_toolchains("js")
     cfg = ScoringConfig(check_references=True, timeout=timeout, memory_mb=memory_mb)
-    ctx = _contexts(cfg, Sandbox(), default_cache_dir(), ["python"])["python"]
-    language = Python()
-    programs = [language.assemble(_problem(), c) for c in completions]
+    ctx = _contexts(cfg, Sandbox(), default_cache_dir(), [key])[key]
+    language = get_language(key)
+    programs = [language.assemble(_problem(key), c) for c in completions]
     unique = list({p.sha256: p for p in programs}.values())
     outcomes = {}
     notes = []
@@ -67,10 +74,10 @@ def _leftovers() -> list[str]:
 
 
 def _isolation_probe() -> str:
-    """A correct answer only if the program sees none of the host's secrets and nobody else's files."""
-    package = Path(__file__).resolve().parents[2] / "codegen_cli"
-    visible = [str(PACKAGED_DIR / "humaneval_python.jsonl.gz"), "/work", str(package), "/root/.ssh",
-               "/etc/shadow-readable"]
+    """A correct answer only if the program sees none of the host's secrets and nobody else's files (parent
+    dirs of bound paths, such as the tool cache's, exist as empty skeletons: not checked)."""
+    checkout = Path(__file__).resolve().parents[2]  # this package and the tests
+    visible = [str(PACKAGED_DIR / "humaneval_python.jsonl.gz"), str(checkout), "/root/.ssh", "/home"]
     return f'''    import os
     seen = []
     for path in {visible!r}:
@@ -81,8 +88,8 @@ def _isolation_probe() -> str:
         seen.append("/etc/shadow-readable")
     except OSError:
         pass
-    pids = [p for p in os.listdir("/proc") if p.isdigit()]
-    if pids != ["1"]:
+    pids = sorted(p for p in os.listdir("/proc") if p.isdigit())
+    if pids != sorted(["1", str(os.getpid())]):  # the namespace's init and this program only
         seen.append("processes " + " ".join(pids))
     if {os.geteuid() == 0} and os.getuid() == 0:  # a root evaluator's programs run as another uid
         seen.append("uid 0")
@@ -111,7 +118,7 @@ READER = '''    import ctypes, os
     seen = [p for p in ("/tmp/flag", "/var/tmp/flag", "/dev/shm/flag", "flag-in-cwd") if os.path.exists(p)]
     if ctypes.CDLL(None).shmget(0xC0DE, 0, 0) != -1:
         seen.append("the earlier program's shared memory")
-    if [p for p in os.listdir("/proc") if p.isdigit()] != ["1"]:
+    if sorted(p for p in os.listdir("/proc") if p.isdigit()) != sorted(["1", str(os.getpid())]):
         seen.append("other processes")
     if seen:
         print("SAW", seen)
@@ -150,7 +157,7 @@ STUBBORN_LOOP = '''    import signal
 '''
 
 KILL_EVERYONE = '''    import os, signal
-    for target in (-1, 0, 1):
+    for target in (-1, 1):  # everyone it may signal; init
         try:
             os.kill(target, signal.SIGKILL)
         except OSError:
@@ -189,6 +196,14 @@ def test_a_memory_bomb_across_processes_hits_the_programs_memory_limit():
     assert outcomes[1].status == "passed", outcomes[1]
 
 
+@NEEDS_BWRAP
+def test_numpy_programs_pass_and_the_zygote_imports_numpy_once():
+    pytest.importorskip("numpy")
+    uses_numpy = "    return float(np.float64(number) % 1.0)\n"
+    outcomes, _note = run([uses_numpy, uses_numpy + "#2\n", uses_numpy + "#3\n"], workers=1)
+    assert [o.status for o in outcomes] == ["passed"] * 3, outcomes
+
+
 HOSTILE_VERDICTS = {
     "raises": ("    raise ValueError('nope')\n", "raised ValueError: nope"),
     "returns_magic": ("    class A(float):\n        def __eq__(self, o): return True\n    return A(0.5)\n",
@@ -220,3 +235,55 @@ def test_summary_records_how_programs_ran_and_human_eval_problems_pass(tmp_path)
     assert summary.statuses == {"passed": 4}
     runtime = json.loads((tmp_path / "summary.json").read_text())["sandbox"]["runtime"]["python"]
     assert runtime.startswith("zygote" if detect_tier()[0] == "bwrap" else "per-program"), runtime
+
+
+JS_CANONICAL = "  return number % 1.0;\n}\n"
+
+JS_PROBE = f"""  const fs = require('fs');
+  const seen = [{", ".join(repr(p) for p in (str(PACKAGED_DIR / "humaneval_js.jsonl.gz"),
+                                                  str(Path(__file__).resolve().parents[2])))}]
+    .filter((path) => fs.existsSync(path)).concat(leftAtLoad);
+  const pids = fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p));
+  if (pids.length !== 2 || !pids.includes('1') || !pids.includes(String(process.pid))) seen.push('processes ' + pids);
+  if ({str(os.geteuid() == 0).lower()} && process.getuid() === 0) seen.push('uid 0');
+  if (process.cwd() !== '/tmp' || Object.keys(process.env).some((k) => k.startsWith('CODEGEN'))) seen.push('env');
+  if (seen.length) {{ console.log('SAW', seen); return -1; }}
+  return number % 1.0;
+}}
+const leftAtLoad = ['/tmp/js-flag', '/var/tmp/js-flag', '/dev/shm/js-flag'].filter((p) => require('fs').existsSync(p));
+for (const path of ['/tmp/js-flag', '/var/tmp/js-flag', '/dev/shm/js-flag']) {{
+  require('fs').writeFileSync(path, 'left by an earlier program');
+}}
+"""
+
+JS_VERDICTS = {
+    "throws": ("  throw new RangeError('nope');\n}\n", "truncateNumber threw RangeError: nope"),
+    "returns_instance": ("  return new (class Magic { valueOf() { return 0.5; } })();\n}\n", "a Magic is not plain data"),
+    "returns_accessor": ("  return { get x() { return 1; } };\n}\n", "accessor"),
+    "returns_function": ("  return () => 0.5;\n}\n", "a Function is not plain data"),
+    "exit_at_load": ("  return number % 1.0;\n}\nprocess.exit(0);\n", "waited for the program to start"),
+    "syntax_error": ("  return number %;\n}\n", "failed before the tests: main.js"),
+    "returns_itself": ("  const a = []; a.push(a); return a;\n}\n", "nested more than 100 levels"),
+    "global_math_patched": ("  return 0.5;\n}\nMath.abs = () => 0;\n", "assertion failed"),
+}
+
+
+@pytest.mark.parametrize("runtime", ["zygote", "per-program"])
+def test_javascript_verdicts_come_from_the_judge_in_both_process_models(monkeypatch, runtime):
+    if runtime == "zygote" and detect_tier()[0] != "bwrap":
+        pytest.skip("the zygote needs the bwrap tier")
+    if runtime == "per-program":
+        monkeypatch.setenv("CODEGEN_EVAL_RUNTIME", "per-program")
+    cases = list(JS_VERDICTS.items())
+    outcomes, note = run([JS_CANONICAL] + [completion for _, (completion, _) in cases], key="js")
+    assert outcomes[0].status == "passed", outcomes[0]
+    for (name, (_, reason)), outcome in zip(cases, outcomes[1:]):
+        assert outcome.status == "failed" and reason in outcome.reason, (name, outcome)
+    assert note.startswith(runtime), note
+
+
+@NEEDS_BWRAP
+def test_a_javascript_program_sees_nothing_and_leaves_nothing():
+    outcomes, note = run([JS_PROBE, JS_PROBE + "// the second one\n"], workers=1, key="js")
+    assert [o.status for o in outcomes] == ["passed", "passed"], outcomes  # the second found no flag
+    assert note.startswith("zygote"), note

@@ -21,12 +21,12 @@ import functools
 import re
 import symtable
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 from codegen_cli.evaluate.languages.base import Built, Program
 from codegen_cli.evaluate.problems import Problem
+from codegen_cli.evaluate.runtime.language import WarmLanguage
 
 IMPORTS = (
     "import math\nimport re\nimport sys\nimport copy\nimport datetime\nimport itertools\nimport collections\n"
@@ -37,9 +37,13 @@ NUMPY = "import numpy\nimport numpy as np\n"
 # Imported once by the zygote: the header's modules and what tests and solutions commonly add.
 PRELOAD = ("math", "re", "copy", "datetime", "itertools", "collections", "heapq", "statistics", "functools",
            "hashlib", "string", "typing", "random", "bisect", "operator", "fractions", "decimal", "json")
+# The candidates' environment (besides the sandbox's minimal one): single-threaded BLAS, so that numpy,
+# once the zygote has imported it, holds no threads when a candidate is forked.
+PYTHON_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+              "MKL_NUM_THREADS": "1"}
 # A program every new zygote must pass before it is trusted with real ones.
 SMOKE = ({"kind": "python", "trusted": "", "test": "assert f(20) == 41\n", "names": ["f"], "check": None,
-          "timeout": 30.0, "env": {}}, "def f(x):\n    return 2 * x + 1\n")
+          "timeout": 30.0}, "def f(x):\n    return 2 * x + 1\n")
 
 
 def _header(*texts: str) -> str:
@@ -128,15 +132,10 @@ def judge_plan(prompt: str, test: str, entry: str | None) -> dict[str, Any]:
     return {"trusted": trusted, "test": test, "names": names, "check": entry if call_check else None}
 
 
-class Python:
+class Python(WarmLanguage):
     key = "python"
     batch_size = 1
     tools = ("python3",)
-
-    def __init__(self) -> None:
-        self._pools: dict[int, tuple[Any, Any]] = {}
-        self._notes: list[str] = []
-        self._lock = threading.Lock()
 
     def assemble(self, problem: Problem, completion: str) -> Program:
         entry = problem.extra.get("entry_point")
@@ -144,7 +143,9 @@ class Python:
         candidate = _header(problem.prompt, completion, problem.test) + problem.prompt + completion + "\n"
         # the whole program as CodeGeeX would run it: the result cache key, and a runnable file for tools
         full = candidate + "\n" + problem.test + "\n" + (f"check({plan['check']})\n" if plan["check"] else "")
-        job = {"kind": "python", **plan, "env": {"PYTHONDONTWRITEBYTECODE": "1"}}
+        job = {"kind": "python", **plan}
+        if NUMPY in candidate:  # the zygote imports it once, for this worker's later programs
+            job["preload"] = ["numpy"]
         return Program(self.key, problem.task_id, full, meta={"candidate": candidate, "job": job})
 
     def prepare(self, ctx) -> None:
@@ -153,42 +154,19 @@ class Python:
     def build(self, programs: list[Program], marker: str, workdir: Path, ctx) -> dict[str, Built]:
         return {program.sha256: Built(ok=True, seconds=0.0) for program in programs}
 
-    def run_program(self, program: Program, ctx) -> Any:
-        """Score one program on the warm runtime (a runtime.client.Verdict)."""
-        job = {**program.meta["job"], "timeout": ctx.run_limits.wall_seconds}
-        return self.pool(ctx).score(job, program.meta["candidate"])
-
-    def pool(self, ctx) -> Any:
+    def make_pool(self, ctx) -> Any:
         from codegen_cli.evaluate.runtime.client import RuntimePool
 
-        with self._lock:
-            entry = self._pools.get(id(ctx))
-            if entry is None:
-                prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-                pool = RuntimePool(ctx.sandbox, ctx.run_limits, readonly=tuple(sorted(prefixes)), preload=PRELOAD,
-                                   external=_single_command, smoke=SMOKE)
-                entry = self._pools[id(ctx)] = (ctx, pool)
-            return entry[1]
-
-    @property
-    def runtime_note(self) -> str:
-        """How programs ran (summary.json): the runtime mode of each pool used, with the reason."""
-        notes = self._notes + [f"{pool.mode}: {pool.reason}" for _ctx, pool in self._pools.values()]
-        return "; ".join(dict.fromkeys(notes))
-
-    def close(self) -> None:
-        with self._lock:
-            pools, self._pools = list(self._pools.values()), {}
-        for _ctx, pool in pools:
-            self._notes.append(f"{pool.mode}: {pool.reason}")
-            pool.close()
+        prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+        return RuntimePool(ctx.sandbox, ctx.run_limits, kind="python", env=PYTHON_ENV,
+                           readonly=tuple(sorted(prefixes)), preload=PRELOAD, external=_single_command,
+                           smoke=SMOKE)
 
 
-def _single_command(job: dict[str, Any], chan_fd: int) -> tuple[list[str], dict[str, str]]:
-    """The per-program fallback: a fresh interpreter serving one candidate on `chan_fd` (source on stdin)."""
+def _single_command(job: dict[str, Any], chan_fd: int) -> list[str]:
+    """The per-program fallback: a fresh interpreter serving one candidate on `chan_fd`."""
     import json
 
     from codegen_cli.evaluate.runtime.client import zygote_source
 
-    config = json.dumps({"chan": chan_fd, "names": job["names"]})
-    return [sys.executable, "-I", "-c", zygote_source(), "single", config], dict(job.get("env", {}))
+    return [sys.executable, "-I", "-c", zygote_source(), "single", json.dumps({"chan": chan_fd})]

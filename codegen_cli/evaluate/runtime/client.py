@@ -3,7 +3,8 @@
 `RuntimePool(sandbox, limits, ...)` hands each worker thread a `Runtime`; `Runtime.score(job)` returns a
 `Verdict`. Modes (recorded in summary.json as the language's runtime):
 - "zygote": the bwrap tier can host a zygote (sandbox.server_command) and it started and passed its
-  first job: programs are forked from it, each in its own namespaces, tmpfs, uid and (as root) cgroup;
+  first job: programs are forked from it, each in its own namespaces and tmpfs, as an unprivileged uid,
+  one at a time in the runtime's cgroup (as root: pids + memory caps, OOM kills counted per program);
 - "per-program": otherwise (unshare/rlimits tiers, or a zygote that failed to start, with the reason):
   each candidate is a fresh interpreter in its own `Sandbox.run`, as every other language runs.
 In both modes the dataset's tests run in the judge server's forked judge process, outside the sandbox.
@@ -34,6 +35,8 @@ from codegen_cli.evaluate.sandbox.cgroups import RunCgroup
 HERE = Path(__file__).resolve().parent
 PACKAGE_ROOT = HERE.parents[2]  # the dir holding codegen_cli/ (the judge server imports it from there)
 START_TIMEOUT = 90.0  # seconds for a judge server and its zygote to come up (bwrap + imports, loaded host)
+SERVER_PROCESSES = 8  # the runtime's own processes in its cgroup: bwrap (2), the zygote, init, the spare
+SERVER_MEMORY = 128 << 20  # their memory, added to the program's cap
 REPLY_GRACE = 30.0  # seconds past a job's limit before the judge server is declared hung
 
 
@@ -41,6 +44,12 @@ REPLY_GRACE = 30.0  # seconds past a job's limit before the judge server is decl
 def zygote_source() -> str:
     """wire.py + zygote.py as one `python -c` program (the package is hidden inside the sandbox)."""
     return (HERE / "wire.py").read_text() + "\n" + (HERE / "zygote.py").read_text()
+
+
+@functools.cache
+def node_runner_source() -> str:
+    """jswire.js + jsrunner.js as one `node -e` program: the JavaScript candidate's side."""
+    return (HERE / "jswire.js").read_text() + "\n" + (HERE / "jsrunner.js").read_text()
 
 
 @dataclass
@@ -72,6 +81,7 @@ class Runtime:
         self.uid = pool.sandbox.uids.acquire() if pool.zygote and pool.sandbox.uids is not None else None
         self.server: subprocess.Popen | None = None
         self.zygote: subprocess.Popen | None = None
+        self.cgroup: RunCgroup | None = None
         self.link: socket.socket | None = None
         self.workdir: Path | None = None
         self.logs: list[Any] = []
@@ -95,7 +105,8 @@ class Runtime:
             finally:
                 ctrl_zygote.close()
         config = {"link": link_server.fileno(), "ctrl": ctrl_server.fileno() if ctrl_server else None,
-                  "parent": os.getpid(), "start_timeout": START_TIMEOUT, "preload": list(pool.preload)}
+                  "parent": os.getpid(), "start_timeout": START_TIMEOUT, "preload": list(pool.preload),
+                  "node": pool.node}
         boot = (f"import sys; sys.path.insert(0, {str(PACKAGE_ROOT)!r}); "
                 "from codegen_cli.evaluate.runtime.server import main; main()")
         log = self._log()
@@ -129,12 +140,20 @@ class Runtime:
 
     def _start_zygote(self, ctrl: socket.socket) -> None:
         pool = self.pool
+        limits = pool.limits
         self.workdir = make_scratch("zyg")
-        env = {**MINIMAL_ENV, "HOME": str(self.workdir), "TMPDIR": str(self.workdir)}
-        config = {"ctrl": ctrl.fileno(), "preload": list(pool.preload), "node": pool.node}
+        env = {**MINIMAL_ENV, **pool.env, "HOME": str(self.workdir), "TMPDIR": str(self.workdir)}
+        spec = {"limits": _limits_spec(limits), "uid": self.uid, "tmpfs_bytes": limits.tmpfs_bytes,
+                "env": {**MINIMAL_ENV, **pool.env}}
+        config = {"ctrl": ctrl.fileno(), "kind": pool.kind, "preload": list(pool.preload), "node": pool.node,
+                  "spec": spec}
+        if os.geteuid() == 0:  # the runtime's cgroup: programs run one at a time, so the caps are theirs
+            total = limits.total_memory_bytes or limits.memory_bytes or (4 << 30)
+            processes = limits.max_processes + SERVER_PROCESSES if limits.max_processes else None
+            self.cgroup = RunCgroup.create(uuid.uuid4().hex, processes, total + SERVER_MEMORY)
         command = pool.sandbox.server_command([sys.executable, "-I", "-c", zygote_source(), json.dumps(config)],
                                               workdir=self.workdir, env=env, readonly=pool.readonly,
-                                              tmpfs_bytes=pool.limits.tmpfs_bytes)
+                                              tmpfs_bytes=limits.tmpfs_bytes, cgroup=self.cgroup)
         if command is None:
             raise RuntimeUnavailable(f"the {pool.sandbox.tier} tier cannot host a zygote")
         log = self._log()
@@ -152,36 +171,24 @@ class Runtime:
 
     def score(self, job: dict[str, Any], source: str) -> Verdict:
         """Run one job: in zygote mode the zygote starts the candidate; else a fresh sandbox per program."""
-        limits = self.pool.limits
-        job = {**job, "limits": _limits_spec(limits), "uid": self.uid, "tmpfs_bytes": limits.tmpfs_bytes,
-               "output_bytes": limits.output_bytes}
+        job = {**job, "source": source, "output_bytes": self.pool.limits.output_bytes}
         if self.pool.zygote:
-            return self._score_forked(job, source)
-        return self._score_external(job, source)
+            return self._score_forked(job)
+        return self._score_external(job)
 
     def _send(self, job: dict[str, Any], fds: Sequence[int] = ()) -> None:
         socket.send_fds(self.link, [b"J"], list(fds)) if fds else self.link.send(b"J")
         send_frame(self.link, job)
 
-    def _score_forked(self, job: dict[str, Any], source: str) -> Verdict:
-        limits = self.pool.limits
-        total = limits.total_memory_bytes or limits.memory_bytes or (4 << 30)
-        cgroup = RunCgroup.create(uuid.uuid4().hex, limits.max_processes, total) if self.uid is not None else None
-        try:
-            job["source"] = source
-            job["cgroup_procs"] = [str(p) for p in cgroup.procs_files] if cgroup else []
-            self._send(job)
-            reply = self._receive(time.monotonic() + float(job["timeout"]) + REPLY_GRACE, "a verdict")
-            if cgroup is not None and cgroup.oom_killed():
-                reply["status"], reply["reason"] = "memory", "the program's memory limit was reached"
-        finally:
-            if cgroup is not None:
-                cgroup.kill_all()
-                cgroup.remove()
-        self.last_reply = reply
+    def _score_forked(self, job: dict[str, Any]) -> Verdict:
+        kills = self.cgroup.oom_kills() if self.cgroup is not None else 0
+        self._send(job)
+        reply = self._receive(time.monotonic() + float(job["timeout"]) + REPLY_GRACE, "a verdict")
+        if self.cgroup is not None and self.cgroup.oom_kills() > kills and reply.get("status") != "passed":
+            reply["status"], reply["reason"] = "memory", "the program's memory limit was reached"
         return _verdict(reply)
 
-    def _score_external(self, job: dict[str, Any], source: str) -> Verdict:
+    def _score_external(self, job: dict[str, Any]) -> Verdict:
         """The per-program fallback: the candidate runs in its own Sandbox.run, the judge in the server."""
         pool = self.pool
         judge_end, candidate_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -190,10 +197,9 @@ class Runtime:
         finally:
             judge_end.close()
         with scratch_dir() as work, candidate_end:
-            argv, env = pool.external_command(job, candidate_end.fileno())
-            result = pool.sandbox.run(argv, workdir=work, limits=pool.limits, env=env,
-                                      readonly_paths=pool.readonly, stdin_data=source.encode("utf-8", "surrogateescape"),
-                                      pass_fds=[candidate_end.fileno()])
+            argv = pool.external_command(job, candidate_end.fileno())
+            result = pool.sandbox.run(argv, workdir=work, limits=pool.limits, env=dict(pool.env),
+                                      readonly_paths=pool.readonly, pass_fds=[candidate_end.fileno()])
         reply = self._receive(time.monotonic() + float(job["timeout"]) + REPLY_GRACE, "a verdict")
         reply.update(exit_code=result.returncode, stdout=result.stdout, stderr=result.stderr)
         if result.timed_out:
@@ -213,6 +219,9 @@ class Runtime:
                 proc.wait()
         for handle in self.logs:
             handle.close()
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
+            self.cgroup.remove()
         if self.workdir is not None:
             remove_tree(self.workdir)
         if self.uid is not None:
@@ -229,14 +238,15 @@ def _verdict(reply: dict[str, Any]) -> Verdict:
 class RuntimePool:
     """Runtimes for one (sandbox, limits) pair: a worker thread borrows one per program."""
 
-    def __init__(self, sandbox: Any, limits: Any, *, readonly: Sequence[Path] = (), preload: Sequence[str] = (),
-                 node: dict[str, Any] | None = None, external: Any = None,
-                 smoke: tuple[dict[str, Any], str] | None = None) -> None:
-        self.sandbox, self.limits = sandbox, limits
+    def __init__(self, sandbox: Any, limits: Any, *, kind: str = "python", env: dict[str, str] | None = None,
+                 readonly: Sequence[Path] = (), preload: Sequence[str] = (), node: dict[str, Any] | None = None,
+                 external: Any = None, smoke: tuple[dict[str, Any], str] | None = None) -> None:
+        self.sandbox, self.limits, self.kind = sandbox, limits, kind
+        self.env = dict(env or {})  # added to the sandbox's minimal environment for every candidate
         self.smoke = smoke  # (job, source) that must pass on a new zygote, else the pool goes per-program
         self.readonly = tuple(readonly)
         self.preload, self.node = tuple(preload), node
-        self.external_command = external  # (job, channel fd) -> (argv, env) of a per-program candidate
+        self.external_command = external  # (job, channel fd) -> argv of a per-program candidate
         self.zygote = sandbox.tier == "bwrap" and os.environ.get("CODEGEN_EVAL_RUNTIME") != "per-program"
         self.mode = "zygote" if self.zygote else "per-program"
         self.reason = ("forked from a zygote inside bwrap: per-program namespaces, tmpfs, uid and cgroup"

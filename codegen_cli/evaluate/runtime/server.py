@@ -1,17 +1,19 @@
 """The judge server: one trusted process per eval worker, outside the sandbox, that scores programs.
 
-For each job from the evaluator it has the zygote (inside the sandbox) start the candidate, runs the
-dataset's tests against it in a fresh namespace (`pyjudge`), drains the candidate's output while it waits
-for answers (head and tail kept), and replies with the verdict once the candidate's whole process tree is
-dead. It never runs sample code and never holds a sample's objects: only frames of plain data reach it.
-The zygote never sees a test (this server holds them), so no candidate, a fork of the zygote, can find
-one in its memory; and no candidate can see this process (it is outside the sandbox's PID namespace).
+For each job from the evaluator it has the zygote (inside the sandbox) assign a prepared candidate, sends
+the candidate its program, runs the dataset's tests against it (Python: in this process, in a fresh
+namespace, `pyjudge`; JavaScript: in its node judge, `NodeJudge`, relaying the frames), drains the
+candidate's output while it waits for answers (head and tail kept), asks the zygote to end the
+candidate, and replies with the verdict. It never runs sample code and never holds a sample's objects:
+only frames of plain data reach it. The zygote never sees a test or a program (they go from here to the
+candidate directly), so no candidate, a fork of the zygote, can find one in its memory; and no candidate
+can see this process (it is outside the sandbox's PID namespace).
 
 Links: the evaluator <-> this server is a SOCK_STREAM pair (`wire` frames; a one-byte message before each
 job may carry file descriptors); this server <-> the zygote is a SOCK_SEQPACKET pair (`zygote.send_control`
-messages carrying the candidate's fds: source memfd, call channel, stdout, stderr, cgroup.procs files).
-In the per-program fallback there is no zygote: the evaluator starts each candidate in its own sandbox
-and hands this server the judge's end of the call channel with the job ("external").
+messages: spawn / kill / preload out; ready / started with the candidate's call channel, stdout and stderr
+attached / exited back). In the per-program fallback there is no zygote: the evaluator starts each
+candidate in its own sandbox and hands this server the judge's end of the call channel ("external").
 """
 
 from __future__ import annotations
@@ -22,25 +24,39 @@ import select
 import selectors
 import signal
 import socket
+import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from codegen_cli.evaluate.runtime.pyjudge import run_tests
-from codegen_cli.evaluate.runtime.wire import Closed, recv_frame, send_frame
+from codegen_cli.evaluate.runtime.wire import (
+    Closed,
+    Expired,
+    PlainDataError,
+    recv_frame,
+    recv_raw,
+    send_frame,
+    send_raw,
+    wait_readable,
+)
 from codegen_cli.evaluate.runtime.zygote import SETUP_FAILED, receive_control, send_control
 from codegen_cli.evaluate.sandbox.output import StreamKeeper
 
 KILL_WAIT = 5.0  # seconds to wait for the zygote to report a killed candidate's exit
+JUDGE_SLACK = 2.0  # seconds past the program's limit before a silent JavaScript judge is killed
+ASSIGN_WAIT = 60.0  # seconds to wait for a candidate: the previous program's sweep and the next spare
 SIGNALS = {signal.SIGXCPU: "its CPU time limit", signal.SIGKILL: "SIGKILL", signal.SIGSEGV: "a segfault"}
 
 
 def describe_exit(code: int | None) -> str:
-    """A candidate's exit as words; the keeper reports death by signal N as 128+N."""
+    """A candidate's exit as words (death by signal N is -N, or 128+N from a shell or bwrap)."""
     if code is None:
         return "unknown"
-    if code > 128:
-        number = code - 128
+    if code < 0 or code > 128:
+        number = -code if code < 0 else code - 128
         try:
             name = SIGNALS.get(signal.Signals(number)) or signal.Signals(number).name
         except ValueError:
@@ -51,29 +67,29 @@ def describe_exit(code: int | None) -> str:
 
 class Pump:
     """Waits for the judge's answers while draining the candidate's stdout/stderr (head and tail kept) and
-    noting the zygote's report that the candidate's process tree has ended."""
+    taking the zygote's reports as they come."""
 
-    def __init__(self, ctrl: socket.socket, ident: int, out_r: int, err_r: int, output_bytes: int) -> None:
+    def __init__(self, server: Server, out_r: int, err_r: int, output_bytes: int) -> None:
         half = output_bytes // 2
-        self.ctrl, self.ident = ctrl, ident
+        self.server = server
         self.keepers = {out_r: StreamKeeper(half, half), err_r: StreamKeeper(half, half)}
-        self.poller = select.poll()
-        for fd in (out_r, err_r, ctrl.fileno()):
-            self.poller.register(fd, select.POLLIN)
         self.open = {out_r, err_r}  # pipes not yet at EOF
-        self.exited, self.exit_code, self.cpu = False, None, None
-        self.zygote_gone = False
+        self.poller = select.poll()
+        for fd in (out_r, err_r, server.ctrl.fileno()):
+            self.poller.register(fd, select.POLLIN)
 
-    def wait(self, sock: socket.socket, deadline: float) -> bool:
+    def wait(self, sock: socket.socket | int, deadline: float) -> bool:
         """`wire.recv_frame`'s wait: True once `sock` is readable, False at `deadline`."""
-        self.poller.register(sock, select.POLLIN)
+        fd = sock if isinstance(sock, int) else sock.fileno()
+        self.poller.register(fd, select.POLLIN)
         try:
-            return self._until(deadline, sock.fileno())
+            return self.until(deadline, lambda: False, fd)
         finally:
-            self.poller.unregister(sock)
+            self.poller.unregister(fd)
 
-    def _until(self, deadline: float, target: int | None) -> bool:
-        while target is not None or not self.done:
+    def until(self, deadline: float, done: Callable[[], bool], target: int | None = None) -> bool:
+        """Serve output and reports until `target` is readable or `done()` (True), or `deadline` (False)."""
+        while not done():
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
@@ -81,38 +97,32 @@ class Pump:
                 if fd == target:
                     return True
                 if fd in self.keepers:
-                    chunk = os.read(fd, 1 << 16)
-                    if chunk:
-                        self.keepers[fd].feed(chunk)
-                    else:
-                        self.poller.unregister(fd)
-                        self.open.discard(fd)
-                else:
-                    self._control()
+                    self._read(fd)
+                elif self.server.control() is None:
+                    self.poller.unregister(fd)  # the zygote is gone
         return True
 
-    def _control(self) -> None:
-        message, fds = receive_control(self.ctrl)
-        for extra in fds:
-            os.close(extra)
-        if message is None:
-            self.zygote_gone = True
-            self.poller.unregister(self.ctrl)
-        elif message.get("op") == "exited" and message.get("id") == self.ident:
-            self.exited, self.exit_code, self.cpu = True, message.get("status"), message.get("cpu_seconds")
+    def _read(self, fd: int) -> bool:
+        chunk = os.read(fd, 1 << 16)
+        if chunk:
+            self.keepers[fd].feed(chunk)
+            return True
+        if fd in self.open:
+            self.poller.unregister(fd)
+            self.open.discard(fd)
+        return False
 
-    @property
-    def done(self) -> bool:
-        return self.zygote_gone or (self.exited and not self.open)
-
-    def finish(self) -> None:
-        """Have the zygote end the candidate, then wait until its tree is gone and its pipes are drained."""
-        if not self.exited and not self.zygote_gone:
+    def drain(self, deadline: float | None) -> None:
+        """Read the pipes: until EOF (by `deadline`), or, with None, only what is already in them."""
+        if deadline is not None:
+            self.until(deadline, lambda: not self.open)
+        for fd in list(self.open):
+            os.set_blocking(fd, False)
             try:
-                send_control(self.ctrl, {"op": "kill", "id": self.ident})
-            except OSError:
-                self.zygote_gone = True
-        self._until(time.monotonic() + KILL_WAIT, None)
+                while self._read(fd):
+                    pass
+            except BlockingIOError:
+                pass
         for fd in self.keepers:
             os.close(fd)
 
@@ -122,10 +132,39 @@ class Pump:
 
 
 class Server:
-    def __init__(self, link: socket.socket, ctrl: socket.socket | None) -> None:
-        self.link, self.ctrl = link, ctrl
+    def __init__(self, link: socket.socket, ctrl: socket.socket | None, node: dict[str, Any] | None = None) -> None:
+        self.link, self.ctrl, self.node = link, ctrl, node
+        self._node_judge: NodeJudge | None = None
+        self.preloaded: set[str] = set()
         self.counter = 0
         self.zygote_alive = ctrl is not None
+        self.started: dict[int, list[int]] = {}  # program id -> its fds (channel, stdout, stderr)
+        self.exits: dict[int, dict[str, Any]] = {}  # program id -> the zygote's `exited` report
+
+    def control(self) -> dict[str, Any] | None:
+        """Take one report from the zygote (None: it is gone)."""
+        message, fds = receive_control(self.ctrl)
+        if message is None:
+            self.zygote_alive = False
+            return None
+        ident = message.get("id")
+        if message.get("op") == "started":
+            self.started[ident] = fds
+        else:
+            for fd in fds:
+                os.close(fd)
+            if message.get("op") == "exited":
+                self.exits[ident] = message
+                self.exits.pop(ident - 8, None)  # reports nobody waits for any more
+        return message
+
+    def node_judge(self) -> NodeJudge:
+        """The JavaScript judge (a node process of its own, started at the first JavaScript job)."""
+        if self._node_judge is None or not self._node_judge.alive():
+            if self._node_judge is not None:
+                self._node_judge.close()
+            self._node_judge = NodeJudge((self.node or {}).get("path") or "node")
+        return self._node_judge
 
     def run_job(self, job: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         if job.get("external"):
@@ -142,48 +181,73 @@ class Server:
             os.close(fd)
         start = time.monotonic()
         with socket.socket(fileno=fds[0]) as chan:
-            verdict = run_tests(chan, job, start + float(job["timeout"]))
+            try:
+                send_frame(chan, {"source": job["source"], "names": job["names"]})
+            except OSError:
+                pass  # the candidate is gone already: the judge reports it
+            verdict = self._judge(job, chan, start + float(job["timeout"]), wait_readable)
         return {**verdict, "seconds": time.monotonic() - start}
 
+    def _judge(self, job: dict[str, Any], chan: socket.socket, deadline: float,
+               wait: Callable[[Any, float], bool]) -> dict[str, Any]:
+        """Run the job's test against the candidate on `chan`: Python here, JavaScript in the node judge."""
+        if job.get("kind") != "node":
+            return run_tests(chan, job, deadline, wait=wait)
+        try:
+            judge = self.node_judge()
+        except OSError as exc:
+            return _error(f"the JavaScript judge did not start: {exc}")
+        return judge.run(job, chan, deadline, wait)
+
+    def _assigned(self, ident: int) -> list[int] | None:
+        """Ask the zygote for a candidate; its fds once assigned (None: the zygote failed)."""
+        try:
+            send_control(self.ctrl, {"op": "spawn", "id": ident})
+        except OSError:
+            self.zygote_alive = False
+            return None
+        deadline = time.monotonic() + ASSIGN_WAIT
+        while ident not in self.started and self.zygote_alive:
+            if not select.select([self.ctrl], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                return None
+            self.control()
+        return self.started.pop(ident, None)
+
     def _with_zygote(self, job: dict[str, Any]) -> dict[str, Any]:
+        wanted = [m for m in job.get("preload", []) if m not in self.preloaded]
+        if wanted:  # e.g. numpy: the zygote imports it once; the spares forked after this have it warm
+            self.preloaded.update(wanted)
+            try:
+                send_control(self.ctrl, {"op": "preload", "modules": wanted})
+            except OSError:
+                self.zygote_alive = False
         self.counter += 1
         ident = self.counter
-        judge_end, candidate_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        source = os.memfd_create("main", os.MFD_CLOEXEC)
-        os.write(source, job["source"].encode("utf-8", "surrogateescape"))
-        os.lseek(source, 0, os.SEEK_SET)
-        passed = [source, candidate_end.fileno(), out_w, err_w]
-        passed += [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in job.get("cgroup_procs", [])]
-        spec = {"op": "spawn", "id": ident, **{k: job[k] for k in ("kind", "names", "limits", "env", "uid",
-                                                                   "tmpfs_bytes")}}
+        fds = self._assigned(ident)
+        if fds is None or len(fds) != 3:
+            return _error("the zygote is gone" if not self.zygote_alive else "the zygote assigned no candidate")
         start = time.monotonic()
+        chan, out_r, err_r = socket.socket(fileno=fds[0]), fds[1], fds[2]
+        pump = Pump(self, out_r, err_r, int(job.get("output_bytes", 64 << 10)))
+        with chan:
+            try:
+                send_frame(chan, {"source": job["source"], "names": job["names"]})
+            except OSError:
+                pass  # the candidate is gone already (its sandbox failed): the judge reports it
+            verdict = self._judge(job, chan, start + float(job["timeout"]), pump.wait)
         try:
-            send_control(self.ctrl, spec, passed)
-        except OSError as exc:
+            send_control(self.ctrl, {"op": "kill", "id": ident})
+        except OSError:
             self.zygote_alive = False
-            for fd in (out_r, err_r):
-                os.close(fd)
-            judge_end.close()
-            return _error(f"the zygote is gone: {exc}")
-        finally:
-            candidate_end.close()
-            for fd in passed[:1] + passed[2:]:
-                os.close(fd)
-        pump = Pump(self.ctrl, ident, out_r, err_r, int(job.get("output_bytes", 64 << 10)))
-        with judge_end:
-            verdict = run_tests(judge_end, job, start + float(job["timeout"]), wait=pump.wait)
-        t_verdict = time.monotonic() - start
-        pump.finish()
-        t_done = time.monotonic() - start
-        self.zygote_alive = not pump.zygote_gone
+        if verdict.get("ended"):  # how it ended is part of the reason: wait for the zygote's report
+            pump.until(time.monotonic() + KILL_WAIT, lambda: ident in self.exits or not self.zygote_alive)
+            pump.drain(time.monotonic() + KILL_WAIT)
+        else:  # the zygote sweeps the program before it assigns the next one; no need to wait here
+            pump.drain(None)
+        report = self.exits.get(ident, {})
         stdout, stderr, truncated = pump.output()
-        if not pump.exited:
-            verdict = _error("the zygote is gone" if pump.zygote_gone
-                             else "the zygote did not report the candidate's end")
-        reply = _settle(verdict, pump.exit_code, stdout, stderr, truncated)
-        reply.update(seconds=time.monotonic() - start, cpu=pump.cpu, timing=[t_verdict, t_done], start=start, ts=verdict.get("ts"))
+        reply = _settle(verdict, report.get("status"), stdout, stderr, truncated=truncated)
+        reply["seconds"] = time.monotonic() - start
         return reply
 
     def serve(self) -> None:
@@ -202,12 +266,83 @@ class Server:
             send_frame(self.link, reply)
 
 
-def _settle(verdict: dict[str, Any], exit_code: int | None, stdout: str, stderr: str,
+class NodeJudge:
+    """The trusted JavaScript judge (jsjudge.js) and the relay between it and a candidate: each frame the
+    judge addresses to the candidate goes to the candidate's channel, each frame of the candidate back to
+    the judge, and the clock is kept here (`expired`, `closed` notes instead of an answer)."""
+
+    def __init__(self, node: str) -> None:
+        here = Path(__file__).resolve().parent
+        wire_js = (here / "jswire.js").read_text()
+        source = wire_js + f"\nconst cgWireSource = {json.dumps(wire_js)};\n" + (here / "jsjudge.js").read_text()
+        to_judge, self.to_w = os.pipe()
+        self.from_r, from_judge = os.pipe()
+        self.proc = subprocess.Popen([node, "-e", source, str(to_judge), str(from_judge)],
+                                     pass_fds=[to_judge, from_judge], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL)
+        os.close(to_judge)
+        os.close(from_judge)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        for fd in (self.to_w, self.from_r):
+            os.close(fd)
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait()
+
+    def _note(self, message: dict[str, Any]) -> None:
+        send_raw(self.to_w, b"J" + json.dumps(message).encode())
+
+    def run(self, job: dict[str, Any], chan: socket.socket, deadline: float,
+            wait: Callable[[Any, float], bool]) -> dict[str, Any]:
+        left = max(1, int((deadline - time.monotonic()) * 1000))
+        try:
+            self._note({"op": "run", "trusted": job["trusted"], "test": job["test"], "names": job["names"],
+                        "timeout_ms": left})
+            while True:
+                frame = recv_raw(self.from_r, deadline + JUDGE_SLACK, wait=wait)
+                kind, body = frame[:1], frame[1:]
+                if kind == b"C":  # a call: to the candidate, then its answer back
+                    try:
+                        send_raw(chan, body)
+                    except OSError:
+                        self._note({"op": "closed"})
+                        continue
+                    self._relay(chan, deadline, wait)
+                elif kind == b"J":
+                    message = json.loads(body)
+                    if message.get("op") == "verdict":
+                        return {k: message[k] for k in ("status", "reason", "calls", "ended") if k in message}
+                    if message.get("op") == "greet":
+                        self._relay(chan, deadline, wait)
+        except (Expired, Closed, PlainDataError, OSError, ValueError) as exc:
+            self.proc.kill()  # stuck or broken: the next JavaScript job starts a new judge
+            if isinstance(exc, Expired):
+                return {"status": "timeout", "reason": "the test did not finish within the time limit", "calls": 0}
+            return _error(f"the JavaScript judge failed: {exc!r}")
+
+    def _relay(self, chan: socket.socket, deadline: float, wait: Callable[[Any, float], bool]) -> None:
+        try:
+            answer = recv_raw(chan, deadline, wait=wait)
+        except Expired:
+            self._note({"op": "expired"})
+        except (Closed, OSError):
+            self._note({"op": "closed"})
+        except PlainDataError as exc:
+            self._note({"op": "refused", "reason": str(exc)})
+        else:
+            send_raw(self.to_w, b"C" + answer)
+
+
+def _settle(verdict: dict[str, Any], exit_code: int | None, stdout: str, stderr: str, *,
             truncated: bool) -> dict[str, Any]:
     """The reply: the judge's verdict, refined by how the candidate ended (CPU limit, setup failure)."""
     status, reason = verdict.get("status", "sandbox_error"), verdict.get("reason", "")
     if verdict.get("ended"):
-        if exit_code == 128 + signal.SIGXCPU:
+        if exit_code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
             status = "timeout"
         reason += f" ({describe_exit(exit_code)})"
     if exit_code == SETUP_FAILED and "[runtime]" in stderr:
@@ -270,7 +405,7 @@ def main() -> None:
     gc.freeze()
     send_frame(link, hello)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    Server(link, ctrl).serve()
+    Server(link, ctrl, config.get("node")).serve()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import select
 import socket
 import struct
@@ -143,8 +144,8 @@ class Expired(TimeoutError):
     """The deadline passed before a whole frame arrived."""
 
 
-def wait_readable(sock: socket.socket, deadline: float) -> bool:
-    """Block until `sock` is readable (True) or `deadline` (time.monotonic()) passes (False)."""
+def wait_readable(sock: socket.socket | int, deadline: float) -> bool:
+    """Block until `sock` (a socket or an fd) is readable (True) or `deadline` (monotonic) passes (False)."""
     poller = select.poll()
     poller.register(sock, select.POLLIN)
     wait = deadline - time.monotonic()
@@ -156,19 +157,34 @@ def recv_frame(sock: socket.socket, deadline: float | None = None, limit: int = 
     """The next message; Closed at EOF, Expired past `deadline` (time.monotonic()), PlainDataError if the
     frame is over `limit` bytes or not a JSON object. `wait` blocks until the socket is readable (the judge
     server passes one that also drains the candidate's output meanwhile)."""
-    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline, wait))
+    return loads(recv_raw(sock, deadline, limit, wait))
+
+
+def recv_raw(source: socket.socket | int, deadline: float | None = None, limit: int = MAX_FRAME,
+             wait: Callable[[Any, float], bool] = wait_readable) -> bytes:
+    """The next frame's bytes from a socket or a pipe's fd (errors as recv_frame's)."""
+    (size,) = _HEADER.unpack(_recv_exact(source, _HEADER.size, deadline, wait))
     if size > limit:
         raise PlainDataError(f"a message of {size} bytes is over the {limit}-byte limit")
-    return loads(_recv_exact(sock, size, deadline, wait))
+    return _recv_exact(source, size, deadline, wait)
 
 
-def _recv_exact(sock: socket.socket, size: int, deadline: float | None,
-                wait: Callable[[socket.socket, float], bool]) -> bytes:
+def send_raw(target: socket.socket | int, payload: bytes) -> None:
+    """One frame of `payload` to a socket or a pipe's fd (blocking until all is written)."""
+    data = memoryview(_HEADER.pack(len(payload)) + payload)
+    fd = target if isinstance(target, int) else target.fileno()
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _recv_exact(source: socket.socket | int, size: int, deadline: float | None,
+                wait: Callable[[Any, float], bool]) -> bytes:
+    fd = source if isinstance(source, int) else source.fileno()
     chunks, left = [], size
     while left:
-        if deadline is not None and not wait(sock, deadline):
+        if deadline is not None and not wait(source, deadline):
             raise Expired("no reply before the deadline")
-        chunk = sock.recv(min(left, 1 << 20))
+        chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
             raise Closed("the channel was closed")
         chunks.append(chunk)

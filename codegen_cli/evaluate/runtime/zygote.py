@@ -1,22 +1,25 @@
 """The zygote: a warm Python inside the sandbox that starts one isolated process per program.
 
-It runs trusted code only. Started once per eval worker inside bwrap (the same hiding as a per-program run),
-it imports what programs need (CodeGeeX's standard-library header, numpy when asked) and then waits for
-`spawn` requests from its judge server. Per program it forks twice:
+It runs trusted code only. Started once per eval worker inside bwrap (the same binds and masks as a
+per-program run), it imports what programs need (CodeGeeX's standard-library header; numpy when asked),
+enters a PID namespace of its own making whose init is a trusted helper, and then keeps ONE prepared
+candidate ("spare") ready:
 
-    zygote (root in the sandbox, or the user in bwrap's user namespace; keeps CAP_SYS_ADMIN/SETUID/SETGID)
-      └─ keeper: joins the program's cgroups, unshares mount+PID+IPC+UTS namespaces, mounts private
-         tmpfs on /tmp, /var/tmp and /dev/shm, forks, waits, exits with the candidate's status
-           └─ candidate: PID 1 of its own PID namespace with a fresh /proc; rlimits; every capability
-              dropped (bounding set too), no_new_privs; an unprivileged uid when the zygote is root;
-              then it runs the program (Python: in this process; JavaScript: exec node)
+    zygote (keeps CAP_SYS_ADMIN/SETUID/SETGID/KILL; root in the sandbox, or bwrap's user namespace)
+      ├─ init: PID 1 of the candidates' PID namespace; between programs it kills every process left in
+      │        that namespace (kill(-1), until none is left) and reaps them
+      └─ spare/candidate (one at a time): its own mount, IPC and UTS namespaces, private tmpfs on /tmp,
+         /var/tmp and /dev/shm (its cwd and HOME is /tmp), a fresh /proc that shows init and its own
+         processes only; rlimits; no capability in any set (bounding set dropped), no_new_privs; an
+         unprivileged uid when the zygote is root. Python: waits in this process for its program;
+         JavaScript: has already exec'd node, which waits the same way.
 
-So each program has its own process tree, scratch files, IPC objects and view of /proc, and nothing it
-leaves survives it: its namespaces and tmpfs die with it. Killing the keeper kills the candidate (parent
-death signal), and the candidate's death kills every process in its PID namespace.
-
-The candidate serves calls from the judge over a socket (`wire` frames, plain data only); the judge runs
-the tests in another process, so nothing the candidate does in its own process decides the verdict.
+A program's call channel, stdout and stderr are made by the zygote when it forks the spare and handed to the
+judge server when the spare is assigned; the program's text comes over the channel as the first frame.
+After the program: SIGKILL to the candidate, init's sweep, the candidate reaped, then the next spare is
+forked; so a spare never exists while an earlier program's processes do, and nothing one program leaves
+(files, processes, IPC objects, mounts) survives into the next. The zygote never holds a test or a secret:
+a candidate, a fork of it, finds none in its memory.
 
 Standard library only: this file runs inside the sandbox, where this package is hidden; `runtime.client`
 passes `wire.py` + this file to `python -I -c`. `python -I -c SOURCE single CONFIG` runs one candidate in
@@ -51,9 +54,10 @@ MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 1 << 18
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 24, 28, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SECBIT_NOROOT_AND_LOCKED = 0x3  # uid 0 gains no capabilities on exec (the user-namespace case)
-CHAN_FD, SOURCE_FD = 3, 4  # where a candidate finds its call channel and its source
+CHAN_FD = 3  # where a candidate finds its call channel
 SETUP_FAILED = 125  # the candidate's exit status when its sandbox could not be built
 WORKDIR = "/tmp"  # the candidate's cwd, HOME and TMPDIR: its own tmpfs
+SWEEP_TIMEOUT = 30.0  # seconds init may take to clear the PID namespace before the zygote gives up
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -64,7 +68,7 @@ def _check(result: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+def _mount(source: str, target: str, fstype: str | None, flags: int, *, data: str | None = None) -> None:
     _check(_libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None,
                        ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
 
@@ -116,8 +120,14 @@ def _answer(namespace: dict, message: dict) -> dict:
     return reply
 
 
-def serve_python(chan: socket.socket, source: str, names: list[str]) -> None:
-    """Run `source` as __main__, report which of `names` it defines, then answer calls until EOF."""
+def serve_python(chan: socket.socket) -> None:
+    """Wait for the program (the first frame: source and the names the test needs), run it as __main__,
+    report which of the names it defines, then answer calls until EOF."""
+    try:
+        program = recv_frame(chan)
+        source, names = str(program["source"]), [str(n) for n in program["names"]]
+    except (Closed, PlainDataError, KeyError, TypeError, OSError):
+        os._exit(0)
     module = types.ModuleType("__main__")
     module.__builtins__ = builtins
     module.__file__ = os.path.join(os.getcwd(), "main.py")
@@ -149,30 +159,16 @@ def serve_python(chan: socket.socket, source: str, names: list[str]) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Building the candidate's sandbox (in the keeper and the candidate, both forks of the zygote).
+# Building a spare (a fork of the zygote, in the candidates' PID namespace).
 
 def _tmpfs_options(size: int, uid: int | None) -> str:
     owner = f",uid={uid},gid={uid}" if uid is not None else ""
     return f"size={size},mode=0700{owner}"
 
 
-def _keeper_setup(spec: dict, cgroup_fds: list[int]) -> None:
-    """Join the program's cgroups, then give it private namespaces and scratch tmpfs mounts."""
-    for fd in cgroup_fds:
-        os.write(fd, b"0")  # "0" = this process; its children inherit the cgroup
-        os.close(fd)
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
-    _mount("none", "/", None, MS_REC | MS_PRIVATE)
-    options = _tmpfs_options(spec["tmpfs_bytes"], spec.get("uid"))
-    for target in ("/tmp", "/var/tmp", "/dev/shm"):  # /tmp is also the program's cwd and HOME
-        if os.path.isdir(target):
-            _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
-
-
-def _limit(spec: dict) -> None:
+def _limit(limits: dict) -> None:
     import resource
 
-    limits = spec["limits"]
     cpu = max(1, int(limits["cpu_seconds"]))
     pairs = [(resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_FSIZE, (limits["file_size_bytes"],) * 2),
              (resource.RLIMIT_NOFILE, (limits["open_files"],) * 2), (resource.RLIMIT_CORE, (0, 0))]
@@ -207,78 +203,64 @@ def drop_privileges(uid: int | None) -> None:
     _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
 
 
-def _candidate_setup(spec: dict, src: int, chan: int, out: int, err: int) -> None:
-    """In the candidate (PID 1 of its namespace): /proc, its fds, cwd, environment, limits, privileges."""
+def _spare_setup(spec: dict, chan: int, out: int, err: int) -> None:
+    """Namespaces, scratch mounts, /proc, fds, environment, limits, then no privileges left."""
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    _mount("none", "/", None, MS_REC | MS_PRIVATE)
+    options = _tmpfs_options(spec["tmpfs_bytes"], spec.get("uid"))
+    for target in ("/tmp", "/var/tmp", "/dev/shm"):
+        if os.path.isdir(target):
+            _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, data=options)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    try:  # the OOM killer's first choice, before the zygote and init that share its cgroup (raising
+        with open("/proc/self/oom_score_adj", "w") as handle:  # needs no privilege; lowering would)
+            handle.write("1000")
+    except OSError:
+        pass
+    os.setsid()  # its own session and process group: kill(0) reaches only its own processes
     null = os.open("/dev/null", os.O_RDWR)
-    for fd, target in ((null, 0), (out, 1), (err, 2)):
+    for fd, target in ((null, 0), (out, 1), (err, 2), (chan, CHAN_FD)):
         os.dup2(fd, target)
-    high = [os.dup(fd) for fd in (chan, src)]  # out of the way of 3 and 4 before placing them
-    os.dup2(high[0], CHAN_FD)
-    os.dup2(high[1], SOURCE_FD)
-    os.closerange(SOURCE_FD + 1, 1 << 20)
+    os.closerange(CHAN_FD + 1, 1 << 20)
     os.environ.clear()
     os.environ.update({**spec["env"], "HOME": WORKDIR, "TMPDIR": WORKDIR})
-    _limit(spec)
+    _limit(spec["limits"])
     drop_privileges(spec.get("uid"))
     os.chdir(WORKDIR)  # after the switch: the dir is the program uid's, mode 0700
 
 
-def _read_source(fd: int) -> str:
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read().decode("utf-8", "surrogateescape")
-
-
-def _candidate(spec: dict, fds: list[int], node: dict) -> None:
-    src, chan, out, err = fds[:4]
+def _spare(config: dict, chan: int, out: int, err: int) -> None:
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        _candidate_setup(spec, src, chan, out, err)
+        _spare_setup(config["spec"], chan, out, err)
     except BaseException as exc:  # noqa: BLE001
-        os.write(2, f"\n[runtime] the candidate's sandbox could not be built: {_describe(exc)}\n".encode())
+        os.write(err, f"\n[runtime] the candidate's sandbox could not be built: {_describe(exc)}\n".encode())
         os._exit(SETUP_FAILED)
-    if spec["kind"] == "node":
-        os.execve(node["path"], [node["path"], *node["args"], "-e", node["runner"], "main.js"], dict(os.environ))
-    serve_python(socket.socket(fileno=CHAN_FD), _read_source(SOURCE_FD), spec["names"])
+    if config.get("kind") == "node":
+        node = config["node"]
+        os.execve(node["path"], [node["path"], *node["args"], "-e", node["runner"]], dict(os.environ))
+    serve_python(socket.socket(fileno=CHAN_FD))
 
 
-def _kill_quietly(pid: int, signum: int = signal.SIGKILL) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
+# ----------------------------------------------------------------------------------------------------------
+# init: PID 1 of the candidates' PID namespace.
 
-
-def _end(pid: int) -> None:
-    """The keeper's SIGTERM: kill the candidate; if that is refused, exit (its parent-death signal)."""
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    except OSError:
-        os._exit(128 + signal.SIGTERM)
-
-
-def _keeper(spec: dict, fds: list[int], node: dict) -> None:
-    """The candidate's parent: builds its namespaces, forks it, and exits with its status (signal N: 128+N)."""
-    try:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        _keeper_setup(spec, fds[4:])
-        pid = os.fork()
-    except BaseException as exc:  # noqa: BLE001
-        os.write(fds[3], f"\n[runtime] the candidate's sandbox could not be built: {_describe(exc)}\n".encode())
-        os._exit(SETUP_FAILED)
-    if pid == 0:
-        _candidate(spec, fds, node)
-        os._exit(0)
-    os.closerange(3, 1 << 20)
-    # SIGTERM from the zygote = end the program: kill the candidate (PID 1 of its namespace: the kernel then
-    # kills and reaps every process in it before the candidate's own exit completes), so when this process
-    # exits the program's whole tree is gone
-    signal.signal(signal.SIGTERM, lambda *_: _end(pid))
-    _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    os._exit(code if code >= 0 else 128 - code)
+def _init(link: socket.socket) -> None:
+    """Wait for 'sweep' requests; kill everything else in this PID namespace and reap it; answer."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    while link.recv(1):
+        while True:
+            try:
+                os.kill(-1, signal.SIGKILL)  # every process of this namespace but init itself
+            except OSError:
+                pass
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+        link.send(b"k")
+    os._exit(0)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -295,60 +277,113 @@ def _preload(modules: list[str]) -> dict[str, bool]:
     return loaded
 
 
-def serve_zygote(config: dict) -> None:
-    ctrl = socket.socket(fileno=config["ctrl"])
-    loaded = _preload(config.get("preload", []))
-    node = config.get("node") or {}
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    gc.collect()
-    gc.freeze()  # forks then share the warm heap without the collector touching (copying) its pages
-    send_control(ctrl, {"op": "ready", "preloaded": loaded, "pid": os.getpid()})
-    selector = selectors.DefaultSelector()
-    selector.register(ctrl, selectors.EVENT_READ)
-    running: dict[int, tuple[int, int]] = {}  # pidfd -> (program id, keeper pid)
-    by_id: dict[int, int] = {}  # program id -> keeper pid
-    while True:
-        for key, _ in selector.select():
-            if key.fileobj is ctrl:
-                message, fds = receive_control(ctrl)
-                if message is None:
-                    return  # the judge server is gone: the keepers' parent-death signal ends the programs
-                if message["op"] == "spawn":
-                    _spawn(ctrl, selector, message, fds, node, running, by_id)
-                elif message["op"] == "kill" and message["id"] in by_id:
-                    _kill_quietly(by_id[message["id"]], signal.SIGTERM)  # the keeper kills its candidate
-                continue
-            program, pid = running.pop(key.fd)
-            selector.unregister(key.fd)
-            os.close(key.fd)
-            by_id.pop(program, None)
-            _, status, usage = os.wait4(pid, 0)
-            send_control(ctrl, {"op": "exited", "id": program, "status": os.waitstatus_to_exitcode(status),
-                                "cpu_seconds": usage.ru_utime + usage.ru_stime})
+class Zygote:
+    """The loop: one spare ready, at most one program running, programs strictly one after another."""
 
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.ctrl = socket.socket(fileno=config["ctrl"])
+        self.selector = selectors.DefaultSelector()
+        self.spare: dict | None = None  # pid, pidfd, and the fds the judge server gets
+        self.current: dict | None = None  # the assigned program: id, pid, pidfd
+        self.waiting: int | None = None  # a program id asked for before the spare was ready
+        self.init_link: socket.socket | None = None
 
-def _spawn(ctrl, selector, message: dict, fds: list[int], node: dict, running: dict, by_id: dict) -> None:
-    try:
+    def start(self) -> dict:
+        loaded = _preload(self.config.get("preload", []))
+        _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")  # our children: a namespace of their own
+        mine, its = socket.socketpair()
+        if os.fork() == 0:
+            mine.close()
+            self.ctrl.close()
+            _init(its)
+        its.close()
+        self.init_link = mine
+        gc.collect()
+        gc.freeze()  # forks then share the warm heap without the collector touching (copying) its pages
+        self._new_spare()
+        return loaded
+
+    def _new_spare(self) -> None:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
         pid = os.fork()
-    except OSError as exc:
-        for fd in fds:
+        if pid == 0:
+            try:
+                mine.close()
+                self.ctrl.close()
+                self.init_link.close()
+                self.selector.close()
+                for fd in (out_r, err_r):
+                    os.close(fd)
+                _spare(self.config, theirs.fileno(), out_w, err_w)
+            finally:
+                os._exit(SETUP_FAILED)
+        theirs.close()
+        os.close(out_w)
+        os.close(err_w)
+        self.spare = {"pid": pid, "fds": [mine.detach(), out_r, err_r]}
+        if self.waiting is not None:
+            ident, self.waiting = self.waiting, None
+            self._assign(ident)
+
+    def _assign(self, ident: int) -> None:
+        spare, self.spare = self.spare, None
+        send_control(self.ctrl, {"op": "started", "id": ident, "pid": spare["pid"]}, spare["fds"])
+        for fd in spare["fds"]:
             os.close(fd)
-        send_control(ctrl, {"op": "exited", "id": message["id"], "status": None, "error": str(exc)})
-        return
-    if pid == 0:
-        try:
-            ctrl.close()
-            _keeper(message, fds, node)
-        except BaseException:  # noqa: BLE001
-            traceback.print_exc()
-        finally:
-            os._exit(SETUP_FAILED)
-    for fd in fds:
-        os.close(fd)
-    pidfd = os.pidfd_open(pid)
-    running[pidfd] = (message["id"], pid)
-    by_id[message["id"]] = pid
-    selector.register(pidfd, selectors.EVENT_READ)
+        pidfd = os.pidfd_open(spare["pid"])
+        self.current = {"id": ident, "pid": spare["pid"], "pidfd": pidfd}
+        self.selector.register(pidfd, selectors.EVENT_READ)
+
+    def _ended(self) -> None:
+        """The candidate is dead: reap it, sweep its namespace, report, prepare the next spare."""
+        current, self.current = self.current, None
+        self.selector.unregister(current["pidfd"])
+        os.close(current["pidfd"])
+        _, status, usage = os.wait4(current["pid"], 0)
+        self.init_link.settimeout(SWEEP_TIMEOUT)
+        self.init_link.send(b"s")
+        if self.init_link.recv(1) != b"k":
+            raise RuntimeError("init did not sweep the candidates' namespace")
+        send_control(self.ctrl, {"op": "exited", "id": current["id"], "status": os.waitstatus_to_exitcode(status),
+                                 "cpu_seconds": usage.ru_utime + usage.ru_stime})
+        self._new_spare()
+
+    def serve(self) -> None:
+        self.selector.register(self.ctrl, selectors.EVENT_READ)
+        while True:
+            for key, _ in self.selector.select():
+                if key.fileobj is not self.ctrl:
+                    self._ended()
+                    continue
+                message, fds = receive_control(self.ctrl)
+                for fd in fds:
+                    os.close(fd)
+                if message is None:
+                    return  # the judge server is gone: parent-death signals end init and the candidates
+                ident = message.get("id")
+                if message["op"] == "spawn":
+                    if self.spare is not None and self.current is None:
+                        self._assign(ident)
+                    else:
+                        self.waiting = ident
+                elif message["op"] == "preload":
+                    _preload(message.get("modules", []))
+                    gc.freeze()
+                elif message["op"] == "kill" and self.current is not None and self.current["id"] == ident:
+                    try:
+                        os.kill(self.current["pid"], signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+
+
+def serve_zygote(config: dict) -> None:
+    zygote = Zygote(config)
+    loaded = zygote.start()
+    send_control(zygote.ctrl, {"op": "ready", "preloaded": loaded, "pid": os.getpid()})
+    zygote.serve()
 
 
 def send_control(sock: socket.socket, message: dict, fds: list[int] = ()) -> None:
@@ -371,11 +406,8 @@ def receive_control(sock: socket.socket) -> tuple[dict | None, list[int]]:
 
 
 def serve_single(config: dict) -> None:
-    """One candidate in this process (the per-program sandbox fallback): source on stdin, calls on a fd."""
-    source = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
-    null = os.open("/dev/null", os.O_RDONLY)
-    os.dup2(null, 0)
-    serve_python(socket.socket(fileno=config["chan"]), source, config["names"])
+    """One candidate in this process (the per-program sandbox fallback): its program and calls on a fd."""
+    serve_python(socket.socket(fileno=config["chan"]))
 
 
 if __name__ == "__main__":

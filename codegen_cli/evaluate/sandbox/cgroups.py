@@ -134,6 +134,19 @@ class RunCgroup:
                     continue
         return None
 
+    def oom_kills(self) -> int:
+        """How many processes the kernel's OOM killer has killed in this group so far."""
+        for d in self.dirs:
+            for name in ("memory.events", "memory.oom_control"):  # v2, v1
+                try:
+                    for line in (d / name).read_text().splitlines():
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill":
+                            return int(value)
+                except (OSError, ValueError):
+                    continue
+        return 0
+
     def oom_killed(self) -> bool:
         """Whether the kernel's OOM killer fired inside this group (the memory cap was hit)."""
         for d in self.dirs:

@@ -465,19 +465,20 @@ class Sandbox:
         return command, preexec
 
     def server_command(self, argv: list[str], *, workdir: Path, env: dict[str, str],
-                       readonly: Sequence[Path] = (), tmpfs_bytes: int = Limits.tmpfs_bytes) -> list[str] | None:
+                       readonly: Sequence[Path] = (), tmpfs_bytes: int = Limits.tmpfs_bytes,
+                       cgroup: RunCgroup | None = None) -> list[str] | None:
         """The command for a trusted long-lived server inside this sandbox (the eval runtime's zygote), or
         None when the tier cannot host one (only bwrap can). It sees what a program sees (same binds and
         masks) but keeps CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID and CAP_KILL (in bwrap's user namespace
         when the evaluator is not root) so that it can give each program it forks its own mount, PID, IPC
         and UTS namespaces, private tmpfs mounts and, as root, an unprivileged uid, and end it; each program
-        drops every capability before any of its code runs (runtime/zygote.py). No rlimits and no cgroup
-        here: the programs set their own."""
+        drops every capability before any of its code runs (runtime/zygote.py). No rlimits: the programs
+        set their own. With `cgroup` the server and everything it starts join it."""
         if self.tier != "bwrap":
             return None
         wrapper = _bwrap_argv(Path(workdir).resolve(), env, [], [Path(p).resolve() for p in readonly],
                               tmpfs_bytes, hidden=sorted(self.hidden), server=True)
-        return pdeathsig_prefix() + wrapper + list(argv)
+        return pdeathsig_prefix() + cgroup_join_prefix(cgroup) + wrapper + list(argv)
 
     def _run(self, argv, workdir, limits, env, writable, readonly, stdin_data, token,
              cgroup, uid, evidence_prefix, pass_fds=()) -> SandboxResult:
