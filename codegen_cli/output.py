@@ -10,7 +10,9 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import Any, Iterator
 
 from rich.console import Console
@@ -164,3 +166,30 @@ def progress(description: str, total: float | None = None, unit: str = "items",
             yield tracker
         finally:
             _live_console = None
+
+
+@contextlib.contextmanager
+def heartbeat(description: str, detail: Callable[[], str] | None = None) -> Iterator[None]:
+    """Plain `[description] still running after Ns detail` lines every log interval while a step that
+    reports no progress of its own runs (BPE merges in Rust, a one-off tool-cache build), so a CI log is
+    never silent for long. Nothing on a terminal, where such steps draw their own progress."""
+    if is_interactive():
+        yield
+        return
+    interval = float(os.environ.get("CODEGEN_LOG_INTERVAL", DEFAULT_LOG_INTERVAL))
+    start = time.monotonic()
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            extra = f" ({detail()})" if detail is not None else ""
+            print(f"[{description}] still running after {time.monotonic() - start:.0f}s{extra}",
+                  file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat: {description}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

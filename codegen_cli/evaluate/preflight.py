@@ -29,7 +29,7 @@ from typing import Any
 from codegen_cli.errors import UsageError
 from codegen_cli.evaluate import cache_manifest
 from codegen_cli.evaluate.languages.js import js_deps_dir
-from codegen_cli.output import warn
+from codegen_cli.output import heartbeat, warn
 
 APT = "apt-get install -y --no-install-recommends"
 JS_MD5 = "js-md5@0.7.3"  # the version CodeGeeX pins; JavaScript/162 imports it
@@ -268,15 +268,22 @@ def _verify_cache(cache: Path, log: Callable[[str], None]) -> None:
              "from trusted inputs (programs run in the rlimits tier can write it)")
 
 
+# What a cold tool cache builds per language (the first eval on a machine; later runs reuse it).
+BUILT_ONCE = {"cpp": "precompiled header", "java": "class-data-sharing archive", "go": "warm build cache",
+              "rust": "rand/regex/md5 crates"}
+
+
 def _prepare_all(contexts: dict[str, Any], log: Callable[[str], None], get_language) -> dict[str, float]:
     failures: list[tuple[str, str, str]] = []
     seconds: dict[str, float] = {}
     for key, ctx in contexts.items():
         start = time.monotonic()
-        if key in ("rust", "go") and not _entry(key, ctx.cache_dir).exists():
-            log(f"tool cache: building the {key} entries in {ctx.cache_dir} (once; up to a minute)")
+        building = key in BUILT_ONCE and not _entry(key, ctx.cache_dir).exists()
+        if building:
+            log(f"tool cache: building the {key} {BUILT_ONCE[key]} in {ctx.cache_dir} (once; up to a minute)")
         try:
-            get_language(key).prepare(ctx)
+            with heartbeat(f"tool cache: {key}") if building else contextlib.nullcontext():
+                get_language(key).prepare(ctx)
             problem = _probe(key, ctx) if key in _PROBES else None
             if problem:
                 failures.append((key, problem, js_install_command(ctx.cache_dir) if key == "js" else FIXES[key]))

@@ -22,7 +22,7 @@ from codegen_cli.errors import InputDataError, MismatchError, UsageError
 from codegen_cli.jsonl_store import writer_lock
 from codegen_cli.languages import parse_language_list
 from codegen_cli.manifest import MANIFEST_NAME, Manifest, write_manifest
-from codegen_cli.output import is_interactive, log, progress, warn
+from codegen_cli.output import heartbeat, is_interactive, log, progress, warn
 from codegen_cli.tokenizer import corpus as corpus_io
 from codegen_cli.tokenizer.config import TokenizeConfig, TokenizeSummary
 from codegen_cli.tokenizer.encode import EncodeJob
@@ -144,10 +144,23 @@ def _get_tokenizer(cfg: TokenizeConfig, files: list[Path], languages: list[str],
         rate, sample = _sample_rate(cfg, languages, sizes)
         log(f"tokenize: training a {cfg.vocab_size:,}-token BPE ({cfg.tag_style} tags) on ~{sample / 1e6:,.1f} MB "
             f"of train documents ({rate:.1%} sample)")
-        pairs = _training_texts(cfg, files, languages, rate)
-        tok = train_bpe(training_texts(pairs, cfg.tag_style), vocab_size=cfg.vocab_size,
-                        tag_tokens=tag_tokens_for(languages, cfg.tag_style), min_frequency=cfg.min_frequency,
-                        show_progress=is_interactive())
+        fed = {"docs": 0, "chars": 0, "read": False}
+
+        def counted():  # what the trainer has read so far, for the heartbeat lines
+            for text, lang in _training_texts(cfg, files, languages, rate):
+                fed["docs"] += 1
+                fed["chars"] += len(text)
+                yield text, lang
+            fed["read"] = True
+
+        def detail() -> str:
+            return (f"{fed['docs']:,} documents, {fed['chars'] / 1e6:,.1f} M characters read"
+                    + ("; all read, computing the merges" if fed["read"] else ""))
+
+        with heartbeat("tokenize: BPE", detail):
+            tok = train_bpe(training_texts(counted(), cfg.tag_style), vocab_size=cfg.vocab_size,
+                            tag_tokens=tag_tokens_for(languages, cfg.tag_style), min_frequency=cfg.min_frequency,
+                            show_progress=is_interactive())
         save_tokenizer_folder(tok, target, tag_style=cfg.tag_style, languages=languages)
     return load_tokenizer_folder(target), True
 

@@ -7,6 +7,7 @@ a checkpoint if any, and run optimizer steps until max_steps / max_tokens or a s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -27,7 +28,7 @@ from codegen_cli.errors import InputDataError, Interrupted, JobFailed, MismatchE
 from codegen_cli.interrupts import StopFlag
 from codegen_cli.jsonl_store import writer_lock
 from codegen_cli.manifest import Manifest, write_manifest
-from codegen_cli.output import log, progress, warn
+from codegen_cli.output import heartbeat, log, progress, warn
 from codegen_cli.train import checkpoint as ckpt_io
 from codegen_cli.train.accelerator import (
     any_rank,
@@ -220,8 +221,9 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowS
         weights = acc.get_state_dict(model)  # collective under FSDP/ZeRO-3: every rank calls it
         if acc.is_main_process:
             card = {"run": run, "step": state["step"], "tokens_seen": state["tokens_seen"], "parameters": n_params}
-            save_hf(acc.unwrap_model(model, keep_torch_compile=False), weights, export_dir, run / "tokenizer",
-                    card=card)
+            with heartbeat(f"train: export to {export_dir}"):
+                save_hf(acc.unwrap_model(model, keep_torch_compile=False), weights, export_dir, run / "tokenizer",
+                        card=card)
         acc.wait_for_everyone()
     summary = TrainSummary(
         run_dir=str(run), steps=state["step"], tokens=state["tokens_seen"],
@@ -407,8 +409,10 @@ class _Loop:
                          "epoch": self.order.epoch_of(state["data_position"]),
                          "windows_per_step": self.plan.windows_per_step}
         model_config = self.acc.unwrap_model(self.model, keep_torch_compile=False).config.to_dict()
-        ckpt_io.save_checkpoint(self.acc, cfg.output, step=state["step"], state=trainer_state,
-                                model_config=model_config, keep=cfg.keep_checkpoints)
+        with heartbeat(f"train: checkpoint step {state['step']}") if self.acc.is_main_process \
+                else contextlib.nullcontext():  # a big model's save takes minutes: say it is still going
+            ckpt_io.save_checkpoint(self.acc, cfg.output, step=state["step"], state=trainer_state,
+                                    model_config=model_config, keep=cfg.keep_checkpoints)
         self.last_saved = state["step"]
 
     def overall_tokens_per_s(self) -> float | None:

@@ -45,3 +45,23 @@ def test_logs_during_a_live_bar_use_the_bars_console(monkeypatch):
         bar.advance(1)
     assert output._live_console is None
     assert "step 1 loss 3.2" in fake.getvalue()
+
+
+def test_heartbeat_lines_while_a_silent_step_runs(monkeypatch):
+    """A step with no progress of its own (BPE merges, a tool-cache build) still prints every interval."""
+    import time
+
+    fake = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", fake)
+    monkeypatch.setenv("CODEGEN_LOG_INTERVAL", "0.01")
+    monkeypatch.setenv("CODEGEN_NO_PROGRESS", "1")
+    with output.heartbeat("tokenize: BPE", lambda: "3 documents read"):
+        deadline = time.monotonic() + 60
+        while fake.getvalue().count("\n") < 2 and time.monotonic() < deadline:  # wait for observable lines
+            time.sleep(0.005)
+    lines = fake.getvalue().splitlines()
+    assert len(lines) >= 2 and all(line.startswith("[tokenize: BPE] still running after ") for line in lines)
+    assert lines[0].endswith("(3 documents read)")
+    count = len(fake.getvalue())
+    time.sleep(0.05)
+    assert len(fake.getvalue()) == count  # stopped with the block
