@@ -9,7 +9,8 @@ import pytest
 
 from codegen_cli.evaluate.languages import go_toolchain
 from codegen_cli.evaluate.languages.batch import Step, script
-from codegen_cli.evaluate.languages.cpp import EXTERN, header_text
+from codegen_cli.evaluate.languages.cpp import header_text
+from codegen_cli.evaluate.languages.cpp_instances import EXTERN, TIERS
 from codegen_cli.evaluate.problems import load_problems
 from tests.evaluate.conftest import HUMANEVAL_X, require_toolchains, score_completions
 
@@ -51,8 +52,9 @@ def test_batch_script_quotes_and_records_each_step():
 
 def test_cpp_header_declares_what_the_archive_defines():
     assert all(f"extern template {e};" in header_text() for e in EXTERN)
-    assert "extern template" not in header_text(extern=False)
-    assert "#undef _GLIBCXX_USE_STD_SPEC_FUNCS" in header_text(extern=False)
+    assert "extern template" not in header_text(())
+    assert "#undef _GLIBCXX_USE_STD_SPEC_FUNCS" in header_text(())
+    assert TIERS[-1] == () and set(TIERS[1]) <= set(EXTERN)
 
 
 def _problem(language: str, number: int):
@@ -83,7 +85,8 @@ def test_cpp_and_rust_batches_blame_only_the_broken_program():
     uses = cpp.canonical_solution + (
         "\nstd::vector<std::vector<int>> grid_of_two() { std::vector<std::vector<int>> g(2, std::vector<int>(2));"
         ' std::vector<std::string> s{"a"}; std::vector<double> d{1.0}; std::vector<long long> l{1};'
-        " std::vector<char> c{'x'}; return g; }\n")
+        " std::vector<char> c{'x'}; std::wstring w = L\"w\"; return g[0][0] + std::stoi(\"0\") + (int)std::stold(\"0\")"
+        " + (int)std::stoull(\"0\") + (int)w.size() - 1 == 0 ? g : g; }\n")
     outcomes = score_completions(
         [cpp, cpp, rust, rust],
         [uses, "this is not C++\n", rust.canonical_solution, "fn broken( {\n"],

@@ -37,6 +37,7 @@ from codegen_cli.evaluate.languages.base import (
 )
 from codegen_cli.evaluate.languages.batch import Step, build_binaries
 from codegen_cli.evaluate.languages.context import cache_lock, tool_key
+from codegen_cli.evaluate.languages.cpp_instances import EXTERN, TIERS
 from codegen_cli.evaluate.problems import Problem
 
 # CodeGeeX adds each of these unless the prompt already includes it.
@@ -82,27 +83,14 @@ _ASSERT_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<[ \t]*(?:assert\.h|ca
 HARNESS = f"\n#undef main\nint main() {{\n  {PLACEHOLDER}_tests();\n  {PLACEHOLDER}();\n  return 0;\n}}\n"
 _lock = threading.Lock()
 _GOLD = shutil.which("ld.gold") is not None
-# Explicit instantiations compiled once into libhe.a (the types the 164 canonical solutions instantiate
-# most: vector<int> in 58, string's constructor from char pointers in 77, vector<string> in 21, ...).
-EXTERN = (
-    "class std::vector<int>",
-    "class std::vector<float>",
-    "class std::vector<double>",
-    "class std::vector<long long>",
-    "class std::vector<char>",
-    "class std::vector<std::string>",
-    "class std::vector<std::vector<int>>",
-    "void std::string::_M_construct<const char*>(const char*, const char*, std::forward_iterator_tag)",
-    "void std::string::_M_construct<char*>(char*, char*, std::forward_iterator_tag)",
-)
 # libstdc++'s switch for C++17's special math functions (bits/c++config.h), turned off before any header
 NO_SPECIAL_MATH = "#include <bits/c++config.h>\n#undef _GLIBCXX_USE_STD_SPEC_FUNCS\n"
 
 
-def header_text(extern: bool = True) -> str:
-    """The force-included header: CodeGeeX's helper headers (+ the extern declarations)."""
+def header_text(extern: tuple[str, ...] = EXTERN) -> str:
+    """The force-included header: CodeGeeX's helper headers + `extern template` for each of `extern`."""
     text = NO_SPECIAL_MATH + "".join(f"#include <{h}>\n" for h in HELPER_HEADERS)
-    return text + "".join(f"extern template {e};\n" for e in EXTERN) if extern else text
+    return text + "".join(f"extern template {e};\n" for e in extern)
 
 
 def pch_dir(cache_dir: Path) -> Path:
@@ -137,33 +125,37 @@ class Cpp:
         return Program(self.key, problem.task_id, source, meta=meta)
 
     def prepare(self, ctx) -> None:
-        """Build the precompiled header and libhe.a (trusted input, the programs' flags) once. If the
-        extern declarations do not work with this g++ (another libstdc++), the header goes without them."""
+        """Build the precompiled header and libhe.a (trusted input, the programs' flags) once. When this g++
+        and libstdc++ reject a list of extern declarations (internal names differ between versions), the
+        next of cpp_instances.TIERS is tried, down to none."""
         folder = pch_dir(ctx.cache_dir)
         with _lock, cache_lock(ctx.cache_dir, "cpp"):
             if (folder / "he.h.gch").is_file():
                 return
             folder.mkdir(parents=True, exist_ok=True)
-            try:
-                self._build_entry(folder, extern=True)
-            except subprocess.CalledProcessError:
-                (folder / "libhe.a").unlink(missing_ok=True)
-                self._build_entry(folder, extern=False)
+            for extern in TIERS:  # the first list this g++ and libstdc++ accept (the last is empty)
+                try:
+                    self._build_entry(folder, extern=extern)
+                    return
+                except subprocess.CalledProcessError:
+                    (folder / "libhe.a").unlink(missing_ok=True)
+                    if not extern:
+                        raise
 
     @staticmethod
-    def _build_entry(folder: Path, *, extern: bool) -> None:
+    def _build_entry(folder: Path, *, extern: tuple[str, ...]) -> None:
         def gxx(*args: str) -> None:
             subprocess.run(["g++", *FLAGS, *args], check=True, capture_output=True, timeout=300, cwd=folder)
 
         (folder / "he.h").write_text(header_text(extern))
         gxx("-x", "c++-header", "he.h", "-o", "he.h.gch.tmp")
         if extern:
-            (folder / "he.cpp").write_text("".join(f"template {e};\n" for e in EXTERN))
+            (folder / "he.cpp").write_text("".join(f"template {e};\n" for e in extern))
             gxx("-include", "he.h", "-c", "he.cpp", "-o", "he.o")
             subprocess.run(["ar", "rcs", "libhe.a.tmp", "he.o"], check=True, capture_output=True, cwd=folder)
             (folder / "probe.cpp").write_text(
                 "int main() { std::vector<int> v{1}; std::vector<std::string> s{\"a\"}; "
-                "return (int)v.size() + (int)s.size() - 2; }\n")
+                "return (int)v.size() + (int)s.size() + std::stoi(\"-2\") + (int)std::stod(\"0.5\"); }\n")
             gxx("-include", "he.h", "probe.cpp", "libhe.a.tmp", "-o", "probe")
             subprocess.run(["./probe"], check=True, capture_output=True, timeout=60, cwd=folder)
             for name in ("he.o", "probe", "probe.cpp"):
