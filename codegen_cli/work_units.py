@@ -144,7 +144,14 @@ class WorkerPool(Generic[U, R]):
                             "kept, rerun the same command to resume (fewer --workers uses less memory)")
 
     def stop_now(self) -> None:
-        """Kill process workers at once (threads cannot be killed: they finish their current unit)."""
+        """Kill process workers at once. Threads cannot be killed: the units not yet started are dropped
+        and the running ones finish in the background (daemon threads), so the caller returns at once."""
+        if self._threads:
+            try:
+                while True:
+                    self._tasks.get_nowait()
+            except queue_mod.Empty:
+                pass
         for proc in self._procs:
             if not self._threads and proc.is_alive():
                 proc.terminate()
@@ -154,6 +161,8 @@ class WorkerPool(Generic[U, R]):
         for _ in self._procs:
             self._tasks.put(None)
         for proc in self._procs:
+            if self._threads and not wait:
+                continue
             proc.join(timeout=None if wait else 5)
             if not self._threads and proc.is_alive():
                 proc.kill()

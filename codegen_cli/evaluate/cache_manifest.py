@@ -49,8 +49,15 @@ def _files(cache: Path) -> dict[str, tuple[int, str]]:
     return found
 
 
-def changes(cache: Path) -> list[str]:
-    """What differs from the recorded manifest ("changed x", "missing x", "new x"); [] when none is recorded."""
+def changes(cache: Path, *, first_installs: bool = False) -> list[str]:
+    """What differs from the recorded manifest ("changed x", "missing x", "new x"); [] when none is recorded.
+
+    With `first_installs`, new files in a top-level folder the manifest holds nothing of (the user's
+    `npm install` of js-md5 after an earlier run recorded the cache without `js/`) are not changes: the
+    start check records them, or the preflight's own fix would be purged on every run. A program cannot use
+    that door unnoticed: the end-of-run check in the rlimits tier (the one tier where it can write the
+    cache) calls this without `first_installs` and removes what it finds at once.
+    """
     recorded_path = cache / NAME
     if not recorded_path.is_file():
         return []
@@ -61,7 +68,9 @@ def changes(cache: Path) -> list[str]:
     current = _files(cache)
     found = [f"changed {p}" for p in sorted(recorded) if p in current and current[p] != recorded[p]]
     found += [f"missing {p}" for p in sorted(recorded) if p not in current]
-    found += [f"new {p}" for p in sorted(current) if p not in recorded]
+    known_tops = {p.split("/", 1)[0] for p in recorded}
+    found += [f"new {p}" for p in sorted(current)
+              if p not in recorded and not (first_installs and p.split("/", 1)[0] not in known_tops)]
     return found
 
 

@@ -1,8 +1,8 @@
 """Build and run programs in parallel, reporting each outcome as soon as it is known.
 
 Work is split into chunks per language (one chunk = one build call: many programs for Java and Go, one
-for the others) and handed to a thread pool of `workers`; each thread spends its time waiting on sandboxed
-processes, so threads are enough. Outcomes flow back through a queue to the calling thread, which is the
+for the others) and handed to the project's one work-unit pool (`work_units.WorkerPool`, `workers` threads:
+each spends its time waiting on a sandboxed process, so threads are enough). Outcomes flow back through a queue to the calling thread, which is the
 only writer of results.jsonl. Every program runs in its own fresh scratch dir holding only its own files.
 """
 
@@ -12,12 +12,12 @@ import math
 import shutil
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from codegen_cli.evaluate.languages.base import Built, Program, explain, new_marker, text_of
 from codegen_cli.evaluate.sandbox import make_scratch, remove_tree, scratch_dir
+from codegen_cli.work_units import WorkerPool
 
 OUTPUT_CAP = 2000  # characters of stdout/stderr kept per result row
 MARKER_SHOWN = "[codegen tests-done marker]"
@@ -56,7 +56,19 @@ def _compile_outcome(built: Built) -> Outcome:
     return Outcome(status, built.exit_code, "", cap(built.error), round(built.seconds, 4), 0.0, reason)
 
 
-def _run_one(language, program: Program, built: Built, _batch_marker: str, ctx) -> Outcome:
+@dataclass
+class _Batch:
+    """A built chunk: its build dir lives until the last of its programs has run."""
+
+    language: object
+    ctx: object
+    marker: str
+    workdir: Path
+    left: int
+
+
+def _run_one(program: Program, built: Built, batch: _Batch) -> Outcome:
+    language, ctx = batch.language, batch.ctx
     if hasattr(language, "run_program"):  # Python, JS: a trusted judge and a warm runtime (evaluate/runtime/)
         verdict = language.run_program(program, ctx)
         return Outcome(verdict.status, verdict.exit_code, cap(verdict.stdout), cap(verdict.stderr),
@@ -87,30 +99,22 @@ def _run_one(language, program: Program, built: Built, _batch_marker: str, ctx) 
     )
 
 
-@dataclass
-class _Batch:
-    """A built chunk: its build dir lives until the last of its programs has run."""
+def _job(unit: tuple) -> tuple:
+    """One unit of the pool: ("build", language, programs, ctx) or ("run", batch, program, built).
 
-    language: object
-    ctx: object
-    marker: str
-    workdir: Path
-    left: int
-
-
-def _build_job(language, programs: list[Program], ctx) -> tuple[_Batch, dict[str, Built] | Exception]:
-    marker = new_marker()
-    workdir = make_scratch("build")
-    batch = _Batch(language, ctx, marker, workdir, 0)
+    A broken toolchain or sandbox call fails the samples of this unit, not the whole run, so both kinds
+    turn their exceptions into results.
+    """
+    if unit[0] == "build":
+        _, language, programs, ctx = unit
+        batch = _Batch(language, ctx, new_marker(), make_scratch("build"), 0)
+        try:
+            return batch, language.build(programs, batch.marker, batch.workdir, ctx)
+        except Exception as exc:  # noqa: BLE001
+            return batch, exc
+    _, batch, program, built = unit
     try:
-        return batch, language.build(programs, marker, workdir, ctx)
-    except Exception as exc:  # noqa: BLE001 - a broken toolchain call fails these samples, not the run
-        return batch, exc
-
-
-def _run_job(batch: _Batch, program: Program, built: Built) -> Outcome:
-    try:
-        return _run_one(batch.language, program, built, batch.marker, batch.ctx)
+        return _run_one(program, built, batch)
     except Exception as exc:  # noqa: BLE001
         return Outcome("sandbox_error", None, "", f"run failed: {exc}", built.seconds, 0.0)
 
@@ -159,37 +163,33 @@ def execute(
             reason = program.meta.get("tampered")
             if reason:
                 on_outcome(program, Outcome("tampered", None, "", "", 0.0, 0.0, reason))
-    slots = max(1, workers)
-    pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="codegen-eval")
-    running: dict[Future, tuple] = {}
+    # threads: each one spends its time waiting on a sandboxed process; queue=0 keeps exactly `workers`
+    # units in flight, so a run that becomes ready (after a build) goes before the builds still waiting.
+    pool = WorkerPool(_job, workers=max(1, workers), start="thread", queue=0)
+    index = 0
     try:
-        while builds or runs or running:
-            while len(running) < slots and (runs or builds):
-                if runs:
-                    batch, program, item = runs.popleft()
-                    running[pool.submit(_run_job, batch, program, item)] = ("run", batch, program)
-                else:
-                    language, chunk, ctx = builds.popleft()
-                    running[pool.submit(_build_job, language, chunk, ctx)] = ("build", chunk)
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
-                kind, *info = running.pop(future)
-                if kind == "build":
-                    runs.extend(_after_build(future.result(), info[0], on_outcome))
+        while builds or runs or pool.busy:
+            while pool.free and (runs or builds):
+                unit = ("run", *runs.popleft()) if runs else ("build", *builds.popleft())
+                pool.submit((index, unit), unit)
+                index += 1
+            for (_, unit), result in pool.wait():
+                if unit[0] == "build":
+                    runs.extend(_after_build(result, unit[2], on_outcome))
                     continue
-                batch, program = info
-                on_outcome(program, future.result())
+                _, batch, program, _built = unit
+                on_outcome(program, result)
                 batch.left -= 1
                 if batch.left == 0:
                     remove_tree(batch.workdir)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.stop_now()
         raise
     finally:
         for language, _programs, _ctx in work:  # warm runtimes (judge servers, zygotes) end with the run
             if hasattr(language, "close"):
                 language.close()
-    pool.shutdown(wait=True)
+    pool.close()
 
 
 def _after_build(

@@ -96,7 +96,7 @@ def _define(header: Path, name: str) -> str:
     return match.group(1).strip().strip('"') if match else "present"
 
 
-def _header(language: str, name: str, header: Path, define: str, fix: str) -> Requirement:
+def _header(language: str, name: str, header: Path, *, define: str, fix: str) -> Requirement:
     if not header.is_file():
         return Requirement(language, name, False, f"no {header}", fix)
     return Requirement(language, name, True, _define(header, define), fix)
@@ -118,8 +118,9 @@ def _python(cache: Path) -> list[Requirement]:
 def _cpp(cache: Path) -> list[Requirement]:
     return [
         _tool("cpp", "g++", ["g++", "--version"], FIXES["cpp"]),
-        _header("cpp", "Boost headers (CPP/22, CPP/137)", BOOST_HEADER, "BOOST_LIB_VERSION", f"{APT} libboost-dev"),
-        _header("cpp", "OpenSSL headers (CPP/162)", OPENSSL_HEADER, "OPENSSL_VERSION_TEXT", f"{APT} libssl-dev"),
+        _header("cpp", "Boost headers (CPP/22, CPP/137)", BOOST_HEADER, define="BOOST_LIB_VERSION", fix=f"{APT} libboost-dev"),
+        _header("cpp", "OpenSSL headers (CPP/162)", OPENSSL_HEADER, define="OPENSSL_VERSION_TEXT",
+                fix=f"{APT} libssl-dev"),
     ]
 
 
@@ -260,7 +261,7 @@ def prepare_tool_cache(contexts: dict[str, Any], log: Callable[[str], None] = la
 def _verify_cache(cache: Path, log: Callable[[str], None]) -> None:
     """Before anything uses the tool cache: entries that differ from the recorded manifest are removed
     (rebuilt from trusted inputs by the prepare step), loudly. docs/sandbox.md "Tool cache"."""
-    found = cache_manifest.changes(cache)
+    found = cache_manifest.changes(cache, first_installs=True)
     if found:
         removed = cache_manifest.purge(cache, found)
         warn(f"the tool cache {cache} was changed since an evaluator prepared it ({'; '.join(found[:5])}"

@@ -162,10 +162,12 @@ def score(cfg: ScoringConfig) -> EvalSummary:
             log(line)
         store.drop(set(outdated))
         done = {key: row for key, row in done.items() if key not in outdated}
-        counters = _run_pending(cfg, samples, problems, done, store, contexts, settings)
+        counters = _run_pending(cfg, samples, problems, done=done, store=store, contexts=contexts,
+                                settings=settings)
         changed = _cache_after_run(cache, sandbox.tier)
         summary = _summarize(
-            cfg, problems, samples, store.keyed(), toolchains, sandbox, counters, time.monotonic() - start
+            cfg, problems, samples, rows=store.keyed(), toolchains=toolchains, sandbox=sandbox, counters=counters,
+            seconds=time.monotonic() - start,
         )
         summary.cache_changed = changed
         atomic_write_json(cfg.output / "summary.json", summary.to_dict())
@@ -192,10 +194,12 @@ def _cache_after_run(cache: Path, tier: str) -> list[str]:
         return []
     with cache_manifest.exclusive(cache):
         found = cache_manifest.changes(cache)
+        if found:
+            cache_manifest.purge(cache, found)
     if found:
         warn(f"a program changed the tool cache {cache} during this run ({'; '.join(found[:5])}): verdicts "
-             "that used it may be wrong; it is rebuilt at the next start. Use a tier that isolates files "
-             "(bwrap or unshare) for untrusted samples")
+             "that used it may be wrong; it was removed and is rebuilt at the next start. Use a tier that "
+             "isolates files (bwrap or unshare) for untrusted samples")
     return found
 
 
@@ -269,6 +273,7 @@ def _run_pending(
     cfg: ScoringConfig,
     samples: list[Sample],
     problems: list[Problem],
+    *,
     done: dict[tuple[str, int], dict[str, Any]],
     store: JsonlStore,
     contexts: dict[str, Context],
@@ -330,6 +335,7 @@ def _summarize(
     cfg: ScoringConfig,
     problems: list[Problem],
     samples: list[Sample],
+    *,
     rows: dict,
     toolchains: dict,
     sandbox: Any,

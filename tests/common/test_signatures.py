@@ -11,13 +11,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "codegen_cli"
-# Being reworked by other helpers right now (issue 11: the sandbox and eval's scheduler; issue 12: preflight);
-# they convert these when they land. Nothing may be added to this list.
-PENDING = {
-    "evaluate/executor.py:_run_one", "evaluate/languages/java.py:_compile", "evaluate/preflight.py:_header",
-    "evaluate/sandbox/tiers.py:_bwrap_argv", "evaluate/sandbox/tiers.py:_run", "evaluate/scoring.py:_run_pending",
-    "evaluate/scoring.py:_summarize",
-}
+PENDING: set[str] = set()  # nothing may be added: convert the function instead
 
 
 def _offenders() -> list[str]:

@@ -1,6 +1,6 @@
 """No tier lets a sample write the tool cache unnoticed (issue 11): bwrap and unshare mount it read-only;
-the rlimits tier cannot, so a content manifest detects a change after the run and removes the changed
-entries at the next start, before anything uses them."""
+the rlimits tier cannot, so a content manifest detects a change after the run and removes it at once, and
+the next start checks again before anything uses the cache."""
 
 from __future__ import annotations
 
@@ -67,6 +67,23 @@ def test_rlimits_tier_detects_a_changed_cache(cli, tmp_path, monkeypatch):
     assert "a program changed the tool cache" in first.stderr and "new planted" in first.stderr
     summary = json.loads(first.stdout)["sandbox"]
     assert summary["tool_cache_changed"] == ["new planted"] and "manifest" in summary["tool_cache"]
-    second = run("two")  # the next start finds it before anything uses the cache
-    assert "was changed since an evaluator prepared it (new planted)" in second.stderr
-    assert "removed planted" in second.stderr
+    assert not (cache / "planted").exists()  # removed at once, before another run can use it
+    second = run("two")  # the start check finds a clean cache (the sample plants it again: caught again)
+    assert second.exit_code == 0 and "changed since an evaluator prepared it" not in second.stderr
+    assert "new planted" in second.stderr and not (cache / "planted").exists()
+
+
+def test_a_first_install_after_the_manifest_is_kept_but_a_new_file_in_a_known_folder_is_not(tmp_path):
+    """The preflight says `npm install ... --prefix <cache>/js js-md5` when js-md5 is missing; a cache
+    recorded earlier without js/ must keep that install, or the fix is purged at every start (found by a
+    `-l cpp` run followed by `-l js`)."""
+    cache = tmp_path / "cache"
+    (cache / "cpp").mkdir(parents=True)
+    (cache / "cpp" / "he.h").write_text("#include <vector>\n")
+    cache_manifest.record(cache)
+    (cache / "js" / "node_modules" / "js-md5").mkdir(parents=True)
+    (cache / "js" / "node_modules" / "js-md5" / "md5.js").write_text("ok")
+    assert cache_manifest.changes(cache, first_installs=True) == []
+    assert cache_manifest.changes(cache) == ["new js/node_modules/js-md5/md5.js"]  # the end-of-run check
+    (cache / "cpp" / "extra.h").write_text("#define vector nothing\n")
+    assert cache_manifest.changes(cache, first_installs=True) == ["new cpp/extra.h"]

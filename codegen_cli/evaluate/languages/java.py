@@ -164,7 +164,7 @@ class Java:
         return built
 
     def _compile(
-        self, programs: list[Program], workdir: Path, ctx, built: dict[str, Built], single: bool = False
+        self, programs: list[Program], workdir: Path, ctx, built: dict[str, Built], *, single: bool = False
     ) -> list[Program]:
         """Compile a group; fill `built` for what is decided and return the programs left to retry."""
         files = [f"{p.name}/Main.java" for p in programs]

@@ -144,7 +144,7 @@ def _bwrap_has_size() -> bool:
     return _size_support[exe]
 
 
-def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], readonly: Sequence[Path],
+def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], readonly: Sequence[Path], *,
                 tmpfs_bytes: int = Limits.tmpfs_bytes, uid: int | None = None,
                 hidden: Sequence[str] = (), server: bool = False) -> list[str]:
     """The bwrap command up to `--`. With `uid` (a root evaluator) bwrap runs without a user namespace,
@@ -431,8 +431,9 @@ class Sandbox:
             if uid is not None:
                 for path in (workdir, *writable_paths):
                     _chown_tree(Path(path), uid)
-            return self._run(argv, workdir, limits, full_env, writable_paths, readonly_paths, stdin_data,
-                             token, cgroup, uid, evidence_prefix, tuple(pass_fds))
+            return self._run(argv, workdir=workdir, limits=limits, env=full_env, writable=writable_paths,
+                             readonly=readonly_paths, stdin_data=stdin_data, token=token, cgroup=cgroup,
+                             uid=uid, evidence_prefix=evidence_prefix, pass_fds=tuple(pass_fds))
         finally:
             if cgroup is not None:
                 cgroup.remove()
@@ -449,7 +450,7 @@ class Sandbox:
         cpu = limits.cpu_seconds if limits.cpu_seconds is not None else math.ceil(limits.wall_seconds) + 1
         if self.tier == "bwrap":
             wrapper = _bwrap_argv(workdir, env, [Path(p).resolve() for p in writable],
-                                  [Path(p).resolve() for p in readonly], limits.tmpfs_bytes, uid=uid,
+                                  [Path(p).resolve() for p in readonly], tmpfs_bytes=limits.tmpfs_bytes, uid=uid,
                                   hidden=sorted(self.hidden))
         elif self.tier == "unshare":
             wrapper = _unshare_argv([Path(p).resolve() for p in readonly])
@@ -477,10 +478,10 @@ class Sandbox:
         if self.tier != "bwrap":
             return None
         wrapper = _bwrap_argv(Path(workdir).resolve(), env, [], [Path(p).resolve() for p in readonly],
-                              tmpfs_bytes, hidden=sorted(self.hidden), server=True)
+                              tmpfs_bytes=tmpfs_bytes, hidden=sorted(self.hidden), server=True)
         return pdeathsig_prefix() + cgroup_join_prefix(cgroup) + wrapper + list(argv)
 
-    def _run(self, argv, workdir, limits, env, writable, readonly, stdin_data, token,
+    def _run(self, argv, *, workdir, limits, env, writable, readonly, stdin_data, token,
              cgroup, uid, evidence_prefix, pass_fds=()) -> SandboxResult:
         command, preexec = self.wrap(argv, workdir=workdir, limits=limits, env=env, writable=writable,
                                      readonly=readonly, cgroup=cgroup, uid=uid)
