@@ -7,7 +7,7 @@ masks, which are simple to lay out by hand: offsets + UTF-8 bytes (+ a validity 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa

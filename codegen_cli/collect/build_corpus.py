@@ -24,9 +24,9 @@ import numpy as np
 from codegen_cli.atomic import atomic_write_json, sha256_json
 from codegen_cli.collect import dedup
 from codegen_cli.collect import sources as src
+from codegen_cli.collect.card import CARD_NAME, write_dataset_card
 from codegen_cli.collect.config import CollectConfig, CollectSummary
 from codegen_cli.collect.decontaminate import load_benchmark
-from codegen_cli.collect.card import CARD_NAME, write_dataset_card
 from codegen_cli.collect.licenses import parse_allow_list
 from codegen_cli.collect.listing import describe_change, list_source
 from codegen_cli.collect.process import WorkerSettings, chunk_paths

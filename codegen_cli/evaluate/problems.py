@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.languages import LANGUAGE_KEYS, language_key
@@ -147,7 +148,7 @@ def _from_hub(languages: Iterable[str]) -> list[Problem]:
     for key in languages:
         try:
             rows = datasets.load_dataset(HUB_ID, key, split="test")
-        except Exception as exc:  # noqa: BLE001 - any hub failure gets the same advice
+        except Exception as exc:
             raise UsageError(
                 f"could not load {HUB_ID} ({key}) from the hub: {exc}; drop --problems to use the packaged copy, or pass a local PATH"
             ) from exc

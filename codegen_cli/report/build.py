@@ -13,7 +13,13 @@ from codegen_cli.errors import UsageError
 from codegen_cli.languages import HUMANEVAL_X_KEYS
 from codegen_cli.report import charts, page
 from codegen_cli.report.config import ReportConfig
-from codegen_cli.report.gather import StageFolder, find_stage_folders, problems_table, summary_of, training_curves
+from codegen_cli.report.gather import (
+    StageFolder,
+    find_stage_folders,
+    problems_table,
+    summary_of,
+    training_curves,
+)
 
 INSTALL = "pip install 'matplotlib>=3.7'"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codegen_cli.atomic import read_json_object
 from codegen_cli.errors import UsageError
 
 
@@ -22,20 +23,12 @@ class StageFolder:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _kind(folder: Path) -> StageFolder | None:
-    manifest = _json(folder / "manifest.json")
+    manifest = read_json_object(folder / "manifest.json")
     stage = manifest.get("stage")
     summary = folder / "summary.json"
     if stage == "eval" or (not stage and summary.is_file()):
-        translate = manifest.get("task") == "translate" or "matrix" in _json(summary)
+        translate = manifest.get("task") == "translate" or "matrix" in read_json_object(summary)
         return StageFolder("translate" if translate else "eval", folder, manifest)
     if stage in ("collect", "tokenize", "train"):
         return StageFolder(stage, folder, manifest)
@@ -86,7 +79,7 @@ def training_curves(run: Path) -> dict[str, list[tuple[float, float]]]:
 
 
 def summary_of(folder: Path) -> dict[str, Any]:
-    return _json(folder / "summary.json")
+    return read_json_object(folder / "summary.json")
 
 
 def problems_table(folder: Path, *, per_problem: int, max_chars: int) -> list[dict[str, Any]]:

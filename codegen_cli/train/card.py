@@ -8,11 +8,10 @@ huggingface_hub's `ModelCardData` (pass@k as `model-index` eval results, which t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from codegen_cli.atomic import atomic_write_text
+from codegen_cli.atomic import atomic_write_text, read_json_object
 from codegen_cli.languages import HUMANEVAL_X_KEYS
 
 try:
@@ -21,14 +20,6 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 CARD_NAME = "README.md"
-
-
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _last(rows: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
@@ -55,7 +46,7 @@ def _run_config(run: Path | None) -> dict[str, Any]:
 
 def eval_rows(results: Path | None) -> list[tuple[str, str, float]]:
     """(language name, metric, value) from a results folder's summary.json, per language then overall."""
-    summary = _json(results / "summary.json") if results else {}
+    summary = read_json_object(results / "summary.json") if results else {}
     rows = []
     for key, entry in sorted((summary.get("per_language") or {}).items()):
         for metric, value in sorted((entry.get("pass_at_k") or {}).items()):
@@ -80,10 +71,10 @@ def card_text(folder: Path, *, run: Path | None, step: int, tokens_seen: int, pa
     `name` is what the folder will be called (it is written under a temporary name first)."""
     from huggingface_hub import EvalResult, ModelCardData
 
-    config = _json(folder / "config.json")
-    tok = _json(folder / "codegen_tokenizer.json")
+    config = read_json_object(folder / "config.json")
+    tok = read_json_object(folder / "codegen_tokenizer.json")
     run_cfg = _run_config(run)
-    meta = _json(Path(run_cfg["tokens"]) / "meta.json") if run_cfg.get("tokens") else {}
+    meta = read_json_object(Path(run_cfg["tokens"]) / "meta.json") if run_cfg.get("tokens") else {}
     rows = _metrics(run, step)
     loss, val = _last(rows, "loss"), _last(rows, "val_loss")
     evals = eval_rows(results)

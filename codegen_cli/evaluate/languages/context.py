@@ -25,7 +25,7 @@ def default_cache_dir() -> Path:
     return (Path(base) / "codegen" / "eval").resolve()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tool_key(*argv: str) -> str:
     """A short hash of a tool's version output: cache entries built by one compiler version are never
     handed to another (a stale PCH is silently ignored, a stale CDS archive is rejected with a warning)."""

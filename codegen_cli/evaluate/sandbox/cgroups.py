@@ -20,7 +20,8 @@ _ROOT = Path("/sys/fs/cgroup")
 _swept: set[Path] = set()
 
 
-def _kill(pid: int) -> int:
+def kill_pid(pid: int) -> int:
+    """SIGKILL `pid`; 1 if the signal was sent, 0 if it was gone already (or not ours)."""
     try:
         os.kill(pid, signal.SIGKILL)
         return 1
@@ -168,7 +169,7 @@ class RunCgroup:
         killed, give_up = 0, time.monotonic() + patience
         while (pids := self.pids()) and time.monotonic() < give_up:
             for pid in pids:
-                killed += _kill(pid)
+                killed += kill_pid(pid)
             time.sleep(0.005)
         return killed
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegen_cli.evaluate.sandbox.cgroups import RunCgroup
+from codegen_cli.evaluate.sandbox.cgroups import RunCgroup, kill_pid
 from codegen_cli.evaluate.sandbox.output import StreamKeeper
 
 TOKEN_VAR = "CODEGEN_SANDBOX_TOKEN"  # per-run marker in the program's environment, used to find leftovers
@@ -108,14 +108,6 @@ def drop_uid_prefix(uid: int | None) -> list[str]:
     return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
 
 
-def _kill(pid: int) -> int:
-    try:
-        os.kill(pid, signal.SIGKILL)
-        return 1
-    except OSError:
-        return 0
-
-
 def processes_with_token(token: str) -> list[int]:
     """PIDs whose environment carries `CODEGEN_SANDBOX_TOKEN=<token>` (a scan of /proc/*/environ).
 
@@ -149,7 +141,7 @@ def kill_leftovers(pgid: int, token: str, cgroup: RunCgroup | None) -> int:
         pids = processes_with_token(token)
         if not pids:
             break
-        killed += sum(_kill(pid) for pid in pids)
+        killed += sum(kill_pid(pid) for pid in pids)
         time.sleep(0.01)
     return killed
 

@@ -21,20 +21,16 @@ import functools
 import math
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen_cli.evaluate.sandbox.cgroups import RunCgroup
-from codegen_cli.evaluate.sandbox.scratch import scratch_dir
 from codegen_cli.evaluate.sandbox.processes import (
     TOKEN_VAR,
     cgroup_join_prefix,
@@ -46,6 +42,7 @@ from codegen_cli.evaluate.sandbox.processes import (
     rlimit_prefix,
     tree_usage,
 )
+from codegen_cli.evaluate.sandbox.scratch import scratch_dir
 
 TIERS = ("bwrap", "unshare", "rlimits")  # strongest first
 _MASKED = ("/tmp", "/root", "/home", "/var/tmp", "/run/user")  # holding toolchains, yet never shown whole
