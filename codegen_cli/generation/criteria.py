@@ -34,6 +34,7 @@ class PerSequenceStop(StoppingCriteria):
         eos_ids: Sequence[int] = (),
         prefixes: Sequence[str] | None = None,
         on_step: Callable[[int], None] | None = None,
+        release_after: int | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.prompt_length = prompt_length
@@ -45,6 +46,9 @@ class PerSequenceStop(StoppingCriteria):
         # token healing (healing.py): the text each row first re-produces; stop rules read what follows it
         self.prefixes = list(prefixes) if prefixes is not None else [""] * rows
         self.on_step = on_step  # told how many rows made a token this step (progress while a batch runs)
+        # once this many rows have ended, the whole call ends (every row reported done to `generate`), so
+        # that the caller can drop the finished rows from the batch; `done` keeps the true state
+        self.release_after = release_after
         self.done = [False] * rows
         self.reason: list[str | None] = [None] * rows  # stop | eos, None while running
         self.stop_tokens: list[int | None] = [None] * rows  # tokens generated when the row ended
@@ -69,6 +73,8 @@ class PerSequenceStop(StoppingCriteria):
             cut = find_stop(text, self.languages[row], self.states[row])
             if cut is not None:
                 self._finish(row, "stop", steps, cut)
+        if self.release_after is not None and sum(self.done) >= self.release_after:
+            return torch.ones(len(self.done), dtype=torch.bool, device=input_ids.device)
         return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
 
     def after_prefix(self, row: int, text: str) -> str:

@@ -10,6 +10,7 @@ the function signature the completion continues is kept) and counted in the summ
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,10 +203,15 @@ def hf_generation_config(lm: LoadedModel, *, temperature: float, top_p: float, t
     )
 
 
-# Tokens between compactions: every COMPACT_EVERY tokens the rows that are done leave the batch (their
-# KV-cache rows are dropped), so a batch does not keep computing for finished samples until its slowest
-# row ends. Each compaction costs one extra `generate` call (~ms); 32 keeps that small next to 32 steps.
+# Finished rows leave the batch (their KV-cache rows are dropped), so a batch does not keep computing
+# for finished samples until its slowest row ends. A `generate` call ends, and its finished rows are
+# dropped, once COMPACT_SHARE of its rows (at least one) have ended, and at the latest after
+# COMPACT_EVERY tokens. A compaction costs one `generate` call plus a copy of the kept cache rows (~the
+# cost of a third of a decode step at batch 16 for SmolLM2-135M on this CPU), while a finished row left
+# in a batch of 16 costs ~6 % of every later step (docs/generation.md, profile); a quarter of the rows
+# is the point where dropping them pays back within a few steps. None turns the share rule off.
 COMPACT_EVERY = 32
+COMPACT_SHARE: float | None = 0.25
 
 
 def generate_batch(
@@ -245,9 +251,11 @@ def generate_batch(
     while rows:
         remaining = max_new_tokens - (ids.shape[1] - width)
         chunk = remaining if streamer is not None else min(COMPACT_EVERY, remaining)
+        release = None if streamer is not None or COMPACT_SHARE is None \
+            else max(1, math.ceil(COMPACT_SHARE * len(rows)))
         criterion = PerSequenceStop(lm.tokenizer, prompt_length=width, languages=[languages[r] for r in rows],
                                     states=[states[r] for r in rows], eos_ids=lm.eos_ids,
-                                    prefixes=[healed[r] for r in rows], on_step=on_step)
+                                    prefixes=[healed[r] for r in rows], on_step=on_step, release_after=release)
         config = hf_generation_config(lm, temperature=temperature, top_p=top_p, top_k=top_k,
                                       max_new_tokens=chunk)
         healing = HealingProcessor(lm.tokenizer, prompt_length=width, prefixes=[healed[r] for r in rows]) \
@@ -256,7 +264,7 @@ def generate_batch(
                                 healing=healing)
         sequences = output.sequences
         at_limit = sequences.shape[1] - width >= max_new_tokens
-        keep = []
+        keep: list[int] = []
         for i, row in enumerate(rows):
             if criterion.done[i] or at_limit:
                 results[row] = _completion(lm, criterion, i, sequences[i, width:].tolist(), truncated=truncated[row])

@@ -168,8 +168,8 @@ def test_left_padding_does_not_change_a_greedy_completion(arch, random_model, tm
 
 def test_finished_rows_leave_the_batch_without_changing_the_others(stopper_model, monkeypatch):
     """Greedy, the stopper model ends a C++ row after 1 token, a Java row after 2 and never a Python row.
-    Compacting after every token (finished rows and their KV-cache rows dropped) gives the same samples as
-    never compacting."""
+    Compacting after every token, or whenever a share of the rows has ended (finished rows and their
+    KV-cache rows dropped), gives the same samples as never compacting."""
     from codegen_cli.generation import sampler
 
     lm = load_model(str(stopper_model))
@@ -177,10 +177,14 @@ def test_finished_rows_leave_the_batch_without_changing_the_others(stopper_model
     languages = ["cpp", "java", "python"]
     greedy = {**SETTINGS, "temperature": 0.0, "max_new_tokens": 8}
     monkeypatch.setattr(sampler, "COMPACT_EVERY", 1000)
+    monkeypatch.setattr(sampler, "COMPACT_SHARE", None)
     whole = generate_batch(lm, prompts, languages, seed=0, **greedy)
-    monkeypatch.setattr(sampler, "COMPACT_EVERY", 1)
-    compacted = generate_batch(lm, prompts, languages, seed=0, **greedy)
-    assert [(c.text, c.finish_reason, c.num_tokens) for c in compacted] == \
-        [(c.text, c.finish_reason, c.num_tokens) for c in whole]
+    # after every token; and as soon as a row ends (a share of 1/3 of 3 rows: the call ends at steps 1 and 2)
+    for every, share in ((1, None), (1000, 0.3)):
+        monkeypatch.setattr(sampler, "COMPACT_EVERY", every)
+        monkeypatch.setattr(sampler, "COMPACT_SHARE", share)
+        compacted = generate_batch(lm, prompts, languages, seed=0, **greedy)
+        assert [(c.text, c.finish_reason, c.num_tokens) for c in compacted] == \
+            [(c.text, c.finish_reason, c.num_tokens) for c in whole]
     assert [c.finish_reason for c in whole] == ["stop", "stop", "length"]
     assert [c.num_tokens for c in whole] == [1, 2, 8]
