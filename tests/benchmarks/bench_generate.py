@@ -233,8 +233,8 @@ def real_model(args) -> list[dict]:
     from codegen_cli.generation.engine import make_runner
 
     problems = load_problems(DATA, languages=args.languages.split(","), limit=args.limit)
-    base = dict(model=args.model, n_samples=1, max_new_tokens=args.max_new_tokens, temperature=0.0,
-                prompt_style=args.prompt_style)
+    base = {"model": args.model, "n_samples": 1, "max_new_tokens": args.max_new_tokens, "temperature": 0.0,
+            "prompt_style": args.prompt_style}
     runner = make_runner(GenerationConfig(output=Path(tempfile.gettempdir()), **base))
     lm = runner.lm
     results = []

@@ -25,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from tests.benchmarks import eval_peers  # noqa: E402
+from tests.benchmarks import eval_peers
 
 DATA = REPO / "codegen_cli" / "evaluate" / "data" / "humaneval-x" / "humaneval_python.jsonl.gz"
 
@@ -56,7 +56,7 @@ def main() -> None:
         problem_file = folder / "problems.jsonl"
         with problem_file.open("w") as handle:
             for row in problems:
-                entry = re.findall(r"^check\((\w+)\)", row["test"], flags=re.M)[-1]
+                entry = re.findall(r"^check\((\w+)\)", row["test"], flags=re.MULTILINE)[-1]
                 handle.write(json.dumps({"task_id": row["task_id"], "prompt": row["prompt"], "test": row["test"],
                                          "entry_point": entry, "canonical_solution": row["canonical_solution"]}) + "\n")
         sample_file = folder / "samples.jsonl"
