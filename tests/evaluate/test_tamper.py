@@ -98,8 +98,6 @@ def test_honest_code_is_not_flagged(language, sample):
         ("go", "}\n\n//go:linkname f runtime.x\nfunc f()\n", tamper.BELOW),
         ("rust", "    let mut s = String::new(); std::io::stdin().read_line(&mut s);\n", tamper.STDIN),
         ("rust", "    std::panic::set_hook(Box::new(|_| {}));\n", tamper.HOOK),
-        ("js", "  process.on('exit', () => {});\n", tamper.HOOK),
-        ("js", "  (() => 0).constructor('return this')();\n", tamper.SCOPE),
     ],
 )
 def test_attacks_are_flagged_with_their_reason(language, sample, reason):
@@ -112,9 +110,6 @@ def test_redefining_a_name_the_test_uses_counts_only_where_the_test_sees_it():
     assert "abs" in tamper.check("cpp", "  return 1;\n}\nfloat abs(float x) { return 0; }\n", test)
     # a local variable of the same name inside the function under test changes nothing for the test
     assert tamper.check("cpp", "  int abs = 3; return abs;\n}\n", test) is None
-    js_test = "console.assert(check(f(1)))"
-    assert "check" in tamper.check("js", "  return 1;\n}\nconst check = () => true;\n", js_test)
-    assert tamper.check("js", "  const check = 2; return check;\n}\n", js_test) is None
 
 
 def test_allowed_names_include_what_the_canonical_solution_defines():

@@ -1,7 +1,9 @@
 """The static check that gives status `tampered`: sample source that reaches for the harness instead of
 solving the problem (issue 11; the threat model is in docs/sandbox.md).
 
-In C++, Java, JavaScript, Go and Rust the tests run in the sample's own process. The proof that they ran is
+In C++, Java, Go and Rust the tests run in the sample's own process (Python and JavaScript have none of
+this: their tests run in a trusted judge outside the sample's process, evaluate/runtime/, so no rule here
+applies to them and a static check would only cost honest samples their pass). The proof that they ran is
 a per-run secret that the harness reads from stdin only AFTER the tests passed, through a routine whose name
 is random per build; while sample code runs before or during the tests the secret exists nowhere in the
 process. What is left to a forger, and what this check refuses before anything is compiled:
@@ -14,19 +16,19 @@ process. What is left to a forger, and what this check refuses before anything i
 - switching the tests off: redefining a name the test uses (a macro, class, function, `macro_rules!`,
   `console.assert =`), the assert machinery itself (`__assert_fail`), `os.Args`/`flag`, a `TestMain`;
 - subverting values: comparison operators, `equals()`/`size()`/`iterator()` overrides the test's
-  comparisons call, `toJSON`/`valueOf`/`Proxy`;
+  comparisons call;
 - building identifiers the check cannot see: token pasting (`##`), digraphs, reserved `__names`.
 The rules run on the sample with comments removed by a literal-aware lexer (lexing.py), so a `"//"` in a
-string cannot hide the code after it; JavaScript's raw text is searched too (regex literals defeat exact
-lexing). Honest HumanEval-X solutions do none of this (all 984 canonical solutions pass the check; a test
-keeps it so). `tampered` counts as not passed and the result row's `reason` names the rule and the text.
+string cannot hide the code after it. Honest HumanEval-X solutions do none of this (all 656 C++, Java, Go
+and Rust canonical solutions pass the check; a test keeps it so). `tampered` counts as not passed and the
+result row's `reason` names the rule and the text.
 """
 
 from __future__ import annotations
 
 import re
 
-from codegen_cli.evaluate.languages.lexing import blank_literals, normalize, strip_comments
+from codegen_cli.evaluate.languages.lexing import blank_literals, strip_comments
 
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
@@ -43,23 +45,6 @@ SCOPE = "escapes its scope or rewires globals"
 
 # (pattern, reason) per language; searched in the sample with comments removed (lexing.strip_comments).
 RULES: dict[str, list[tuple[str, str]]] = {
-    "python": [
-        (
-            (
-                r"\b_codegen\w*|__closure__|\bgc\b\s*\.|\bimport\s+gc\b|_getframe|\binspect\b|f_globals|f_back|"
-                r"\bctypes\b"
-            ),
-            "reaches for the harness or other frames",
-        ),
-        (
-            (
-                r"\batexit\b|\bsys\s*\.\s*(excepthook|exit_func|stdin|argv|flags|settrace|setprofile|"
-                r"addaudithook)|\bsignal\s*\.\s*signal\b|\bbuiltins\b|__builtins__|\bos\s*\.\s*(exec\w*|spawn\w*|"
-                r"fork|system|popen|dup2?)\b|\bsubprocess\b|__file__|\b__import__\b"
-            ),
-            "registers hooks, re-runs itself, reads its own program/stdin or rewires builtins",
-        ),
-    ],
     "cpp": [
         (r"\bcodegen\w*", HARNESS),
         (
@@ -148,56 +133,6 @@ RULES: dict[str, list[tuple[str, str]]] = {
             VALUES,
         ),
     ],
-    "js": [
-        (r"\bcodegen\w*|\b__codegen\w*", HARNESS),
-        (
-            (
-                r"\bprocess\s*\.\s*(?:on|once|addListener|prependListener|prependOnceListener|setUncaughtException\w*|"
-                r"exitCode)\b|\bError\s*\.\s*prepareStackTrace\b"
-            ),
-            HOOK,
-        ),
-        (
-            (
-                r"\b(?:eval|Function)\s*\(|new\s+Function\b|\bFunction\s*\.|\bvm\b\s*\.|\bglobalThis\b|\bglobal\s*[.\[]|"
-                r"\.\s*constructor\b|['\"`](?:constructor|__proto__|prototype)['\"`]|\bReflect\b|\bProxy\b|__proto__|"
-                r"\b(?:setPrototypeOf|defineProperty|defineProperties|getOwnPropertyDescriptors?|__defineGetter__|"
-                r"__defineSetter__|__lookupGetter__)\b|\bWebAssembly\b|\bSharedArrayBuffer\b|\bAtomics\b|"
-                r"\bError\s*\.\s*\w+\s*=|\bwith\s*\("
-            ),
-            SCOPE,
-        ),
-        (
-            (
-                r"\bprocess\s*\.\s*(?:stdin|openStdin|binding|_linkedBinding|dlopen|argv|execArgv|env|mainModule)\b|"
-                r"\bconsole\s*\.\s*(?:_\w*|Console)\b|\breadFileSync\b|\bopenSync\b"
-            ),
-            STDIN,
-        ),
-        (
-            r"\bprocess\b(?!\s*\.\s*(?:stdout\s*\.\s*write|exit)\s*\()",
-            "uses `process` beyond stdout and exit",
-        ),
-        (
-            (
-                r"__filename|__dirname|\brequire\s*\.\s*\w+|\bmodule\s*\.(?!\s*exports\s*=[^=])|\brequire\s*\(\s*(?!['\"`]"
-                r"(?:js-md5|crypto|assert|util)['\"`]\s*\))|\bimport\s*\(|\bimport\s*\.\s*meta"
-            ),
-            FILES,
-        ),
-        (
-            r"\btoJSON\b|\bvalueOf\b|\btoPrimitive\b|\bSymbol\s*\.|\b(?:get|set)\s+\w+\s*\(\s*\w*\s*\)\s*\{",
-            VALUES,
-        ),
-        (
-            (
-                r"\b(?:console|JSON|Math|Array|Object|Number|String|Boolean|Error|Symbol|Promise|Date|RegExp|Map|Set)"
-                r"\s*\.\s*\w+\s*(?:=(?!=)|\+=|-=)|\b(?:console|JSON|Math|Error|Object|Array|require)\s*=(?!=)"
-                r"|\.prototype\s*(?:\.\s*\w+\s*)?=(?!=)"
-            ),
-            "rewrites a builtin the test uses",
-        ),
-    ],
     "go": [
         (r"\bcodegen\w*", HARNESS),
         (
@@ -262,7 +197,7 @@ RULES: dict[str, list[tuple[str, str]]] = {
 # Searched in the sample with comments removed but literals KEPT: paths that lead to fd 0 or the program's
 # own files, however the code reaches them (one-letter-per-literal concatenation aside).
 TEXT_RULES: dict[str, list[tuple[str, str]]] = {
-    language: [(r"/dev/(?:std|fd|tty)|/proc\b", STDIN)] for language in ("cpp", "java", "js", "go", "rust")
+    language: [(r"/dev/(?:std|fd|tty)|/proc\b", STDIN)] for language in ("cpp", "java", "go", "rust")
 }
 TEXT_RULES["go"].append((r"\bimport\s*\"C\"", BELOW))
 
@@ -294,7 +229,6 @@ _KEYWORDS = {
         "delete",
     },
     "java": set(),
-    "js": set(),
     "go": set(),
     "rust": set(),
 }
@@ -319,10 +253,6 @@ _DEFINITIONS: dict[str, list[tuple[str, int]]] = {
         (r"\b(?:int|long|bool|double|float|auto|char)\s+(\w+)\s*[=;(\[]", 0),
     ],
     "java": [(r"\b(?:class|interface|enum|record)\s+(\w+)", 99)],
-    "js": [
-        (r"\b(?:async\s+)?(?:function\s*\*?|class|var|let|const)\s+(\w+)", 0),
-        (r"(?<![.\w$])(\w+)\s*=(?![=>])", 0),
-    ],
     "go": [(r"\btype\s+(\w+)", 99), (r"\bfunc\s+(\w+)", 0), (r"\b(?:var|const)\s+(\w+)", 0)],
     "rust": [
         (r"macro_rules!\s*(\w+)", 99),
@@ -384,32 +314,6 @@ _RESERVED = {
         "strcspn",
         "memcmp",
         "strlen",
-    },
-    "js": {
-        "console",
-        "JSON",
-        "Math",
-        "Object",
-        "Array",
-        "Error",
-        "require",
-        "process",
-        "module",
-        "exports",
-        "Function",
-        "Symbol",
-        "Reflect",
-        "Proxy",
-        "globalThis",
-        "String",
-        "Number",
-        "Boolean",
-        "isNaN",
-        "parseInt",
-        "parseFloat",
-        "Promise",
-        "Buffer",
-        "setTimeout",
     },
     "java": {
         "Main",
@@ -549,16 +453,8 @@ def check(language: str, sample: str, test: str, allowed: set[str] = frozenset()
     if rules is None:
         return None
     text = strip_comments(sample, language)  # comments out, literals kept
-    if language == "python":
-        views = [(text, rules)]
-    elif language == "js":  # literals matter (require's argument), and regex literals defeat exact lexing,
-        # so the raw text (comments included) is searched as well
-        views = [
-            (text, rules + TEXT_RULES[language]),
-            (normalize(sample, language), rules + TEXT_RULES[language]),
-        ]
-    else:  # identifiers are searched with literal contents blanked ("cin" in a string is no attack)
-        views = [(blank_literals(sample, language), rules), (text, TEXT_RULES[language])]
+    # identifiers are searched with literal contents blanked ("cin" in a string is no attack)
+    views = [(blank_literals(sample, language), rules), (text, TEXT_RULES[language])]
     if language == "go":  # directives live in comments: //go:linkname, //go:embed, cgo preambles
         directives = re.findall(r"//\s*go:(?:linkname|embed|cgo\w*|uintptrescapes)\b[^\n]*|#\s*cgo\b", sample)
         views.append((" ".join(directives) + " unsafe" * bool(directives), rules))
@@ -567,8 +463,6 @@ def check(language: str, sample: str, test: str, allowed: set[str] = frozenset()
             match = re.search(pattern, view, re.MULTILINE)
             if match:
                 return f"{reason}: `{match.group(0).strip()[:60]}`"
-    if language == "python":
-        return None
     reserved = (test_names(language, test) | _RESERVED.get(language, set())) - set(allowed)
     redefined = _redefinitions(language, sample, reserved)
     if redefined:
