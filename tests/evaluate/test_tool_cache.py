@@ -5,6 +5,7 @@ the next start checks again before anything uses the cache."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -87,3 +88,29 @@ def test_a_first_install_after_the_manifest_is_kept_but_a_new_file_in_a_known_fo
     assert cache_manifest.changes(cache) == ["new js/node_modules/js-md5/md5.js"]  # the end-of-run check
     (cache / "cpp" / "extra.h").write_text("#define vector nothing\n")
     assert cache_manifest.changes(cache, first_installs=True) == ["new cpp/extra.h"]
+
+
+def test_a_tool_cache_under_tmp_reaches_the_js_candidate_read_only(cli, tmp_path):
+    """The warm runtime gives each candidate a fresh tmpfs on /tmp; a tool cache below /tmp (a HOME or
+    XDG_CACHE_HOME there: CI's cold-start check) must still be seen, read-only. Found by that check:
+    JavaScript/162 failed with "Cannot find module 'js-md5'"."""
+    require_toolchains("js")
+    from codegen_cli.evaluate.languages.context import default_cache_dir
+    from codegen_cli.evaluate.problems import load_problems
+
+    cache = tmp_path / "cache"  # pytest's tmp_path lies below /tmp
+    assert str(cache).startswith("/tmp/")
+    shutil.copytree(default_cache_dir() / "js", cache / "js", symlinks=True)
+    canonical = load_problems(HUMANEVAL_X, tasks=["JavaScript/162"])[0].canonical_solution
+    plant = ("  require('fs').writeFileSync(process.env.NODE_PATH + '/planted.js', 'x');\n"
+             "  return null;\n}\n")
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps({"task_id": "JavaScript/162", "completion": c}) + "\n"
+                               for c in (canonical, plant)))
+    result = cli("eval", "--samples", samples, "--problems", HUMANEVAL_X, "-k", "1", "-o", tmp_path / "out",
+                 "--cache-dir", cache, "--allow-code-execution", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = sorted((json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()),
+                  key=lambda row: row["sample_idx"])
+    assert [row["status"] for row in rows] == ["passed", "failed"], rows
+    assert not (cache / "js" / "node_modules" / "planted.js").exists()

@@ -31,12 +31,14 @@ import ctypes
 import gc
 import json
 import os
+import re
 import selectors
 import signal
 import socket
 import sys
 import traceback
 import types
+from pathlib import Path
 
 if __name__ != "__main__":  # imported from the package; as a `-c` program wire.py is prepended instead
     from codegen_cli.evaluate.runtime.wire import (  # noqa: F401
@@ -51,6 +53,7 @@ if __name__ != "__main__":  # imported from the package; as a `-c` program wire.
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x04000000, 0x08000000, 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 1 << 18
+MS_BIND, MS_MOVE = 0x1000, 0x2000
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 24, 28, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SECBIT_NOROOT_AND_LOCKED = 0x3  # uid 0 gains no capabilities on exec (the user-namespace case)
@@ -203,6 +206,44 @@ def drop_privileges(uid: int | None) -> None:
     _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
 
 
+def _read_only_mounts_under(folder: str) -> list[str]:
+    """The top-most read-only mounts strictly below `folder` (from /proc/self/mountinfo): a tool cache or a
+    toolchain that the sandbox bound there, e.g. a tool cache under a HOME or XDG_CACHE_HOME in /tmp."""
+    found = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            if point.startswith(folder + "/") and "ro" in fields[5].split(","):
+                found.append(point)
+    return sorted(p for p in set(found) if not any(p.startswith(q + "/") for q in found))
+
+
+def _fresh_scratch(target: str, options: str) -> None:
+    """A private tmpfs on `target` that still shows the read-only mounts below it. They are bound
+    (recursively, with the masks over hidden paths inside them, read-only as they were) into the new tmpfs
+    while it is staged on /dev/shm, then the whole tmpfs moves onto `target` (/dev/shm itself gets its own
+    fresh tmpfs afterwards). Without this the candidate lost the tool cache (js-md5) when it was under /tmp."""
+    keep = _read_only_mounts_under(target) if target != "/dev/shm" else []
+    if not keep:
+        _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, data=options)
+        return
+    stage = "/dev/shm"
+    _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, data=options)
+    for path in keep:
+        inside = stage + path[len(target):]
+        for parent in reversed(Path(inside).parents):
+            if len(str(parent)) > len(stage) and not os.path.isdir(parent):
+                os.mkdir(parent)
+                os.chmod(parent, 0o755)  # what bwrap gives the parents of a bound path
+        if os.path.isdir(path):
+            os.mkdir(inside)
+        else:
+            open(inside, "w").close()
+        _mount(path, inside, None, MS_BIND | MS_REC)  # the copy keeps the source's read-only flag
+    _mount(stage, target, None, MS_MOVE)
+
+
 def _spare_setup(spec: dict, chan: int, out: int, err: int) -> None:
     """Namespaces, scratch mounts, /proc, fds, environment, limits, then no privileges left."""
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
@@ -210,7 +251,7 @@ def _spare_setup(spec: dict, chan: int, out: int, err: int) -> None:
     options = _tmpfs_options(spec["tmpfs_bytes"], spec.get("uid"))
     for target in ("/tmp", "/var/tmp", "/dev/shm"):
         if os.path.isdir(target):
-            _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, data=options)
+            _fresh_scratch(target, options)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     try:  # the OOM killer's first choice, before the zygote and init that share its cgroup (raising
         with open("/proc/self/oom_score_adj", "w") as handle:  # needs no privilege; lowering would)
