@@ -204,6 +204,21 @@ def test_numpy_programs_pass_and_the_zygote_imports_numpy_once():
     assert [o.status for o in outcomes] == ["passed"] * 3, outcomes
 
 
+@NEEDS_BWRAP
+def test_what_a_program_may_allocate_does_not_depend_on_an_earlier_numpy_program():
+    """The zygote imports numpy for the first program that uses it; the spares forked after that inherit
+    ~80 MB more address space. That must not come out of a later program's memory limit (a plain program
+    that passed before a numpy program failed with MemoryError after it), and the first numpy program must
+    not pay the import from its own limit either (the idle spare is replaced after the import)."""
+    pytest.importorskip("numpy")
+    allocates = "    block = bytearray(200 << 20)\n    return number % 1.0\n"
+    numpy_allocates = "    block = bytearray(200 << 20)\n    return float(np.float64(number) % 1.0)\n"
+    completions = [allocates, numpy_allocates, allocates + "#2\n", numpy_allocates + "#2\n"]
+    outcomes, note = run(completions, workers=1, memory_mb=256)
+    assert note.startswith("zygote"), note
+    assert [o.status for o in outcomes] == ["passed"] * 4, outcomes
+
+
 HOSTILE_VERDICTS = {
     "raises": ("    raise ValueError('nope')\n", "raised ValueError: nope"),
     "returns_magic": ("    class A(float):\n        def __eq__(self, o): return True\n    return A(0.5)\n",

@@ -169,14 +169,29 @@ def _tmpfs_options(size: int, uid: int | None) -> str:
     return f"size={size},mode=0700{owner}"
 
 
-def _limit(limits: dict) -> None:
+def _mapped_bytes() -> int:
+    """The address space this process has mapped (VmSize): for a spare, what it inherited from the zygote."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _limit(limits: dict, inherited: int = 0) -> None:
+    """The program's rlimits. Its address-space limit counts from `inherited` (the warm runtime's mappings,
+    numpy's too once the zygote has imported it), so that what a program may allocate does not depend on
+    which programs ran in this worker before it."""
     import resource
 
     cpu = max(1, int(limits["cpu_seconds"]))
     pairs = [(resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_FSIZE, (limits["file_size_bytes"],) * 2),
              (resource.RLIMIT_NOFILE, (limits["open_files"],) * 2), (resource.RLIMIT_CORE, (0, 0))]
     if limits.get("memory_bytes"):
-        pairs.append((resource.RLIMIT_AS, (limits["memory_bytes"],) * 2))
+        pairs.append((resource.RLIMIT_AS, (limits["memory_bytes"] + inherited,) * 2))
     if limits.get("max_processes"):
         pairs.append((resource.RLIMIT_NPROC, (limits["max_processes"],) * 2))
     for which, value in pairs:
@@ -244,8 +259,9 @@ def _fresh_scratch(target: str, options: str) -> None:
     _mount(stage, target, None, MS_MOVE)
 
 
-def _spare_setup(spec: dict, chan: int, out: int, err: int) -> None:
-    """Namespaces, scratch mounts, /proc, fds, environment, limits, then no privileges left."""
+def _spare_setup(spec: dict, chan: int, out: int, err: int, *, python: bool = True) -> None:
+    """Namespaces, scratch mounts, /proc, fds, environment, limits, then no privileges left. A Python
+    spare's memory limit comes on top of what it inherits from the zygote (node's exec replaces that)."""
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     options = _tmpfs_options(spec["tmpfs_bytes"], spec.get("uid"))
@@ -265,7 +281,7 @@ def _spare_setup(spec: dict, chan: int, out: int, err: int) -> None:
     os.closerange(CHAN_FD + 1, 1 << 20)
     os.environ.clear()
     os.environ.update({**spec["env"], "HOME": WORKDIR, "TMPDIR": WORKDIR})
-    _limit(spec["limits"])
+    _limit(spec["limits"], _mapped_bytes() if python else 0)
     drop_privileges(spec.get("uid"))
     os.chdir(WORKDIR)  # after the switch: the dir is the program uid's, mode 0700
 
@@ -273,7 +289,7 @@ def _spare_setup(spec: dict, chan: int, out: int, err: int) -> None:
 def _spare(config: dict, chan: int, out: int, err: int) -> None:
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        _spare_setup(config["spec"], chan, out, err)
+        _spare_setup(config["spec"], chan, out, err, python=config.get("kind") != "node")
     except BaseException as exc:  # noqa: BLE001
         os.write(err, f"\n[runtime] the candidate's sandbox could not be built: {_describe(exc)}\n".encode())
         os._exit(SETUP_FAILED)
@@ -369,6 +385,21 @@ class Zygote:
             ident, self.waiting = self.waiting, None
             self._assign(ident)
 
+    def _refresh_spare(self) -> None:
+        """Replace an idle spare forked before a preload: the program that asked for the module gets it
+        warm like every later one (otherwise the first one pays its import from its own time and memory)."""
+        if self.spare is None or self.current is not None:
+            return  # none idle: the next spare is forked after the running program, with the module
+        spare, self.spare = self.spare, None
+        try:
+            os.kill(spare["pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(spare["pid"], 0)
+        for fd in spare["fds"]:
+            os.close(fd)
+        self._new_spare()
+
     def _assign(self, ident: int) -> None:
         spare, self.spare = self.spare, None
         send_control(self.ctrl, {"op": "started", "id": ident, "pid": spare["pid"]}, spare["fds"])
@@ -413,6 +444,7 @@ class Zygote:
                 elif message["op"] == "preload":
                     _preload(message.get("modules", []))
                     gc.freeze()
+                    self._refresh_spare()
                 elif message["op"] == "kill" and self.current is not None and self.current["id"] == ident:
                     try:
                         os.kill(self.current["pid"], signal.SIGKILL)
