@@ -142,11 +142,12 @@ def test_without_the_static_check(unchecked, case):
 
 
 def test_suite_covers_every_class_in_every_language():
-    """At least 40 attacks; the honest controls (1 MB, no newline, own tests) in every language."""
+    """At least 40 attacks; the honest controls (1 MB, no newline, own tests) in every language (and more where a
+    process model has its own ways to fail an honest program)."""
     attacks = [c for c in CASES if c.kind != "honest"]
     assert len(attacks) >= 40 and all(c.expect != "passed" for c in attacks)
     for language in ALL_LANGUAGES:
         honest = {c.name for c in CASES if c.language == language and c.kind == "honest"}
-        assert honest == {"honest_prints_1mb", "honest_no_trailing_newline", "honest_extra_tests"}
+        assert {"honest_prints_1mb", "honest_no_trailing_newline", "honest_extra_tests"} <= honest
         kinds = {c.kind for c in CASES if c.language == language}
         assert {"forged", "tests-off", "hook", "stdin"} <= kinds or language == "python" and "stdin" in kinds

@@ -219,6 +219,23 @@ def test_what_a_program_may_allocate_does_not_depend_on_an_earlier_numpy_program
     assert [o.status for o in outcomes] == ["passed"] * 4, outcomes
 
 
+def test_exit_125_with_our_message_is_a_sandbox_error_only_before_the_sandbox_was_built():
+    """A program that prints the runtime's setup-failure line and exits 125 got `sandbox_error` (not its own
+    failure; hostile/verdicts forged_setup_failure*). The spare now says "built" on a pipe it closes before
+    any program code runs; only a candidate that never said so failed its setup."""
+    from codegen_cli.evaluate.runtime.server import _settle, _setup_done
+    from codegen_cli.evaluate.runtime.zygote import SETUP_DONE, SETUP_FAILED
+
+    verdict = {"status": "failed", "reason": "the candidate's process ended", "ended": True}
+    stderr = "\n[runtime] the candidate's sandbox could not be built: OSError: nope\n"
+    for written, status in ((b"", "sandbox_error"), (SETUP_DONE, "failed")):
+        read_end, write_end = os.pipe()
+        os.write(write_end, written)
+        os.close(write_end)
+        reply = _settle(verdict, SETUP_FAILED, "", stderr, truncated=False, built=_setup_done(read_end))
+        assert reply["status"] == status, (written, reply)
+
+
 HOSTILE_VERDICTS = {
     "raises": ("    raise ValueError('nope')\n", "raised ValueError: nope"),
     "returns_magic": ("    class A(float):\n        def __eq__(self, o): return True\n    return A(0.5)\n",

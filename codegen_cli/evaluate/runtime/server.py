@@ -42,7 +42,7 @@ from codegen_cli.evaluate.runtime.wire import (
     send_raw,
     wait_readable,
 )
-from codegen_cli.evaluate.runtime.zygote import SETUP_FAILED, receive_control, send_control
+from codegen_cli.evaluate.runtime.zygote import SETUP_DONE, SETUP_FAILED, receive_control, send_control
 from codegen_cli.evaluate.sandbox.output import StreamKeeper
 
 KILL_WAIT = 5.0  # seconds to wait for the zygote to report a killed candidate's exit
@@ -224,7 +224,9 @@ class Server:
         self.counter += 1
         ident = self.counter
         fds = self._assigned(ident)
-        if fds is None or len(fds) != 3:
+        if fds is None or len(fds) != 4:
+            for fd in fds or ():
+                os.close(fd)
             return _error("the zygote is gone" if not self.zygote_alive else "the zygote assigned no candidate")
         start = time.monotonic()
         chan, out_r, err_r = socket.socket(fileno=fds[0]), fds[1], fds[2]
@@ -246,7 +248,8 @@ class Server:
             pump.drain(None)
         report = self.exits.get(ident, {})
         stdout, stderr, truncated = pump.output()
-        reply = _settle(verdict, report.get("status"), stdout, stderr, truncated=truncated)
+        reply = _settle(verdict, report.get("status"), stdout, stderr, truncated=truncated,
+                        built=_setup_done(fds[3]))
         reply["seconds"] = time.monotonic() - start
         return reply
 
@@ -337,15 +340,29 @@ class NodeJudge:
             send_raw(self.to_w, b"C" + answer)
 
 
+def _setup_done(fd: int) -> bool:
+    """Whether the candidate's sandbox was built (its spare wrote SETUP_DONE before any program code ran);
+    closes `fd`."""
+    os.set_blocking(fd, False)
+    try:
+        return os.read(fd, 1) == SETUP_DONE
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def _settle(verdict: dict[str, Any], exit_code: int | None, stdout: str, stderr: str, *,
-            truncated: bool) -> dict[str, Any]:
-    """The reply: the judge's verdict, refined by how the candidate ended (CPU limit, setup failure)."""
+            truncated: bool, built: bool = False) -> dict[str, Any]:
+    """The reply: the judge's verdict, refined by how the candidate ended (CPU limit, setup failure). Only a
+    candidate whose sandbox was not `built` can have failed setting it up: a program's own exit status 125
+    and `[runtime]` text are its own failure."""
     status, reason = verdict.get("status", "sandbox_error"), verdict.get("reason", "")
     if verdict.get("ended"):
         if exit_code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
             status = "timeout"
         reason += f" ({describe_exit(exit_code)})"
-    if exit_code == SETUP_FAILED and "[runtime]" in stderr:
+    if exit_code == SETUP_FAILED and not built and "[runtime]" in stderr:
         status, reason = "sandbox_error", stderr.strip().splitlines()[-1][:500]
     return {"status": status, "reason": reason, "exit_code": exit_code, "stdout": stdout, "stderr": stderr,
             "truncated": truncated, "calls": verdict.get("calls", 0)}

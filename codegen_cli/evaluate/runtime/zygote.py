@@ -58,6 +58,8 @@ PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 2
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SECBIT_NOROOT_AND_LOCKED = 0x3  # uid 0 gains no capabilities on exec (the user-namespace case)
 CHAN_FD = 3  # where a candidate finds its call channel
+SETUP_FD = 4  # the spare's "sandbox built" pipe: one byte, then closed before any program code runs
+SETUP_DONE = b"k"
 SETUP_FAILED = 125  # the candidate's exit status when its sandbox could not be built
 WORKDIR = "/tmp"  # the candidate's cwd, HOME and TMPDIR: its own tmpfs
 SWEEP_TIMEOUT = 30.0  # seconds init may take to clear the PID namespace before the zygote gives up
@@ -154,7 +156,10 @@ def serve_python(chan: socket.socket) -> None:
                 break
             reply = _answer(namespace, message)
             _flush()
-            send_frame(chan, reply)
+            try:
+                send_frame(chan, reply)
+            except PlainDataError as exc:  # a result over the frame limit: say so instead of ending
+                send_frame(chan, {"seq": reply.get("seq"), "bad": f"the result of {message.get('name')}: {exc}"})
     except OSError:
         pass
     _flush()
@@ -259,7 +264,7 @@ def _fresh_scratch(target: str, options: str) -> None:
     _mount(stage, target, None, MS_MOVE)
 
 
-def _spare_setup(spec: dict, chan: int, out: int, err: int, *, python: bool = True) -> None:
+def _spare_setup(spec: dict, chan: int, out: int, err: int, setup: int, *, python: bool = True) -> None:
     """Namespaces, scratch mounts, /proc, fds, environment, limits, then no privileges left. A Python
     spare's memory limit comes on top of what it inherits from the zygote (node's exec replaces that)."""
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
@@ -276,9 +281,9 @@ def _spare_setup(spec: dict, chan: int, out: int, err: int, *, python: bool = Tr
         pass
     os.setsid()  # its own session and process group: kill(0) reaches only its own processes
     null = os.open("/dev/null", os.O_RDWR)
-    for fd, target in ((null, 0), (out, 1), (err, 2), (chan, CHAN_FD)):
+    for fd, target in ((null, 0), (out, 1), (err, 2), (chan, CHAN_FD), (setup, SETUP_FD)):
         os.dup2(fd, target)
-    os.closerange(CHAN_FD + 1, 1 << 20)
+    os.closerange(SETUP_FD + 1, 1 << 20)
     os.environ.clear()
     os.environ.update({**spec["env"], "HOME": WORKDIR, "TMPDIR": WORKDIR})
     _limit(spec["limits"], _mapped_bytes() if python else 0)
@@ -286,10 +291,15 @@ def _spare_setup(spec: dict, chan: int, out: int, err: int, *, python: bool = Tr
     os.chdir(WORKDIR)  # after the switch: the dir is the program uid's, mode 0700
 
 
-def _spare(config: dict, chan: int, out: int, err: int) -> None:
+def _spare(config: dict, chan: int, out: int, err: int, setup: int) -> None:
+    """Build the candidate's sandbox; say so on the setup pipe (which no program code ever sees: a program
+    that exits with SETUP_FAILED and prints our message is not taken for a sandbox failure); then wait for
+    the program (Python) or become node."""
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        _spare_setup(config["spec"], chan, out, err, python=config.get("kind") != "node")
+        _spare_setup(config["spec"], chan, out, err, setup, python=config.get("kind") != "node")
+        os.write(SETUP_FD, SETUP_DONE)
+        os.close(SETUP_FD)
     except BaseException as exc:  # noqa: BLE001
         os.write(err, f"\n[runtime] the candidate's sandbox could not be built: {_describe(exc)}\n".encode())
         os._exit(SETUP_FAILED)
@@ -365,6 +375,7 @@ class Zygote:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        setup_r, setup_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
@@ -372,15 +383,16 @@ class Zygote:
                 self.ctrl.close()
                 self.init_link.close()
                 self.selector.close()
-                for fd in (out_r, err_r):
+                for fd in (out_r, err_r, setup_r):
                     os.close(fd)
-                _spare(self.config, theirs.fileno(), out_w, err_w)
+                _spare(self.config, theirs.fileno(), out_w, err_w, setup_w)
             finally:
                 os._exit(SETUP_FAILED)
         theirs.close()
         os.close(out_w)
         os.close(err_w)
-        self.spare = {"pid": pid, "fds": [mine.detach(), out_r, err_r]}
+        os.close(setup_w)
+        self.spare = {"pid": pid, "fds": [mine.detach(), out_r, err_r, setup_r]}
         if self.waiting is not None:
             ident, self.waiting = self.waiting, None
             self._assign(ident)
