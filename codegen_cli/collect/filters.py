@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from codegen_cli.collect.bytescan import ByteView
+if TYPE_CHECKING:  # numpy behind it; every CLI command imports this module through the collect config
+    from codegen_cli.collect.bytescan import ByteView
 
 # Languages that are data or prose, not code: line-length and alphanumeric rules do not apply.
 MARKUP_LANGUAGES = frozenset({"JSON", "YAML", "Markdown", "HTML", "XML", "TeX", "TOML", "CSS"})
