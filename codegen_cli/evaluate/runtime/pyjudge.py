@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from codegen_cli.evaluate.runtime.wire import (
+    MAX_ANSWER,
     Closed,
     Expired,
     PlainDataError,
@@ -105,7 +106,7 @@ class Channel:
 
     def _receive(self, what: str) -> dict[str, Any]:
         try:
-            return recv_frame(self.sock, self.deadline, wait=self.wait)
+            return recv_frame(self.sock, self.deadline, limit=MAX_ANSWER, wait=self.wait)
         except Expired:
             raise CandidateFailure(f"no answer within the time limit (waiting for {what})", "timeout") from None
         except (Closed, OSError):

@@ -33,6 +33,7 @@ from typing import Any
 
 from codegen_cli.evaluate.runtime.pyjudge import run_tests
 from codegen_cli.evaluate.runtime.wire import (
+    MAX_ANSWER,
     Closed,
     Expired,
     PlainDataError,
@@ -329,7 +330,7 @@ class NodeJudge:
 
     def _relay(self, chan: socket.socket, deadline: float, wait: Callable[[Any, float], bool]) -> None:
         try:
-            answer = recv_raw(chan, deadline, wait=wait)
+            answer = recv_raw(chan, deadline, MAX_ANSWER, wait=wait)  # relayed with a prefix: under MAX_FRAME
         except Expired:
             self._note({"op": "expired"})
         except (Closed, OSError):

@@ -31,6 +31,10 @@ from typing import Any
 
 MAX_DEPTH = 100  # nesting levels; deeper (or a container that holds itself) is refused
 MAX_FRAME = 32 << 20  # bytes of one message; a bigger result is refused, not buffered
+# Bytes of one message from a candidate (its hello, an answer): the trusted judges decode these outside the
+# sandbox's memory cap, and JSON text grows ~50x into objects (a 32 MB list of empty lists took the judge
+# server to 1.6 GB and 10 s of CPU); HumanEval-X answers are a few KB.
+MAX_ANSWER = 4 << 20
 _BIG = 1 << 53  # ints beyond this go as hex (JSON readers outside Python round them to doubles)
 _HEADER = struct.Struct(">I")
 
@@ -129,10 +133,10 @@ def loads(frame: bytes) -> dict[str, Any]:
     return message
 
 
-def send_frame(sock: socket.socket, message: dict[str, Any]) -> None:
+def send_frame(sock: socket.socket, message: dict[str, Any], limit: int = MAX_FRAME) -> None:
     payload = dumps(message)
-    if len(payload) > MAX_FRAME:
-        raise PlainDataError(f"message of {len(payload)} bytes is over the {MAX_FRAME}-byte limit")
+    if len(payload) > limit:
+        raise PlainDataError(f"message of {len(payload)} bytes is over the {limit}-byte limit")
     sock.sendall(_HEADER.pack(len(payload)) + payload)
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 
 if __name__ != "__main__":  # imported from the package; as a `-c` program wire.py is prepended instead
     from codegen_cli.evaluate.runtime.wire import (  # noqa: F401
+        MAX_ANSWER,
         Closed,
         PlainDataError,
         from_wire,
@@ -148,7 +149,7 @@ def serve_python(chan: socket.socket) -> None:
     hello["names"] = {n: ("function" if callable(namespace.get(n)) else "missing" if n not in namespace
                           else "not callable") for n in names}
     try:
-        send_frame(chan, hello)
+        send_frame(chan, hello, MAX_ANSWER)
         while True:
             try:
                 message = recv_frame(chan)
@@ -157,8 +158,8 @@ def serve_python(chan: socket.socket) -> None:
             reply = _answer(namespace, message)
             _flush()
             try:
-                send_frame(chan, reply)
-            except PlainDataError as exc:  # a result over the frame limit: say so instead of ending
+                send_frame(chan, reply, MAX_ANSWER)
+            except PlainDataError as exc:  # a result over the answer limit: say so instead of ending
                 send_frame(chan, {"seq": reply.get("seq"), "bad": f"the result of {message.get('name')}: {exc}"})
     except OSError:
         pass
