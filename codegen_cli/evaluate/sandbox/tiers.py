@@ -123,22 +123,27 @@ class SandboxUnavailable(RuntimeError):
     """The requested isolation tier does not work on this host."""
 
 
-_size_support: dict[str, bool] = {}
+_bwrap_help: dict[str, str] = {}
 
 
-def _bwrap_has_size() -> bool:
-    """bwrap >= 0.5 can cap a tmpfs (`--size`); older ones get unbounded private tmpfs mounts."""
+def _bwrap_supports(option: str) -> bool:
+    """Whether this bwrap knows `option` (from its --help text, read once)."""
     exe = shutil.which("bwrap")
     if exe is None:
         return False
-    if exe not in _size_support:
+    if exe not in _bwrap_help:
         try:
             text = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10,
                                   check=False).stdout
         except (OSError, subprocess.TimeoutExpired):
             return False
-        _size_support[exe] = "--size" in text
-    return _size_support[exe]
+        _bwrap_help[exe] = text
+    return option in _bwrap_help[exe]
+
+
+def _bwrap_has_size() -> bool:
+    """bwrap >= 0.5 can cap a tmpfs (`--size`); older ones get unbounded private tmpfs mounts."""
+    return _bwrap_supports("--size")
 
 
 def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], readonly: Sequence[Path], *,
@@ -174,7 +179,10 @@ def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], re
         bind("--bind", str(p))
     bind("--bind", str(workdir))
     argv += _hidden_args(argv, hidden)
-    argv += [*_bwrap_proc_args(), "--dev", "/dev", *size, "--tmpfs", "/dev/shm"]
+    # /dev/shm writable by the program's uid (its own tmpfs): POSIX semaphores and shared memory live there
+    # (Python's multiprocessing failed with PermissionError when the program ran as another uid)
+    shm_perms = ["--perms", "1777"] if _bwrap_supports("--perms") else []
+    argv += [*_bwrap_proc_args(), "--dev", "/dev", *size, *shm_perms, "--tmpfs", "/dev/shm"]
     if server:  # see Sandbox.server_command
         argv += (["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"] if os.geteuid() == 0
                  else ["--unshare-all", "--uid", "0", "--gid", "0"])
