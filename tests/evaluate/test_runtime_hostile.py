@@ -261,6 +261,20 @@ def test_verdicts_come_from_the_judge_in_both_process_models(monkeypatch, runtim
     assert note.startswith(runtime), note
 
 
+@pytest.mark.parametrize("runtime", ["zygote", "per-program"])
+def test_a_multiprocessing_program_passes_in_both_process_models(monkeypatch, runtime):
+    """Python's multiprocessing needs a writable /dev/shm (its semaphores): the per-program sandbox's was
+    root's, so an honest Pool program failed with PermissionError when it ran as another uid."""
+    if runtime == "zygote" and detect_tier()[0] != "bwrap":
+        pytest.skip("the zygote needs the bwrap tier")
+    if runtime == "per-program":
+        monkeypatch.setenv("CODEGEN_EVAL_RUNTIME", "per-program")
+    pool = "    from multiprocessing import Pool\n    with Pool(2) as pool:\n        return pool.map(abs, [number])[0] % 1.0\n"
+    (outcome,), note = run([pool])
+    assert outcome.status == "passed", outcome
+    assert note.startswith(runtime), note
+
+
 def test_summary_records_how_programs_ran_and_human_eval_problems_pass(tmp_path):
     summary = score(ScoringConfig(check_references=True, benchmark="humaneval", languages=["python"],
                                   tasks=["32", "38", "50", "115"], output=tmp_path, k=[1], workers=2))
