@@ -269,7 +269,7 @@ def _fresh_scratch(target: str, options: str) -> None:
     _mount(stage, target, None, MS_MOVE)
 
 
-def _spare_setup(spec: dict, chan: int, out: int, err: int, setup: int, *, python: bool = True) -> None:
+def _spare_setup(spec: dict, chan: int, out: int, err: int, *, setup: int, python: bool = True) -> None:
     """Namespaces, scratch mounts, /proc, fds, environment, limits, then no privileges left. A Python
     spare's memory limit comes on top of what it inherits from the zygote (node's exec replaces that)."""
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
@@ -296,13 +296,13 @@ def _spare_setup(spec: dict, chan: int, out: int, err: int, setup: int, *, pytho
     os.chdir(WORKDIR)  # after the switch: the dir is the program uid's, mode 0700
 
 
-def _spare(config: dict, chan: int, out: int, err: int, setup: int) -> None:
+def _spare(config: dict, chan: int, out: int, err: int, *, setup: int) -> None:
     """Build the candidate's sandbox; say so on the setup pipe (which no program code ever sees: a program
     that exits with SETUP_FAILED and prints our message is not taken for a sandbox failure); then wait for
     the program (Python) or become node."""
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        _spare_setup(config["spec"], chan, out, err, setup, python=config.get("kind") != "node")
+        _spare_setup(config["spec"], chan, out, err, setup=setup, python=config.get("kind") != "node")
         os.write(SETUP_FD, SETUP_DONE)
         os.close(SETUP_FD)
     except BaseException as exc:  # noqa: BLE001
@@ -390,7 +390,7 @@ class Zygote:
                 self.selector.close()
                 for fd in (out_r, err_r, setup_r):
                     os.close(fd)
-                _spare(self.config, theirs.fileno(), out_w, err_w, setup_w)
+                _spare(self.config, theirs.fileno(), out_w, err_w, setup=setup_w)
             finally:
                 os._exit(SETUP_FAILED)
         theirs.close()
