@@ -254,7 +254,11 @@ def _fresh_scratch(target: str, options: str) -> None:
         _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, data=options)
         return
     stage = "/dev/shm"
-    _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, data=options)
+    # root-owned and mode 1777 like a host's /tmp: the spare keeps no CAP_DAC_OVERRIDE, so it could not
+    # build the parents inside a 0700 tmpfs owned by the program's uid; the mount namespace is the
+    # program's alone, so sticky and world-writable is as private as 0700
+    shared = re.sub(r",uid=\d+,gid=\d+", "", options).replace("mode=0700", "mode=1777")
+    _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, data=shared)
     for path in keep:
         inside = stage + path[len(target):]
         for parent in reversed(Path(inside).parents):
