@@ -34,7 +34,7 @@ from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.problems import Problem
 from codegen_cli.generation.config import PROMPT_STYLES
 
-CHAT_FORMAT_VERSION = 1  # bump when an instruction or the extraction changes: part of the settings hash
+CHAT_FORMAT_VERSION = 2  # bump when an instruction or the extraction changes: part of the settings hash
 
 LANGUAGE_NAMES = {"python": "Python", "cpp": "C++", "java": "Java", "js": "JavaScript", "go": "Go",
                   "rust": "Rust"}
@@ -140,26 +140,90 @@ def find_chat_stop(reply: str) -> int | None:
     return fences[1].end() if len(fences) >= 2 else None
 
 
-def extract_code(reply: str, entry: str | None = None) -> str:
-    """The code of a reply: the first fenced block that mentions `entry` (else the longest block); a
-    reply without fences is taken whole; an unclosed last block runs to the end of the reply."""
+# Reasoning a model shows before its answer: DeepSeek-R1, Qwen3 and QwQ write `<think>...</think>`, others
+# `<thinking>`/`<reasoning>`/`<thought>`. The answer is what follows the last closing tag (a chat template
+# that opens the block in the prompt leaves only the closing tag in the reply); a block never closed (cut
+# off by max-tokens) holds no answer.
+_REASONING_TAGS = ("think", "thinking", "reasoning", "thought")
+_REASONING_CLOSE = re.compile(r"</(?:%s)>" % "|".join(_REASONING_TAGS), re.IGNORECASE)
+_REASONING_OPEN = re.compile(r"<(?:%s)>" % "|".join(_REASONING_TAGS), re.IGNORECASE)
+
+
+def strip_reasoning(reply: str) -> str:
+    """The answer part of a reply: what follows the last closing reasoning tag; before an unclosed opening
+    tag only; the whole reply when it has no such tags."""
+    closes = list(_REASONING_CLOSE.finditer(reply))
+    if closes:
+        reply = reply[closes[-1].end():]
+    opened = _REASONING_OPEN.search(reply)
+    return reply[:opened.start()] if opened else reply
+
+
+def extract_code(reply: str, entry: str | None = None, language: str | None = None) -> str:
+    """The code of a reply, reasoning blocks removed (`strip_reasoning`): the LAST fenced block that holds a
+    complete definition of `entry` (a reply that corrects itself ends with the version it stands by, as
+    LiveCodeBench reads replies), else the last that defines it at all, else the first that mentions it
+    (else the longest block). A reply without fences is taken whole; an unclosed last block runs to the
+    end of the reply."""
+    reply = strip_reasoning(reply)
     blocks = _blocks(reply)
     if not blocks:
         return reply.strip("\n")
     if entry:
-        for block in blocks:
+        defining = [(block, closed) for block, closed in blocks if defines(block, entry, language)]
+        complete = [block for block, closed in defining if closed and is_complete(block, language)]
+        if complete or defining:
+            return complete[-1] if complete else defining[-1][0]
+        for block, _ in blocks:
             if re.search(rf"\b{re.escape(entry)}\b", block):
                 return block
-    return max(blocks, key=len)
+    return max((block for block, _ in blocks), key=len)
 
 
-def _blocks(reply: str) -> list[str]:
+def defines(code: str, entry: str, language: str | None = None) -> bool:
+    """Whether `code` has a line that declares a function named `entry` (in `language`; any of the six when
+    None)."""
+    name = re.escape(entry)
+    forms = {
+        "python": rf"(?:async\s+)?def\s+{name}\s*\(",
+        "rust": rf"(?:pub(?:\([\w:]+\))?\s+)?(?:async\s+)?fn\s+{name}\b",
+        "go": rf"func\s+(?:\([^)]*\)\s*)?{name}\s*\(",
+        "js": rf"(?:export\s+)?(?:(?:async\s+)?function\s*\*?\s*{name}\s*\(|(?:const|let|var)\s+{name}\s*=)",
+        # C++/Java: a return type (and modifiers) before the name, a parameter list, no `;` (a call or a
+        # prototype) and no keyword such as `return` in front
+        "cpp": rf"(?!(?:return|else|new|throw|case)\b)\w[\w<>\[\],:*&\s]*?[\w>\]*&]\s+\*?&?{name}\s*\([^;]*$",
+    }
+    forms["java"] = forms["cpp"]
+    chosen = [forms[language]] if language in forms else list(forms.values())
+    return re.search(rf"^[ \t]*(?:{'|'.join(chosen)})", code, re.MULTILINE) is not None
+
+
+def is_complete(code: str, language: str | None) -> bool:
+    """Whether a block of code is whole: Python parses; braces close (the other languages). A block cut off
+    by the token limit is not."""
+    if language == "python":
+        import ast
+
+        try:
+            ast.parse(code)
+        except (SyntaxError, ValueError):
+            return False
+        return True
+    from codegen_cli.generation.stopping import scan_braces
+
+    state, _ = scan_braces(code + "\n", language or "cpp")
+    return state.depth <= 0 and "{" in code
+
+
+def _blocks(reply: str) -> list[tuple[str, bool]]:
+    """(code, closed) of each fenced block; the last block is not closed when the reply ends inside it."""
     fences = list(_FENCE.finditer(reply))
     blocks = []
     for i in range(0, len(fences), 2):
         start = fences[i].end() + 1
-        end = fences[i + 1].start() if i + 1 < len(fences) else len(reply)
+        closed = i + 1 < len(fences)
+        end = fences[i + 1].start() if closed else len(reply)
         block = reply[start:end].strip("\n")
         if block.strip():
-            blocks.append(block)
+            blocks.append((block, closed))
     return blocks

@@ -268,7 +268,7 @@ def _complete(runner: Any, chosen: list[Problem], *, seed: int, styles: Styles,
         users = [prompt_format.chat_user(p) if prompt_format is not None and prompt_format.chat_user
                  else instruction(p.language, problem_text(p)) for p in chosen]
         replies = runner.generate_chat(users, languages, seed=seed)
-        fitted = [dataclasses.replace(r, text=reconcile(p, extract_code(r.text, entry_name(p))), reply=r.text)
+        fitted = [dataclasses.replace(r, text=reconcile(p, extract_code(r.text, entry_name(p), p.language)), reply=r.text)
                   for p, r in zip(chosen, replies)]
         return fitted, {**extra, "prompt_style": "chat"}
     if prompt_format is None:

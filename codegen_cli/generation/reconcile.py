@@ -28,6 +28,7 @@ import re
 import textwrap
 
 from codegen_cli.evaluate.problems import Problem
+from codegen_cli.generation.chat import defines
 from codegen_cli.generation.prompts import problem_text
 from codegen_cli.generation.stopping import ScanState, find_stop, scan_braces
 
@@ -70,11 +71,14 @@ def _python(code: str, entry: str | None) -> str:
     source = textwrap.dedent(code.expandtabs(4)).strip("\n")
     tree = _parse(source)
     if tree is None:
+        source, tree = _complete_prefix(source, entry)
+    if tree is None:
         return _indented(_python_text_body(source, entry))
-    target = next((node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                   and node.name == entry), None)
-    if target is None:  # the body alone (it parsed at top level, so it is a statement list)
+    definitions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   and node.name == entry]
+    if not definitions:  # the body alone (it parsed at top level, so it is a statement list)
         return _indented(source)
+    target = definitions[-1]  # a reply that corrects itself: the last definition is the one it stands by
     lines = source.splitlines()
     statements = target.body
     if statements and isinstance(statements[0], ast.Expr) and isinstance(getattr(statements[0], "value", None),
@@ -83,8 +87,44 @@ def _python(code: str, entry: str | None) -> str:
         statements = statements[1:]  # the docstring: the prompt has it
     body = "pass" if not statements else textwrap.dedent("\n".join(
         lines[statements[0].lineno - 1:target.end_lineno]))
-    helpers = [_segment(lines, node) for node in tree.body if node is not target and _keep_python(node, entry)]
+    kept = [node for node in tree.body if node not in definitions and _keep_python(node)]
+    needed = _free_names([target, *kept]) - _parameters(target)
+    helpers = [_segment(lines, node) for node in kept
+               if not isinstance(node, (ast.Assign, ast.AnnAssign)) or _needed_assignment(node, needed, entry)]
     return _indented("\n".join([*helpers, body]))
+
+
+def _complete_prefix(source: str, entry: str | None) -> tuple[str, ast.Module | None]:
+    """A reply that does not parse because its last definition of the target was cut off: the text before
+    that definition, when it parses and holds an earlier, whole definition (the last COMPLETE one wins)."""
+    starts = [i for i, line in enumerate(source.splitlines())
+              if entry and re.match(rf"(?:async\s+)?def\s+{re.escape(entry)}\s*\(", line)]
+    if len(starts) < 2:
+        return source, None
+    prefix = "\n".join(source.splitlines()[:starts[-1]]).rstrip("\n")
+    tree = _parse(prefix)
+    return (prefix, tree) if tree is not None else (source, None)
+
+
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    args = function.args
+    names = [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+    names += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+    return set(names)
+
+
+def _free_names(nodes: list[ast.stmt]) -> set[str]:
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _needed_assignment(node: ast.Assign | ast.AnnAssign, needed: set[str], entry: str | None) -> bool:
+    """A top-level assignment moves into the function only when the function (or a kept helper) reads a
+    name it binds and none of its names is a parameter: usage lines such as `n = 15` / `print(f(n))` after
+    the function would otherwise overwrite the argument (evalplus keeps only what the entry point reaches)."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    bound = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    calls_entry = any(isinstance(n, ast.Name) and n.id == entry for n in ast.walk(node))
+    return bool(bound & needed) and not calls_entry
 
 
 def _python_text_body(source: str, entry: str | None) -> str:
@@ -114,12 +154,11 @@ def _parse(source: str) -> ast.Module | None:
         return None
 
 
-def _keep_python(node: ast.stmt, entry: str | None) -> bool:
-    """Definitions and imports a function may need; calls, prints, asserts and `if __name__` go, and so
-    does an assignment that calls the target (moved into it, it would recurse forever)."""
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        return not any(isinstance(n, ast.Name) and n.id == entry for n in ast.walk(node))
-    return isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+def _keep_python(node: ast.stmt) -> bool:
+    """Definitions, imports and assignments a function may need (assignments then pass
+    `_needed_assignment`); calls, prints, asserts and `if __name__` go."""
+    return isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                             ast.Assign, ast.AnnAssign))
 
 
 def _segment(lines: list[str], node: ast.stmt) -> str:
@@ -138,21 +177,27 @@ _IMPORT = re.compile(r"^\s*(#\s*include|import\b|use\b|package\b|using\b|extern\
                      r"(?:const|let|var)\s+\w+\s*=\s*require\s*\()")
 
 
+# A top-level line that runs something (a call, a print, an assertion, a Rust `let`, a Go `:=`): the usage
+# and test lines replies put after the function. Not a declaration, so never kept.
+_STATEMENT = re.compile(r"^\s*(?:(?:[\w.]+(?:::\w+)*)\s*\(|\w+!\s*[(\[]|(?:std::)?(?:cout|cerr|printf)\b|"
+                        r"System\s*\.|console\s*\.|fmt\s*\.|assert|let\s|\w+(?:\s*,\s*\w+)*\s*:=)")
+
+
 def _braces(problem: Problem, code: str, entry: str | None) -> str:
     language = problem.language
-    items = split_items(code, language)
+    items = [item for item in split_items(code, language) if not _is_statement(item, entry, language)]
     target, owner = _find_target(items, entry, language)
     if target is None:
         return _body_only(code, language)
-    helpers = []
+    helpers, imports = [], []
     for item in items:
-        if item is owner or item is target or _is_main(item) or item.lstrip().startswith("console."):
+        if item is owner or item is target or _is_main(item):
             continue
-        if entry and "{" in item and re.search(rf"\b{re.escape(entry)}\s*\(", item.split("{", 1)[0]):
-            continue  # the target defined a second time: the first one is used
+        if entry and _defines_entry(item, entry, language):
+            continue  # an earlier (or unfinished later) definition of the target: the chosen one is used
         if _IMPORT.match(item):
             if _keeps_import(item, problem):
-                helpers.append(item)
+                (imports if language == "java" else helpers).append(item)
             continue
         helpers.append(_unpublic(item) if language == "java" else item)
     text = (_cpp_declarations(helpers) if language == "cpp" else "") + _body(target, language).rstrip() + "\n}\n"
@@ -165,15 +210,39 @@ def _braces(problem: Problem, code: str, entry: str | None) -> str:
     # the tests' own class is Main: a reply's Main (holding its main) would clash with it
     classes = [h for h in helpers if _is_type(h) and not _is_class_named(h, "Solution")
                and not _is_class_named(h, "Main")]
-    return text + "".join(m.rstrip() + "\n" for m in members) + "}\n" + "".join(c.rstrip() + "\n" for c in classes)
+    # imports lead the completion; the Java scorer moves them to the top of the file (the only place Java
+    # allows them), see evaluate/languages/java.py
+    head = "".join(i.strip() + "\n" for i in imports)
+    return head + text + "".join(m.rstrip() + "\n" for m in members) + "}\n" + "".join(c.rstrip() + "\n"
+                                                                                     for c in classes)
+
+
+def _is_statement(item: str, entry: str | None, language: str) -> bool:
+    """A usage or test line at top level (see _STATEMENT), or a line without a body that calls the target
+    (`const result = f(x);`); never a definition of the target."""
+    if entry and _defines_entry(item, entry, language):
+        return False
+    first = next((line for line in item.splitlines() if line.strip() and not line.lstrip().startswith(
+        ("//", "/*", "*", "#"))), "")
+    if not first:
+        return False
+    calls = entry is not None and "{" not in item and re.search(rf"\b{re.escape(entry)}\s*\(", item) is not None
+    return calls or _STATEMENT.match(first) is not None
+
+
+def _defines_entry(item: str, entry: str, language: str) -> bool:
+    return "{" in item and not _IMPORT.match(item) and defines(item.split("{", 1)[0], entry, language)
 
 
 def _keeps_import(item: str, problem: Problem) -> bool:
     """C++ includes and JavaScript requires stay; a Rust `use` stays unless the declaration already imports
-    its names (a second import of a name is an error); Go's are rebuilt by the scorer; Java's cannot follow
-    a class."""
+    its names (a second import of a name is an error); Go's are rebuilt by the scorer; Java's stay unless
+    the prompt has the same line (the scorer moves them to the top of the file)."""
     if problem.language in ("cpp", "js"):
         return True
+    if problem.language == "java":
+        line = " ".join(item.split())
+        return line not in {" ".join(x.split()) for x in problem.prompt.splitlines()}
     if problem.language != "rust":
         return False
     tail = item.strip().rstrip(";").split("::")[-1]
@@ -206,21 +275,25 @@ def split_items(code: str, language: str) -> list[str]:
 
 
 def _find_target(items: list[str], entry: str | None, language: str) -> tuple[str | None, str | None]:
-    """(the item that defines `entry`, the class item holding it or None)."""
+    """(the item that defines `entry`, the class item holding it or None): the last whole definition (a
+    reply that corrects itself ends with the version it stands by), else the last one (cut off)."""
     if not entry:
         return None, None
-    defines = re.compile(rf"\b{re.escape(entry)}\s*(?:\(|=|:)")
+    found: list[tuple[str, str | None]] = []
     for item in items:
         header = item.split("{", 1)[0]
-        if "{" in item and defines.search(header) and not _IMPORT.match(item):
-            return item, None
-    if language == "java":
-        for item in items:
-            if re.search(r"\bclass\s+\w+", item.split("{", 1)[0]) and "{" in item:
-                for member in split_items(_inside(item), language):
-                    if "{" in member and defines.search(member.split("{", 1)[0]):
-                        return member, item
-    return None, None
+        if _defines_entry(item, entry, language):
+            found.append((item, None))
+        elif language == "java" and re.search(r"\bclass\s+\w+", header) and "{" in item:
+            found += [(member, item) for member in split_items(_inside(item), language)
+                      if _defines_entry(member, entry, language)]
+    whole = [pair for pair in found if _closed(pair[0], language)]
+    return (whole or found or [(None, None)])[-1]
+
+
+def _closed(item: str, language: str) -> bool:
+    state, _ = scan_braces(item, language)
+    return state.depth <= 0
 
 
 def _inside(item: str) -> str:

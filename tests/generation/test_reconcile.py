@@ -41,6 +41,38 @@ HELPERS = {"python": "def _unused_helper(x):\n    return x + 1\n\n",
            "rust": "fn unused_helper(x: i32) -> i32 {\n    x + 1\n}\n"}
 
 
+# A wrong first attempt in every language: it fails every test if it were the one scored.
+DRAFT_BODIES = {"python": '    raise RuntimeError("draft")\n', "cpp": "    throw 1;\n}\n",
+                "java": '        throw new RuntimeException("draft");\n    }\n}\n',
+                "js": '  throw new Error("draft");\n}\n', "go": '    panic("draft")\n}\n',
+                "rust": '    panic!("draft")\n}\n'}
+# A call of the function in a block of its own, as replies restate the example before the code.
+CALLS = {"python": "print({entry}([]))", "cpp": "cout << {entry}({{}}) << endl;",
+         "java": "System.out.println(new Solution().{entry}(null));", "js": "console.log({entry}([]));",
+         "go": "fmt.Println({entry}(nil))", "rust": 'println!("{{:?}}", {entry}(&vec![]));'}
+# Usage and test lines after the function (the Python ones rebind the first parameter: moved into the
+# function they would overwrite the argument, the old reading's fault).
+USAGE = {"python": "\n{param} = None\nprint({entry}({param}))\nassert {entry}({param}) is not None\n",
+         "cpp": "\ncout << {entry}({{}}) << endl;\nassert({entry}({{}}) == {entry}({{}}));\n",
+         "java": "\nSystem.out.println(new Solution().{entry}(null));\n",
+         "js": "\nconst result = {entry}(null);\nconsole.log(result);\n{entry}(null);\n",
+         "go": "\nfmt.Println({entry}(nil))\nresult := {entry}(nil)\n",
+         "rust": '\nprintln!("{{:?}}", {entry}());\nassert_eq!({entry}(), {entry}());\nlet x = {entry}();\n'}
+
+
+def _draft(problem) -> str:
+    head = problem.prompt if problem.language == "python" else problem.declaration
+    return head + DRAFT_BODIES[problem.language]
+
+
+def _first_parameter(problem) -> str:
+    import ast
+
+    tree = ast.parse(problem.prompt + "    pass\n")
+    function = [n for n in tree.body if isinstance(n, ast.FunctionDef)][-1]
+    return function.args.args[0].arg
+
+
 def _function(problem) -> str:
     """The whole target function as a reply repeats it (with the prompt's own imports)."""
     if problem.language == "python":
@@ -52,6 +84,7 @@ def _function(problem) -> str:
 
 def replies(problem) -> dict[str, str]:
     lang, entry = problem.language, entry_name(problem)
+    param = _first_parameter(problem) if lang == "python" else ""
     fence = {"js": "javascript"}.get(lang, lang)
     whole = _function(problem)
     java_helper = ""
@@ -66,6 +99,17 @@ def replies(problem) -> dict[str, str]:
                         f"Usage:\n```{fence}\n{entry}(1)\n```",
         "helpers first": f"```{fence}\n{HELPERS[lang]}{whole}```",
         "unclosed": f"```{fence}\n{whole}",
+        # reasoning is never the answer (DeepSeek-R1/Qwen3 `<think>`; evalplus #297)
+        "reasoning": f"<think>\nA first try:\n```{fence}\n{_draft(problem)}```\nNo, that fails.\n</think>\n"
+                     f"```{fence}\n{whole}```",
+        "reasoning, template-opened": f"A first try:\n```{fence}\n{_draft(problem)}```\n</think>\n```{fence}\n{whole}```",
+        # the last complete definition wins (LiveCodeBench's rule)
+        "self-correction": f"```{fence}\n{_draft(problem)}```\nWait, that is wrong. Fixed:\n```{fence}\n{whole}```",
+        "corrected in one block": f"```{fence}\n{_draft(problem)}\n{whole}```",
+        "cut-off second try": f"```{fence}\n{whole}```\nOr shorter:\n```{fence}\n{_draft(problem)[:-12]}",
+        "call block first": f"For example:\n```{fence}\n{CALLS[lang].format(entry=entry)}\n```\n```{fence}\n{whole}```",
+        # usage lines after the function are dropped, never moved into it
+        "usage after": f"```{fence}\n{whole}{USAGE[lang].format(entry=entry, param=param)}```",
     }
 
 
@@ -129,7 +173,7 @@ def test_every_reply_shape_passes_in_every_language(problems, tmp_path, monkeypa
     rows, shapes = [], []
     for problem in problems:
         for index, (shape, reply) in enumerate(replies(problem).items()):
-            code = extract_code(reply, entry_name(problem))
+            code = extract_code(reply, entry_name(problem), problem.language)
             rows.append({"task_id": problem.task_id, "completion": reconcile(problem, code)})
             shapes.append((problem.task_id, index, shape))
     samples = tmp_path / "samples.jsonl"
@@ -156,3 +200,61 @@ def test_cut_off_replies_still_give_a_body(problems):
     assert reconcile(cpp, unclosed).rstrip().endswith("return 0\n}")
     twice = "float truncate_number(float number){\n    return 1;\n}\nfloat truncate_number(float number){\n}\n"
     assert reconcile(cpp, twice).count("truncate_number") == 0
+
+
+JAVA_STREAMS = {  # replies that need an import the prompt lacks (java.util.stream), scored for real
+    "Java/28": "import java.util.*;\nimport java.util.stream.*;\n\nclass Solution {\n"
+               "    public String concatenate(List<String> strings) {\n"
+               "        return strings.stream().collect(Collectors.joining());\n    }\n}\n",
+    "Java/34": "import java.util.stream.Collectors;\n\nclass Solution {\n"
+               "    public List<Integer> unique(List<Integer> l) {\n"
+               "        return l.stream().distinct().sorted().collect(Collectors.toList());\n    }\n}\n",
+}
+
+
+def test_java_imports_are_kept_and_moved_to_the_top():
+    from codegen_cli.evaluate.languages.java import hoist_imports
+
+    java = {p.task_id: p for p in load_problems(HUMANEVAL_X, languages=["java"], tasks=["28", "34"])}
+    completion = reconcile(java["Java/28"], extract_code(f"```java\n{JAVA_STREAMS['Java/28']}```", "concatenate",
+                                                         "java"))
+    assert completion.startswith("import java.util.stream.*;\n")  # java.util.* is the prompt's own: not repeated
+    imports, rest = hoist_imports(completion + "/*\nimport a.b;\n*/\n")
+    assert imports == "import java.util.stream.*;\n" and "import a.b;" in rest  # a comment's line stays
+
+
+@pytest.mark.slow
+def test_java_imports_a_reply_needs_compile(tmp_path):
+    """Java/28 and /34 written with Collectors (java.util.stream): both pass (the import used to be dropped)."""
+    from tests.evaluate.conftest import require_toolchains, score_completions
+
+    require_toolchains("java")
+    java = {p.task_id: p for p in load_problems(HUMANEVAL_X, languages=["java"], tasks=["28", "34"])}
+    chosen = [java[t] for t in JAVA_STREAMS]
+    completions = [reconcile(p, extract_code(f"```java\n{JAVA_STREAMS[p.task_id]}```", entry_name(p), "java"))
+                   for p in chosen]
+    outcomes = score_completions(chosen, completions)
+    assert [o.status for o in outcomes] == ["passed", "passed"], [(o.status, o.reason) for o in outcomes]
+
+
+def test_python_usage_lines_never_enter_the_function(problems):
+    """`n = 15` / `print(f(n))` after the function (the case the issue measured) and a constant the
+    function reads before it."""
+    py = next(p for p in problems if p.task_id == "Python/2")
+    reply = ("```python\nSHIFT = 0.0\n\ndef truncate_number(number: float) -> float:\n    return number % 1.0 + SHIFT\n"
+             "\n\nnumber = 15\nprint(truncate_number(number))\nresult = truncate_number(2.5)\n```")
+    completion = reconcile(py, extract_code(reply, "truncate_number", "python"))
+    assert "number = 15" not in completion and "result" not in completion and "SHIFT = 0.0" in completion
+    namespace: dict = {}
+    exec(py.prompt + completion, namespace)  # noqa: S102 - our own text
+    assert namespace["truncate_number"](3.5) == 0.5
+
+
+def test_reasoning_is_never_the_answer():
+    from codegen_cli.generation.chat import strip_reasoning
+
+    assert strip_reasoning("<think>```python\ndef f(): 1\n```</think>\nanswer") == "\nanswer"
+    assert strip_reasoning("drafting ... </think>answer") == "answer"  # the template opened the block
+    assert strip_reasoning("answer<think>cut off by max-tokens") == "answer"
+    assert extract_code("<think>\n```python\ndef f(x):\n    return 0\n```\n</think>\nno code after", "f",
+                        "python") == "no code after"

@@ -71,6 +71,26 @@ def qualify_test(test: str) -> str:
         pieces += [test[last:match.start()], QUALIFIED[match.group(1)]]
         last = match.end()
     return "".join(pieces) + test[last:]
+_IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+(?:static[ \t]+)?[\w$]+(?:[ \t]*\.[ \t]*[\w$]+)*"
+                          r"(?:[ \t]*\.[ \t]*\*)?[ \t]*;[ \t]*$")
+
+
+def hoist_imports(completion: str) -> tuple[str, str]:
+    """(the completion's `import` lines, the completion without them). The completion follows the prompt
+    inside `class Solution`, where Java allows no import, so a reply's own imports (`java.util.stream.*`
+    for Collectors) move to the top of the file; code lines only (a line in a literal or comment stays)."""
+    lines = completion.splitlines(keepends=True)
+    code = blank_literals(completion, "java").splitlines(keepends=True)
+    if len(code) != len(lines):
+        return "", completion
+    hoisted = [i for i, (line, bare) in enumerate(zip(lines, code)) if _IMPORT_LINE.match(line.rstrip("\r\n"))
+               and _IMPORT_LINE.match(bare.rstrip("\r\n"))]
+    if not hoisted:
+        return "", completion
+    imports = "".join(lines[i].strip() + "\n" for i in hoisted)
+    return imports, "".join(line for i, line in enumerate(lines) if i not in set(hoisted))
+
+
 # Start-up tuned JVM: C1 only, serial GC, no perf-data file; tests are tiny and short. The small code
 # cache and class space keep the JVM's reserved (virtual) memory well under the address-space limit.
 JVM_FLAGS = (
@@ -117,7 +137,8 @@ class Java:
     tools = ("javac", "java")
 
     def assemble(self, problem: Problem, completion: str) -> Program:
-        body = problem.prompt + completion + "\n" + qualify_test(problem.test) + "\n"
+        imports, completion = hoist_imports(completion)
+        body = imports + problem.prompt + completion + "\n" + qualify_test(problem.test) + "\n"
         reason = tamper.check("java", completion, problem.test + " " + " ".join(HARNESS_NAMES),
                               tamper.allowed_names(problem))
         return Program(self.key, problem.task_id, body + HARNESS, meta={"tampered": reason})
