@@ -72,6 +72,7 @@ STAGES: dict[str, Stage] = {
               doc="run"),
         Stage("doctor", "codegen_cli.doctor:DoctorConfig", "codegen_cli.doctor:doctor", doc="doctor"),
         Stage("report", "codegen_cli.report.config:ReportConfig", "codegen_cli.report.build:report", doc="report"),
+        Stage("judge", "codegen_cli.reward.config:JudgeConfig", "codegen_cli.reward.service:serve", doc="reward"),
     )
 }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from codegen_cli.cli import collect, doctor, export, generate, report, run, tokenize, train
+from codegen_cli.cli import collect, doctor, export, generate, judge, report, run, tokenize, train
 from codegen_cli.cli import eval as eval_cmd
 
 COMMANDS: dict[str, ModuleType] = {
@@ -21,4 +21,5 @@ COMMANDS: dict[str, ModuleType] = {
     "run": run,
     "doctor": doctor,
     "report": report,
+    "judge": judge,
 }

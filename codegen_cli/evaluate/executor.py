@@ -136,11 +136,14 @@ def execute(
     *,
     workers: int,
     on_outcome: Callable[[Program, Outcome], None],
+    keep_warm: bool = False,
 ) -> None:
     """Run every (language, programs, context); `on_outcome` is called in THIS thread as results arrive.
 
     At most `workers` jobs are in flight. Runs of built programs go first, builds (round-robin over
     languages) fill the remaining slots: results then flow steadily, so a killed run loses little.
+    `keep_warm=True` leaves the languages' warm runtimes running for the caller's next batch (the reward
+    API scores thousands of batches with the same language objects and closes them itself).
     """
     work = list(work)
     builds = deque(
@@ -187,7 +190,7 @@ def execute(
         raise
     finally:
         for language, _programs, _ctx in work:  # warm runtimes (judge servers, zygotes) end with the run
-            if hasattr(language, "close"):
+            if hasattr(language, "close") and not keep_warm:
                 language.close()
     pool.close()
 

@@ -97,6 +97,7 @@ COMMAND_LINES = {
     "run": ["pipelines/smoke.toml", "--from", "train", "--set", "train.max_steps=3", "--force", "eval"],
     "doctor": ["-w", "/tmp", "-l", "python", "--build"],
     "report": ["work", "-o", "r.html", "--samples-per-problem", "2"],
+    "judge": ["serve", "--socket", "j.sock", "--queue", "3", "-l", "python", "--reward", "asserts"],
 }
 
 

@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,6 +254,10 @@ class RuntimePool:
         self._idle: list[Runtime] = []
         self._lock = threading.Lock()
         self._closed = False
+        # Runs `make` to start a runtime. Its sandbox's parent-death signal (setpriv --pdeathsig, bwrap
+        # --die-with-parent) follows the THREAD that starts it: a caller whose worker threads end between
+        # batches (reward.ExecutionReward keeps runtimes warm across calls) starts them on a long-lived one.
+        self.start_runtime: Callable[[Callable[[], Runtime]], Runtime] = lambda make: make()
 
     def _new(self) -> Runtime:
         tried_zygote = self.zygote
@@ -278,7 +282,7 @@ class RuntimePool:
         with self._lock:
             runtime = self._idle.pop() if self._idle else None
         if runtime is None:
-            runtime = self._new()
+            runtime = self.start_runtime(self._new)
         healthy = False
         try:
             yield runtime
