@@ -99,4 +99,4 @@ def fit_reply(problem: Problem, reply: str) -> str:
     from codegen_cli.generation.chat import extract_code
     from codegen_cli.generation.reconcile import entry_name, reconcile
 
-    return reconcile(problem, extract_code(reply, entry_name(problem)))
+    return reconcile(problem, extract_code(reply, entry_name(problem), problem.language))
