@@ -147,8 +147,85 @@ def test_writable_and_readonly_paths(sandbox, work, tmp_path):
     assert res.returncode == 0, res.stderr
     assert (shared / "c").read_text() == "c"
     assert res.stdout.startswith("lib")
-    if sandbox.tier == "bwrap":
+    if sandbox.tier in ("bwrap", "unshare"):
         assert "ro" in res.stdout and not (ro / "w").exists()
+
+
+FS_TIERS = [t for t in ("bwrap", "unshare") if t in WORKING_TIERS]
+
+
+@pytest.mark.parametrize("tier", FS_TIERS)
+def test_filesystem_tiers_show_only_the_runs_paths(tier, work, tmp_path):
+    """bwrap and unshare give the same view (issue 20: bwrap's absence costs speed, never isolation): the
+    host's /tmp, homes and work tree are not there, system dirs and bound paths are read-only, writes land
+    in the scratch dir or a private tmpfs, and nothing reaches the host."""
+    outside = tmp_path / "host-file.txt"
+    outside.write_text("host data")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    code = f"""
+import os
+seen = {{}}
+for path in [{str(outside)!r}, {str(Path.cwd())!r}, "/home", "/etc/passwd"]:
+    seen[path] = os.path.exists(path)
+print(sorted(k for k, v in seen.items() if v))
+for target in ["/usr/pwned", "/etc/pwned", {str(ro / "pwned")!r}, "/pwned", "/tmp/private-ok"]:
+    try:
+        open(target, "w").write("x")
+        print("wrote", target)
+    except OSError as exc:
+        print("refused", target)
+print([l.split()[1] for l in open("/proc/self/status") if l.startswith("CapBnd")])
+"""
+    res = Sandbox(tier).run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30), readonly_paths=[ro])
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "['/etc/passwd']", res.stdout  # not the host file, the checkout or /home
+    assert lines[1:5] == [f"refused {t}" for t in ["/usr/pwned", "/etc/pwned", str(ro / "pwned"), "/pwned"]]
+    assert lines[5] == "wrote /tmp/private-ok" and not Path("/tmp/private-ok").exists()
+    assert lines[6] == "['0000000000000000']", "the capability bounding set must be empty"
+    assert not (ro / "pwned").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid switch is for a root evaluator")
+@pytest.mark.parametrize("tier", WORKING_TIERS)
+def test_root_evaluator_runs_programs_as_an_unprivileged_uid(tier, work):
+    """As root, every tier runs programs as a non-zero uid: a root-only file stays unreadable even where the
+    tier shows it (a read-only bound dir here; rlimits shows everything). The folder is world-searchable, as
+    the rlimits tier needs (a run whose paths another uid cannot reach goes as root, with a warning)."""
+    import shutil
+    import tempfile
+
+    secrets = Path(tempfile.mkdtemp(prefix="codegen-test-secrets-", dir="/tmp"))
+    secrets.chmod(0o755)
+    request_cleanup = secrets
+    secret = secrets / "root-only.txt"
+    secret.write_text("root-only canary")
+    secret.chmod(0o600)
+    code = (f"import os\nprint(os.getuid(), os.geteuid())\ntry:\n print(open({str(secret)!r}).read())\n"
+            "except OSError:\n print('refused')")
+    sandbox = Sandbox(tier)
+    try:
+        res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30),
+                          readonly_paths=[secrets])
+    finally:
+        shutil.rmtree(request_cleanup)
+    assert res.returncode == 0, res.stderr
+    uid, euid = map(int, res.stdout.split()[:2])
+    assert uid > 0 and euid > 0, res.stdout
+    assert "root-only canary" not in res.stdout and res.stdout.splitlines()[1] == "refused"
+    assert sandbox.uids is not None and "unprivileged uid" in sandbox.uid_note
+
+
+def test_sandbox_min_refuses_a_weaker_tier(monkeypatch):
+    from codegen_cli.evaluate.sandbox.tiers import strongest
+
+    assert strongest("rlimits", "unshare") == "unshare" and strongest("bwrap", "unshare") == "bwrap"
+    with pytest.raises(SandboxUnavailable, match="weaker than the required minimum unshare"):
+        Sandbox("rlimits", minimum="unshare")
+    monkeypatch.setenv("CODEGEN_SANDBOX_MIN", "bwrap")
+    with pytest.raises(SandboxUnavailable, match="required minimum bwrap"):
+        Sandbox("rlimits")
 
 
 def test_no_capabilities_and_limits_cannot_be_raised(sandbox, work):

@@ -219,8 +219,8 @@ def drop_privileges(uid: int | None) -> None:
     _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
     if uid is None:
         _check(_prctl(PR_SET_SECUREBITS, SECBIT_NOROOT_AND_LOCKED), "securebits")
-    for cap in range(last + 1):
-        _prctl(PR_CAPBSET_DROP, cap)
+    for cap in range(last + 1):  # needs CAP_SETPCAP (the sandbox keeps it for this); a failure is fatal
+        _check(_prctl(PR_CAPBSET_DROP, cap), "bounding set")
     if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)

@@ -3,11 +3,13 @@
 Tiers, detected once per process by actually running `true` through each:
   bwrap    bubblewrap: read-only root, private size-capped /tmp and /dev/shm, masked /root and /home, all
            namespaces (no network, private PIDs), no capabilities, dies with the evaluator;
-  unshare  util-linux unshare: user + net + pid + ipc + uts + mount namespaces, no capabilities; the
-           read-only paths (tool cache, toolchains) are read-only bind mounts, the rest of the filesystem is
-           not protected;
+  unshare  util-linux unshare + mount: the same view as bwrap's, built by a script (private_root.py) in
+           new mount, PID, network, IPC and UTS namespaces (plus a user namespace when not root): a
+           private root with read-only system dirs, private /tmp, only the run's own paths, no
+           capabilities; for hosts (containers) without bwrap;
   rlimits  process group + rlimits + no capabilities only (loud warning): the program can write anywhere
-           the user can, reach the network and signal the user's other processes.
+           its uid can, reach the network and signal its uid's other processes.
+A root evaluator runs programs as an unprivileged uid in every tier (one per concurrent run).
 Every tier adds: a private session and process group killed with SIGKILL on timeout, rlimits (CPU, address
 space, file size, open files, processes, no core dumps), a pids cgroup when writable (the fork-bomb guard for
 root), stdin from /dev/null, a minimal environment, output capped per stream, a disk budget for the workdir,
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen_cli.evaluate.sandbox.cgroups import RunCgroup
+from codegen_cli.evaluate.sandbox.private_root import private_root_argv
 from codegen_cli.evaluate.sandbox.processes import (
     TOKEN_VAR,
     cgroup_join_prefix,
@@ -45,6 +48,7 @@ from codegen_cli.evaluate.sandbox.processes import (
 from codegen_cli.evaluate.sandbox.scratch import scratch_dir
 
 TIERS = ("bwrap", "unshare", "rlimits")  # strongest first
+MIN_ENV = "CODEGEN_SANDBOX_MIN"  # the weakest tier a run may use (a CI job's guard, like --sandbox-min)
 _MASKED = ("/tmp", "/root", "/home", "/var/tmp", "/run/user")  # holding toolchains, yet never shown whole
 # What a bwrap sandbox shows of the host: the system dirs toolchains live in (read-only), nothing else.
 # /work, /opt, /srv, /var, /mnt, /root, /home, /tmp stay invisible; toolchain dirs under them and the tool
@@ -160,7 +164,10 @@ def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], re
             argv += ["--symlink", os.readlink(d), d]
         elif os.path.isdir(d):
             argv += ["--ro-bind", d, d]
-    argv += [*size, "--tmpfs", "/tmp", *size, "--tmpfs", "/var/tmp"]
+    # /tmp and /var/tmp private and, like a host's, writable by any uid (mode 1777: the program's uid is not
+    # the owner when the evaluator is root)
+    sticky = ["--perms", "1777"] if _bwrap_supports("--perms") else []
+    argv += [*size, *sticky, "--tmpfs", "/tmp", *size, *sticky, "--tmpfs", "/var/tmp"]
     made: set[str] = {"/", "/tmp", "/var/tmp", *_SYSTEM_DIRS}
 
     def bind(kind: str, path: str) -> None:
@@ -196,21 +203,29 @@ def _bwrap_argv(workdir: Path, env: dict[str, str], writable: Sequence[Path], re
     # as root bwrap keeps every capability in the sandbox's user namespace, enough to unmount the masks over
     # /root or remount / read-write (verified); drop them all (but the two the uid switch needs)
     if uid is not None or server:
-        argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # CAP_SETPCAP: without it the drop of the bounding set below (setpriv, the zygote) silently fails
+        argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
     if server:
         argv += ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_KILL"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
     argv += ["--"]
     if uid is not None and not server:
-        argv += [_setpriv_path(), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-                 "--inh-caps=-all", "--bounding-set=-all", "--",
-                 "/bin/sh", "-c", 'cd -- "$0" && unset OLDPWD && exec "$@"', str(workdir)]
+        argv += [*_setpriv_uid(uid), "/bin/sh", "-c", 'cd -- "$0" && unset OLDPWD && exec "$@"', str(workdir)]
     return argv
 
 
 def _setpriv_path() -> str:
     return shutil.which("setpriv", path="/usr/bin:/bin") or "setpriv"
+
+
+def _setpriv_uid(uid: int) -> list[str]:
+    """`setpriv` switching a root process to `uid` with no capabilities left (bounding set included). The
+    uid change clears the parent-death signal set before it (`unshare --kill-child`, the evaluator's own),
+    so it is set again: the program still dies with its parent (in the unshare tier it is the PID
+    namespace's init, and the namespace dies with it)."""
+    return [_setpriv_path(), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+            "--inh-caps=-all", "--bounding-set=-all", "--pdeathsig", "KILL", "--"]
 
 
 def _hidden_args(argv: list[str], hidden: Sequence[str]) -> list[str]:
@@ -235,21 +250,18 @@ def _bwrap_proc_args() -> list[str]:
     return list(_bwrap_proc)
 
 
-# Run inside the unshare tier's mount namespace, while it still holds capabilities there: bind each
-# read-only path onto itself and remount that bind read-only (the tool cache, toolchains), then exec the
-# program with every capability dropped, so it cannot undo the mounts. A path that cannot be made read-only
-# fails the run (exit 125) rather than run the program with a writable cache.
-_RO_BINDS = ('n=$1; shift; while [ "$n" -gt 0 ]; do mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" '
-             '|| exit 125; shift; n=$((n - 1)); done; exec "$@"')
-
-
-def _unshare_argv(readonly: Sequence[Path] = ()) -> list[str]:
-    # capabilities are dropped inside the namespaces: unshare itself needs them to write the uid map
-    argv = ["unshare", "--user", "--map-root-user", "--net", "--pid", "--ipc", "--uts", "--mount",
-            "--mount-proc", "--fork", "--kill-child", "--"]
-    if readonly:
-        argv += ["/bin/sh", "-c", _RO_BINDS, "sh", str(len(readonly)), *(str(p) for p in readonly)]
-    return argv + drop_caps_prefix()
+def _unshare_argv(workdir: Path, writable: Sequence[Path], readonly: Sequence[Path], *,
+                 tmpfs_bytes: int = Limits.tmpfs_bytes, uid: int | None = None, hidden: Sequence[str] = ()) -> list[str]:
+    """The unshare tier's command up to the program's argv: a private root (private_root.py) showing what
+    bwrap's would show, then every capability dropped and, with `uid` (a root evaluator), that uid."""
+    readonly_dirs = [*_toolchain_dirs(), *(str(p) for p in readonly)]
+    writable_dirs = [str(p) for p in writable]
+    bound = [*_SYSTEM_DIRS, *readonly_dirs, *writable_dirs, str(workdir)]
+    masked = [path for path in sorted(hidden)
+              if any(path.startswith(b.rstrip("/") + "/") for b in bound) and path not in bound]
+    drop = drop_caps_prefix() if uid is None else _setpriv_uid(uid)
+    return private_root_argv(workdir=str(workdir), readonly=readonly_dirs, writable=writable_dirs, masked=masked,
+                             tmpfs_bytes=tmpfs_bytes, drop=drop)
 
 
 def _probe(tier: str) -> str | None:
@@ -273,7 +285,7 @@ def _probe_once(tier: str) -> str | None:
     with scratch_dir() as work:
         env = {**MINIMAL_ENV, "HOME": str(work)}
         # the unshare probe also proves it can make a path read-only (the tool cache must be)
-        argv = _bwrap_argv(work, env, (), ()) if tier == "bwrap" else _unshare_argv([work])
+        argv = _bwrap_argv(work, env, (), ()) if tier == "bwrap" else _unshare_argv(work, (), ())
         try:
             done = subprocess.run(argv + ["true"], cwd=work, env=env, capture_output=True, timeout=20,
                                   stdin=subprocess.DEVNULL, check=False)
@@ -302,7 +314,8 @@ def detect_tier() -> tuple[str, str]:
         if problem is None:
             reason = {"bwrap": "bubblewrap works: read-only root, private /tmp, masked homes, no network, "
                                "private PIDs",
-                      "unshare": "user/net/pid namespaces (no filesystem protection)",
+                      "unshare": "unshare + mount: private root with read-only system dirs, private /tmp, "
+                                 "masked homes, no network, private PIDs",
                       "rlimits": "rlimits and process groups only: NO isolation"}[tier]
             if tier == "bwrap" and _bwrap_proc[0] != _PROC_FRESH[0]:
                 reason += "; nested: the outer /proc is bound read-only (a fresh /proc was refused)"
@@ -311,6 +324,14 @@ def detect_tier() -> tuple[str, str]:
             return tier, reason
         why_not.append(problem)
     raise AssertionError("the rlimits tier always works")
+
+
+def strongest(*tiers: str) -> str:
+    """The strongest of `tiers` (each one of TIERS); raises ValueError naming an unknown one."""
+    for tier in tiers:
+        if tier not in TIERS:
+            raise ValueError(f"unknown sandbox tier {tier!r}; use bwrap, unshare or rlimits")
+    return min(tiers, key=TIERS.index)
 
 
 @functools.cache
@@ -376,7 +397,9 @@ class UidPool:
 class Sandbox:
     """Runs programs in one isolation tier; safe to share between threads."""
 
-    def __init__(self, tier: str = "auto") -> None:
+    def __init__(self, tier: str = "auto", minimum: str = "rlimits") -> None:
+        """`minimum`: the weakest tier allowed (the stronger of it and CODEGEN_SANDBOX_MIN); a host that
+        cannot give it raises SandboxUnavailable naming the tier it has and why the stronger ones failed."""
         if tier == "auto":
             self.tier, self.reason = detect_tier()
         elif tier in TIERS:
@@ -386,16 +409,25 @@ class Sandbox:
             self.tier, self.reason = tier, f"requested tier {tier}"
         else:
             raise ValueError(f"unknown sandbox tier {tier!r}; use auto, bwrap, unshare or rlimits")
+        required = strongest(minimum, os.environ.get(MIN_ENV) or "rlimits")
+        if TIERS.index(self.tier) > TIERS.index(required):
+            raise SandboxUnavailable(
+                f"the sandbox tier here is {self.tier} ({self.reason}), weaker than the required minimum "
+                f"{required}; `codegen doctor` says what the host lacks")
         protect_evaluator()
-        # Drop to an unprivileged uid when root and the tier can still show the toolchains to it (bwrap binds
-        # them back; the other tiers would hide toolchains kept under /root from a non-root uid).
-        self.uids = UidPool() if os.geteuid() == 0 and self.tier == "bwrap" and _uid_probe() else None
+        # A root evaluator runs every program as an unprivileged uid, in every tier where that uid can still
+        # run the toolchains (bwrap and unshare bind them into a root whose parents are world-searchable; in
+        # the rlimits tier a toolchain under /root, mode 0700, is out of its reach, which the probe finds).
+        self.uids = UidPool() if os.geteuid() == 0 and _uid_probe(self.tier) else None
+        if os.geteuid() == 0 and self.uids is None:
+            _warn_once(f"sandbox: tier {self.tier!r} cannot run programs as an unprivileged uid here (the "
+                       f"toolchains are not reachable by another uid): programs run as ROOT")
         self.memory_guard = memory_guard()
         self.hidden: set[str] = set()
         if self.tier == "rlimits":
-            _warn_once("sandbox: tier 'rlimits' has NO namespace isolation: untrusted code can read and "
-                       "write your files, use the network and signal your processes. Install bubblewrap or "
-                       "allow user namespaces. (" + self.reason + ")")
+            _warn_once("sandbox: tier 'rlimits' has NO namespace isolation: untrusted code can read what its "
+                       "uid can read, write what it can write, use the network and signal its uid's processes. "
+                       "Install bubblewrap or allow namespaces (`codegen doctor`). (" + self.reason + ")")
 
     def hide(self, *paths: Path | str) -> None:
         """Never show these paths to this sandbox's programs (the problems and samples files, the output
@@ -404,6 +436,19 @@ class Sandbox:
             resolved = Path(path).resolve()
             if resolved.exists():
                 self.hidden.add(str(resolved))
+
+    def _uid_reaches(self, *paths: Path) -> bool:
+        """Whether another uid can reach `paths` here. bwrap and unshare bind them into a root whose parents
+        are world-searchable; the rlimits tier has no mounts, so a path below a 0700 dir (/root's tool cache)
+        cannot be used by the program's uid: that run goes as root, with a warning naming the path."""
+        if self.tier != "rlimits":
+            return True
+        blocked = [str(path) for path in paths if not _searchable_by_others(Path(path))]
+        if blocked:
+            _warn_once(f"sandbox: tier 'rlimits' runs this program as ROOT: {blocked[0]} is below a folder "
+                       "other users cannot enter (chmod o+x its parents, or set CODEGEN_EVAL_CACHE to a "
+                       "folder outside /root)")
+        return not blocked
 
     @property
     def uid_note(self) -> str:
@@ -431,7 +476,8 @@ class Sandbox:
                     TOKEN_VAR: token}
         total = limits.total_memory_bytes or limits.memory_bytes or (4 << 30)
         cgroup = RunCgroup.create(token, limits.max_processes, total)
-        uid = self.uids.acquire() if self.uids is not None else None
+        uid = self.uids.acquire() if self.uids is not None and self._uid_reaches(
+            workdir, *writable_paths, *readonly_paths) else None
         try:
             if uid is not None:
                 for path in (workdir, *writable_paths):
@@ -458,9 +504,11 @@ class Sandbox:
                                   [Path(p).resolve() for p in readonly], tmpfs_bytes=limits.tmpfs_bytes, uid=uid,
                                   hidden=sorted(self.hidden))
         elif self.tier == "unshare":
-            wrapper = _unshare_argv([Path(p).resolve() for p in readonly])
+            wrapper = _unshare_argv(workdir, [Path(p).resolve() for p in writable],
+                                    [Path(p).resolve() for p in readonly], tmpfs_bytes=limits.tmpfs_bytes, uid=uid,
+                                    hidden=sorted(self.hidden))
         else:
-            wrapper = drop_caps_prefix()
+            wrapper = drop_caps_prefix() if uid is None else _setpriv_uid(uid)
         rlimits = {"cpu_seconds": cpu, "memory_bytes": limits.memory_bytes,
                    "file_size_bytes": limits.file_size_bytes, "open_files": limits.open_files,
                    # RLIMIT_NPROC counts every process of the uid; per-run uids make it per run
@@ -531,6 +579,17 @@ def _prefixes(value: str | tuple[str, ...] | None) -> tuple[bytes, ...] | None:
     return tuple(v.encode() for v in ((value,) if isinstance(value, str) else value))
 
 
+def _searchable_by_others(path: Path) -> bool:
+    """Every folder above `path` lets other users pass (o+x), so an unprivileged uid can reach `path`."""
+    for parent in Path(path).resolve().parents:
+        try:
+            if not os.stat(parent).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def _chown_tree(root: Path, uid: int) -> None:
     """Hand a run dir to the program's uid before the run, and back to the evaluator after it."""
     gid = uid if uid != os.geteuid() else os.getegid()
@@ -543,21 +602,29 @@ def _chown_tree(root: Path, uid: int) -> None:
 
 
 @functools.cache
-def _uid_probe() -> bool:
-    """Whether bwrap works when started as an unprivileged uid (needs unprivileged user namespaces)."""
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
+def _uid_probe(tier: str) -> bool:
+    """Whether a program started as an unprivileged uid in `tier` can run the evaluator's Python (bwrap as
+    that uid needs unprivileged user namespaces; in the rlimits tier the toolchains must be reachable)."""
+    if shutil.which("setpriv") is None:
         return False
+    uid = UidPool.BASE - 1
     with scratch_dir() as work:
         env = {**MINIMAL_ENV, "HOME": str(work)}
-        _chown_tree(work, UidPool.BASE - 1)
-        argv = _bwrap_argv(work, env, (), (), uid=UidPool.BASE - 1) + [sys.executable, "-c",
-                                                                    "import os; assert os.getuid() > 0"]
+        _chown_tree(work, uid)
+        if tier == "bwrap":
+            prefix = _bwrap_argv(work, env, (), (), uid=uid)
+        elif tier == "unshare":
+            prefix = _unshare_argv(work, (), (), uid=uid)
+        else:
+            prefix = _setpriv_uid(uid)
+        argv = prefix + [sys.executable, "-c", "import os; assert os.getuid() > 0; open('probe', 'w').close()"]
         try:
-            done = subprocess.run(argv, cwd="/", env=env, capture_output=True, timeout=20,
+            done = subprocess.run(argv, cwd=work, env=env, capture_output=True, timeout=20,
                                   stdin=subprocess.DEVNULL, check=False)
         except (OSError, subprocess.TimeoutExpired):
             return False
+        finally:
+            _chown_tree(work, os.geteuid())
     return done.returncode == 0
 
 
