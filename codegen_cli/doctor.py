@@ -40,6 +40,11 @@ class DoctorConfig:
         False, "Also build the eval tool cache and run each language's dependency probe in the sandbox, as "
         "`codegen eval` does before scoring (up to a minute on a cold cache)."
     )
+    fix: bool = option(
+        False, "Run the commands that fix what is missing (apt-get as root, npm into the tool cache, pip), "
+        "after asking; then check again.", why="doctor never changes the machine unless asked")
+    yes: bool = option(False, "With --fix: do not ask (for scripts; needed when stdin is not a terminal).",
+                       short="-y", why="a person confirms what runs as root")
 
     def __post_init__(self) -> None:
         self.work_dir = Path(self.work_dir)
@@ -57,8 +62,10 @@ class DoctorReport:
     accelerators: dict[str, Any]
     disk: dict[str, Any]
     problems: list[str] = field(default_factory=list)  # missing pieces: `ok` is False when there are any
+    isolation: str = ""  # "namespaces" (bwrap/unshare) or "none" (rlimits: programs can reach the host)
     warnings: list[str] = field(default_factory=list)  # works, but worse than it could
     fixes: list[str] = field(default_factory=list)  # the commands that fix the problems and warnings
+    fix_log: list[dict[str, Any]] = field(default_factory=list)  # --fix: each command run, or why not, and its exit
 
     def failure(self) -> JobFailed | None:
         """Something a stage needs is missing: exit 1 (after the report, which lists the fixing commands)."""
@@ -129,7 +136,23 @@ def _folder_bytes(path: Path) -> int:
 
 
 def doctor(cfg: DoctorConfig) -> DoctorReport:
-    """Check everything; never raises for what it finds (a missing piece is a problem in the report)."""
+    """Check everything; never raises for what it finds (a missing piece is a problem in the report).
+
+    With `cfg.fix`: the fixing commands run (after a confirmation unless `cfg.yes`), then everything is
+    checked again; `fix_log` says what ran, what could not run and why. Raises UsageError when --fix would
+    have to ask but stdin is not a terminal."""
+    report = _check(cfg)
+    if cfg.fix and report.fixes:
+        from codegen_cli.fixes import apply, plan
+
+        steps = plan(report)
+        log_lines = apply(steps, confirmed=cfg.yes)
+        report = _check(cfg)
+        report.fix_log = log_lines
+    return report
+
+
+def _check(cfg: DoctorConfig) -> DoctorReport:
     from codegen_cli.evaluate.languages.context import default_cache_dir
     from codegen_cli.evaluate.preflight import cache_state, requirements
     from codegen_cli.evaluate.sandbox import detect_tier
@@ -142,7 +165,7 @@ def doctor(cfg: DoctorConfig) -> DoctorReport:
     for name, version in libraries.items():
         if version is None and name != "codegen-cli":
             problems.append(f"Python package {name} is not installed")
-            fixes.append('pip install -e ".[test]"  (from the codegen checkout)')
+            fixes.append(f"pip install {name}")
     toolchains = {}
     for key in cfg.languages:
         found = requirements(key, cache)
@@ -153,8 +176,8 @@ def doctor(cfg: DoctorConfig) -> DoctorReport:
                 fixes.append(item.fix)
     tier, reason = detect_tier()
     if tier != "bwrap":
-        warnings.append(f"sandbox tier {tier}: generated code runs with weaker isolation ({reason})")
-        fixes.append("apt-get install -y --no-install-recommends bubblewrap (and allow user namespaces)")
+        warnings.append(f"sandbox tier {tier}: {_tier_cost(tier)} ({reason})")
+        fixes.append(_bwrap_fix())
     tool_cache: dict[str, Any] = {"dir": str(cache), "bytes": _folder_bytes(cache),
                                   "entries": cache_state(cfg.languages, cache)}
     if cfg.build and not problems:
@@ -170,8 +193,53 @@ def doctor(cfg: DoctorConfig) -> DoctorReport:
                 "platform": platform.platform()},
         libraries=libraries, toolchains=toolchains, sandbox={"tier": tier, "reason": reason},
         tool_cache=tool_cache, accelerators=_accelerators(), disk=disk, problems=problems,
+        isolation="none" if tier == "rlimits" else "namespaces",
         warnings=warnings, fixes=list(dict.fromkeys(fixes)),
     )
+
+
+def _tier_cost(tier: str) -> str:
+    """What a tier weaker than bwrap costs, in one phrase (docs/sandbox.md has the table)."""
+    if tier == "unshare":
+        return "the same isolation as bwrap, built by a mount script (each program starts ~0.2 s slower)"
+    return ("NO ISOLATION: generated code can read and write what its uid can, use the network and signal "
+            "processes")
+
+
+def _bwrap_fix() -> str:
+    """bubblewrap missing: its install command; installed but refused: what the host must allow."""
+    if shutil.which("bwrap") is None:
+        from codegen_cli.evaluate.preflight import APT
+
+        return f"{APT} bubblewrap"
+    return ("allow unprivileged user namespaces (sysctl -w kernel.unprivileged_userns_clone=1, or "
+            "kernel.apparmor_restrict_unprivileged_userns=0; in a container: run it with --privileged or "
+            "a seccomp profile that allows unshare)")
+
+
+def language_readiness(languages: list[str], cache_dir: Path | None = None, *,
+                       build: bool = True) -> dict[str, list[str]]:
+    """{language: ["problem; fix: command", ...]} (an empty list: `codegen eval` can score it here).
+
+    The same checks as `codegen doctor --build` and eval's preflight: the static requirements, then (with
+    `build`, for languages that passed them) the tool-cache build and the dependency probe in the sandbox.
+    The test suite decides its skips from this, so doctor and the tests never disagree."""
+    from codegen_cli.evaluate.languages.context import default_cache_dir
+    from codegen_cli.evaluate.preflight import requirements
+
+    cache = (cache_dir or default_cache_dir()).resolve()
+    found: dict[str, list[str]] = {}
+    for key in languages:
+        found[key] = [f"{item.problem()}" for item in requirements(key, cache) if not item.found]
+    ready = [key for key in languages if not found[key]]
+    if build and ready:
+        problems: list[str] = []
+        fixes: list[str] = []
+        _build(ready, cache, problems, fixes)
+        for problem, fix in zip(problems, fixes):
+            key = problem.split(":", 1)[0]
+            found.setdefault(key, []).append(f"{problem}; fix: {fix}")
+    return found
 
 
 def _build(languages: list[str], cache: Path, problems: list[str], fixes: list[str]) -> dict:
@@ -186,7 +254,8 @@ def _build(languages: list[str], cache: Path, problems: list[str], fixes: list[s
         seconds = prepare_tool_cache(_contexts(ScoringConfig(check_references=True), Sandbox(), cache, languages),
                                      log=log)
     except ToolCacheError as exc:
-        problems.extend(f"{key}: tool cache: {problem}" for key, problem, _ in exc.failures)
-        fixes.extend(fix for _, _, fix in exc.failures)
+        for key, problem, fix in exc.failures:
+            problems.append(f"{key}: tool cache: {problem}")
+            fixes.append(fix)
         return {"ok": False, "error": str(exc)}
     return {"ok": True, "seconds": {key: round(value, 1) for key, value in seconds.items()}}

@@ -3,6 +3,7 @@ apart. Nothing here (or anywhere in tests/) reads outside the repository."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -37,6 +38,27 @@ def toolchain_missing(reason: str) -> NoReturn:
     if os.environ.get(STRICT_ENV, "") not in ("", "0"):
         pytest.fail(f"TOOLCHAIN MISSING although {STRICT_ENV} is set: {reason}")
     pytest.skip(f"TOOLCHAIN MISSING, test skipped: {reason}")
+
+
+@functools.cache
+def _not_ready(language: str) -> str | None:
+    """Why `language` cannot be scored here, each missing piece with the command that fixes it, from the
+    same checks as `codegen doctor --build` (static requirements, tool-cache build, dependency probe in the
+    sandbox); None when it can."""
+    from codegen_cli.doctor import language_readiness
+
+    return "; ".join(language_readiness([language])[language]) or None
+
+
+def require_toolchains(*languages: str) -> None:
+    """Skip (naming each missing piece and its fix) unless every language in `languages` is ready to be
+    scored here, toolchain AND test dependencies; under CODEGEN_TEST_REQUIRE_TOOLCHAINS=1 (CI) fail instead.
+    Every test that compiles or runs a program of a language other than Python calls this first."""
+    from codegen_cli.languages import language_key
+
+    problems = [message for message in map(_not_ready, [language_key(name) for name in languages]) if message]
+    if problems:
+        toolchain_missing("; ".join(problems))
 
 
 def freeze_when(proc: subprocess.Popen, ready: Callable[[], bool], what: str, timeout: float = 600) -> None:

@@ -10,6 +10,7 @@ that fix what is missing.
 """ + examples(
     "codegen doctor",
     "codegen doctor -w /scratch/work --build      # also build the eval tool cache (up to a minute once)",
+    "codegen doctor --fix                          # install what is missing (asks first; --yes for scripts)",
     "codegen doctor --json | jq .accelerators",
 )
 
@@ -39,6 +40,9 @@ def render(report) -> None:
             table.add_row(language, f"Debian crates ({len(found)})", escape(text + more), "[green]ok[/green]")
     out.print(table)
     out.print(f"sandbox tier: [bold]{report.sandbox['tier']}[/bold] ({escape(report.sandbox['reason'])})")
+    if report.isolation == "none":
+        out.print("[red bold]NO ISOLATION[/red bold]: neither bubblewrap nor unshare works here; generated code "
+                  "would run with only rlimits (see the fix below)")
     cache = report.tool_cache
     built = [key for key, entry in cache["entries"].items() if entry["built"]]
     todo = [key for key, entry in cache["entries"].items() if not entry["built"]]
@@ -51,8 +55,13 @@ def render(report) -> None:
         out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     for problem in report.problems:
         out.print(f"[red]missing:[/red] {escape(problem)}")
+    for record in report.fix_log:
+        outcome = (f"skipped: {record['skipped']}" if "skipped" in record
+                   else "ok" if record["exit"] == 0 else f"[red]exit {record['exit']}[/red]")
+        out.print(f"fixed: {escape(record['command'])}: {outcome}" if record.get("exit") == 0
+                  else f"fix: {escape(record['command'])}: {outcome}")
     if report.fixes:
-        out.print("to fix:\n" + "\n".join(f"  {escape(fix)}" for fix in report.fixes))
+        out.print("to fix (or: codegen doctor --fix):\n" + "\n".join(f"  {escape(fix)}" for fix in report.fixes))
     out.print("[green]ready[/green]" if report.ok else "[red]not ready[/red]: run the commands above")
 
 

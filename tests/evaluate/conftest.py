@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-
-from codegen_cli.errors import UsageError
 from codegen_cli.evaluate.languages.context import default_cache_dir
-from codegen_cli.evaluate.preflight import preflight
 from codegen_cli.evaluate.problems import PACKAGED_DIR as HUMANEVAL_X  # noqa: F401 - used by the test modules
-from tests.conftest import toolchain_missing
+from tests.conftest import require_toolchains  # noqa: F401 - the one skip helper, re-exported
 
 ALL_LANGUAGES = ("python", "cpp", "java", "js", "go", "rust")
-
-
-@functools.cache
-def _missing(language: str) -> str | None:
-    """Why `language` cannot be scored here (with the install command), after the same preflight and tool
-    cache preparation `codegen eval` runs; None when it can."""
-    from codegen_cli.evaluate.config import ScoringConfig
-    from codegen_cli.evaluate.preflight import prepare_tool_cache
-    from codegen_cli.evaluate.sandbox import Sandbox
-    from codegen_cli.evaluate.scoring import _contexts
-
-    try:
-        preflight([language], default_cache_dir())
-        prepare_tool_cache(_contexts(ScoringConfig(check_references=True), Sandbox(), default_cache_dir(), [language]))
-    except UsageError as exc:
-        return str(exc)
-    return None
-
-
-def require_toolchains(*languages: str) -> None:
-    """Skip LOUDLY when a toolchain is genuinely absent; under CI (.ci/run installs all six) that fails."""
-    problems = [message for message in map(_missing, languages) if message]
-    if problems:
-        toolchain_missing("; ".join(problems))
 
 
 def score_completions(problems, completions, *, workers: int = 2, timeout: float = 10.0, static_check: bool = True):

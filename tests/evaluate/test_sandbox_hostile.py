@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from codegen_cli.evaluate.sandbox import TIERS, Sandbox, _probe_cached, detect_tier, fork_guard, scratch_dir
-from tests.conftest import toolchain_missing
+from tests.conftest import require_toolchains
 
 from .hostile.harness import (
     MARK_VAR,
@@ -27,13 +27,13 @@ from .hostile.harness import (
     processes_with_mark,
     run_limits,
     summary,
-    toolchain_missing,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BEST_TIER = detect_tier()[0]
 WEAKER_TIERS = [t for t in TIERS[TIERS.index(BEST_TIER) + 1:] if _probe_cached(t) is None]
 PID_NS_TIERS = ("bwrap", "unshare")  # where the program cannot see or signal host processes
+FS_TIERS = ("bwrap", "unshare")  # a private root: only the system dirs, toolchains and the run's own paths
 HEAVY_LANGS = ("java", "go", "rust")  # a compile per program: about a second each
 
 # Which tiers stop each threat; a threat is only run where it is stopped (running `kill -9 -1` without a PID
@@ -42,7 +42,7 @@ STOPPED_BY = {
     "fork_bomb": TIERS, "setsid_escape": TIERS, "infinite_loop": TIERS, "sleep_forever": TIERS,
     "memory_bomb": TIERS, "huge_output": TIERS, "disk_fill": TIERS, "read_stdin": TIERS,
     "read_secrets": TIERS,
-    "write_outside": ("bwrap",), "network": PID_NS_TIERS, "kill_parent": PID_NS_TIERS,
+    "write_outside": FS_TIERS, "network": PID_NS_TIERS, "kill_parent": PID_NS_TIERS,
     # umount/remount attempts are only safe to try inside a private mount namespace
     "privilege_escape": PID_NS_TIERS,
 }
@@ -66,9 +66,12 @@ def _cases():
     for lang, threat in hostile_programs():
         marks = [pytest.mark.slow] if lang in HEAVY_LANGS or threat == "fork_bomb" else []
         cases.append(pytest.param(BEST_TIER, lang, threat, id=f"{BEST_TIER}-{lang}-{threat}", marks=marks))
-    for tier in WEAKER_TIERS:  # the threats where tiers differ (test_sandbox.py covers limits in every tier)
+    for tier in WEAKER_TIERS:
+        # unshare must stop what bwrap stops (issue 20): every program; rlimits only the threats where tiers
+        # differ (test_sandbox.py covers limits in every tier)
         for lang, threat in hostile_programs():
-            if lang == "python" and tier in STOPPED_BY[threat] and threat in TIER_SPECIFIC:
+            wanted = tier == "unshare" or (lang == "python" and threat in TIER_SPECIFIC)
+            if wanted and tier in STOPPED_BY[threat]:
                 cases.append(pytest.param(tier, lang, threat, id=f"{tier}-{lang}-{threat}",
                                           marks=[pytest.mark.slow]))
     return cases
@@ -78,8 +81,7 @@ def _cases():
 def test_hostile_program(tier, lang, threat, host_sentinel, monkeypatch):
     if tier not in STOPPED_BY[threat]:
         pytest.skip(f"tier {tier} does not stop {threat} (see docs/sandbox.md)")
-    if (missing := toolchain_missing(lang)) is not None:
-        toolchain_missing(f"{lang}: {missing}")
+    require_toolchains(lang)
     if threat == "fork_bomb" and fork_guard() is None:
         pytest.skip("no fork-bomb guard here: running as root without a writable pids cgroup")
     sandbox = Sandbox(tier)
@@ -133,8 +135,8 @@ def check_huge_output(sandbox, lang, argv, work, mark, _mp):
 
 
 def check_disk_fill(sandbox, lang, argv, work, mark, _mp):
-    # private RAM-backed tmpfs mounts only exist under bwrap; elsewhere /tmp is the host's disk
-    dirs = [".", "/tmp", "/dev/shm"] if sandbox.tier == "bwrap" else ["."]
+    # private RAM-backed tmpfs mounts exist under bwrap and unshare; under rlimits /tmp is the host's disk
+    dirs = [".", "/tmp", "/dev/shm"] if sandbox.tier in FS_TIERS else ["."]
     before = {d: set(os.listdir(d)) for d in ("/tmp", "/dev/shm")}
     res = _run(sandbox, lang, argv + [mark] + dirs, work, mark, wall_seconds=30, workdir_bytes=200 << 20,
                tmpfs_bytes=64 << 20)
@@ -194,7 +196,7 @@ def check_read_secrets(sandbox, lang, argv, work, mark, monkeypatch):
     finally:
         secret_file.unlink()
     assert f"CODEGEN_TEST_SECRET={env_secret}" not in res.stdout, summary(res)
-    if sandbox.tier == "bwrap":  # the other tiers do not hide files (or other processes' environments)
+    if sandbox.tier in FS_TIERS:  # rlimits hides no files (nor other processes' environments)
         assert env_secret not in res.stdout and file_secret not in res.stdout, summary(res)
     return res
 
@@ -213,7 +215,7 @@ def check_privilege_escape(sandbox, lang, argv, work, mark, _mp):
         res = _run(sandbox, lang, argv + [str(target), str(secret_file)], work, mark, wall_seconds=20)
         for escape in ("raised", "unmounted", "remounted"):  # every tier drops all capabilities
             assert f"ESCAPED {escape}" not in res.stdout, summary(res)
-        if sandbox.tier == "bwrap":
+        if sandbox.tier in FS_TIERS:
             assert not target.exists() and f"file-canary-{mark}" not in res.stdout, summary(res)
     finally:
         target.unlink(missing_ok=True)

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from codegen_cli.evaluate.sandbox import MINIMAL_ENV, Limits, Sandbox, SandboxResult
+from codegen_cli.evaluate.sandbox import Limits, Sandbox, SandboxResult
 
 HOSTILE_DIR = Path(__file__).resolve().parent
 MARK_VAR = "HOSTILE_MARK"  # set by the tests in the program's env, to find its processes afterwards
@@ -52,15 +52,6 @@ def hostile_programs() -> list[tuple[str, str]]:
         for path in sorted((HOSTILE_DIR / lang.key).glob(f"*.{lang.ext}")):
             found.append((lang.key, path.stem))
     return found
-
-
-def toolchain_missing(lang: str) -> str | None:
-    tool = LANGS[lang].tool
-    if os.path.isabs(tool) or shutil.which(tool, path=MINIMAL_ENV["PATH"]):
-        return None
-    from codegen_cli.evaluate.preflight import FIXES
-
-    return f"{tool} not installed; fix: {FIXES[lang]}"
 
 
 def prepare(sandbox: Sandbox, lang: str, threat: str, workdir: Path) -> list[str]:
