@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -54,20 +55,31 @@ for folder in sys.argv[2:]:
 
 
 def _venv_python() -> Path:
-    """The 4.x venv's python, made (or repaired) from the package registry when needed."""
+    """The 4.x venv's python, made (or repaired) from the package registry when needed.
+
+    It is built from the RUNNING interpreter's environment, which may itself be a venv: `--system-site-
+    packages` would only reach the base interpreter's site-packages (where torch may not be), so a .pth
+    file appends this environment's site-packages after the venv's own (its transformers 4.x wins). A venv
+    made for another environment is rebuilt."""
     python = VENV / "bin" / "python"
-    probe = [str(python), "-c", "import transformers; print(transformers.__version__)"]
-    if python.is_file():
+    parent = [p for p in site.getsitepackages() + [site.getusersitepackages()] if Path(p).is_dir()]
+    marker = VENV / "codegen-parent-site-packages.txt"
+    probe = [str(python), "-c", "import torch, transformers; print(transformers.__version__)"]
+    if python.is_file() and marker.is_file() and marker.read_text() == "\n".join(parent):
         done = subprocess.run(probe, capture_output=True, text=True, check=False)
         if done.returncode == 0 and done.stdout.startswith("4."):
             return python
     VENV.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--clear", str(VENV)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+    own = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    (Path(own) / "codegen-parent-env.pth").write_text("".join(f"{p}\n" for p in parent))
     install = subprocess.run([str(python), "-m", "pip", "install", "-q", INSTALL],
                              capture_output=True, text=True, check=False, timeout=900)
     if install.returncode != 0:
         toolchain_missing(f"could not install {INSTALL!r} into {VENV} ({install.stderr.strip()[-300:]}); "
                           f"run `{python} -m pip install '{INSTALL}'` with access to the package registry")
+    marker.write_text("\n".join(parent))
     return python
 
 
