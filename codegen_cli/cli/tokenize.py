@@ -7,7 +7,8 @@ from typing import Any
 from codegen_cli.cli._common import examples
 from codegen_cli.output import console
 
-DOC = """Train a byte-level BPE for code with language tags, and encode the corpus into token shards.
+DOC = """Train a byte-level BPE for code with language tags (or use a pretrained model's tokenizer: --tokenizer
+MODEL), and encode the corpus into token shards.
 
 Writes TOKENS/tokenizer (Hugging Face folder, loads with AutoTokenizer offline), TOKENS/train/*.bin and
 TOKENS/val/*.bin (flat uint16/uint32 streams, each document = tag + content + <|endoftext|>),
@@ -17,6 +18,7 @@ See docs/tokenize.md.
     "codegen tokenize work/corpus -o work/tokens",
     "codegen tokenize work/corpus -o work/tokens --vocab-size 50000 --tag-style comment --workers 8",
     "codegen tokenize work/corpus -o work/tokens2 --tokenizer work/tokens/tokenizer --val-fraction 0.05",
+    "codegen tokenize work/corpus -o work/tokens-smol --tokenizer HuggingFaceTB/SmolLM2-135M --eos-token '<|endoftext|>'",
 )
 
 
@@ -38,6 +40,13 @@ def render(summary: Any) -> None:
     out.print(f"tokenizer {summary.tokenizer_dir} (vocab {summary.vocab_size:,}, tag style {summary.tag_style}, "
               f"{summary.dtype}); documents train {summary.documents.get('train', 0):,} / val "
               f"{summary.documents.get('val', 0):,}")
+    base = getattr(summary, "base_tokenizer", None)
+    if base:
+        grow = base.get("embeddings")
+        out.print(f"pretrained tokenizer of {base.get('spec')}" + (
+            f"; {len(base.get('added_tokens') or [])} tag tokens added: the model's embeddings must grow from "
+            f"{grow['from']:,} to {grow['to']:,} rows (codegen train --init-from does it)" if grow else
+            "; vocabulary unchanged"))
     if summary.empty_languages:
         out.print(f"[yellow]no documents for: {', '.join(summary.empty_languages)}[/yellow]")
     if summary.round_trip_failures:

@@ -6,10 +6,14 @@ and write meta.json and manifest.json (last: its presence means the output is co
 
 Resume: `OUT/.work/state.json` records the run hash (options + corpus + given tokenizer). A rerun with the
 same hash reuses the trained tokenizer and every finished unit; any other hash is a MismatchError.
+
+`--tokenizer` may name a pretrained model instead of a folder made here (`pretrained.py`): its tokenizer is
+saved into OUT/tokenizer (with the tag tokens added for `token` style) and every later step is the same.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -34,9 +38,16 @@ from codegen_cli.tokenizer.folder import (
     load_tokenizer_folder,
     resolve_dtype,
 )
+from codegen_cli.tokenizer.pretrained import (
+    TOKENIZER_FILES,
+    PretrainedTokenizer,
+    load_pretrained_tokenizer,
+    save_pretrained_tokenizer,
+    special_roles,
+)
 from codegen_cli.tokenizer.runner import encode_units
 from codegen_cli.tokenizer.shards import build_meta, read_markers, total_counts, write_shards
-from codegen_cli.tokenizer.specials import SPECIAL_TOKENS
+from codegen_cli.tokenizer.specials import CODEGEN_TOKENIZER_FILE
 from codegen_cli.tokenizer.train_bpe import (
     check_vocab_size,
     save_tokenizer_folder,
@@ -51,10 +62,21 @@ META_NAME = "meta.json"
 NOT_HASHED = ("output", "workers", "verify")
 
 
-def _run_hash(cfg: TokenizeConfig, fingerprint: dict[str, Any]) -> str:
+def _given_identity(cfg: TokenizeConfig, pretrained: PretrainedTokenizer | None) -> Any:
+    """What identifies a given tokenizer: a codegen folder's tokenizer files, a pretrained one's vocabulary
+    and serialisation (a GGUF or a hub cache holds no tokenizer file to hash)."""
+    if cfg.tokenizer is None:
+        return None
+    if pretrained is not None:
+        return pretrained.identity()
+    return folder_sha256(Path(cfg.tokenizer).expanduser(), only=TOKENIZER_FILES)
+
+
+def _run_hash(cfg: TokenizeConfig, fingerprint: dict[str, Any], given: Any) -> str:
     options = {k: v for k, v in to_dict(cfg).items() if k not in NOT_HASHED}
     options.pop("corpus")
-    given = folder_sha256(cfg.tokenizer) if cfg.tokenizer else None
+    if options.get("eos_token") is None:  # added after format 1: absent keeps earlier runs' hashes
+        options.pop("eos_token", None)
     return sha256_json({"options": options, "corpus": fingerprint["manifest_sha256"],
                         "shards": fingerprint["shards"], "tokenizer": given})
 
@@ -106,10 +128,13 @@ def _prepare_output(cfg: TokenizeConfig, run_hash: str) -> Path:
     return work
 
 
-def _check_before_work(cfg: TokenizeConfig, languages: list[str]) -> None:
+def _check_before_work(cfg: TokenizeConfig, languages: list[str], pretrained: PretrainedTokenizer | None) -> None:
     """Every check that can fail on the options or the given tokenizer, before OUT is touched."""
-    if cfg.tokenizer is not None:
-        given = load_tokenizer_folder(cfg.tokenizer)
+    if pretrained is not None:
+        special_roles(pretrained, cfg.eos_token)
+        resolve_dtype(cfg.dtype, pretrained.vocab_size + len(tag_tokens_for(languages, str(cfg.tag_style))))
+    elif cfg.tokenizer is not None:
+        given = load_tokenizer_folder(Path(cfg.tokenizer).expanduser())
         check_covers(given, languages)
         resolve_dtype(cfg.dtype, given.vocab_size)
     else:
@@ -132,13 +157,22 @@ def _training_texts(cfg: TokenizeConfig, files: list[Path], languages: list[str]
             yield content, lang
 
 
-def _get_tokenizer(cfg: TokenizeConfig, files: list[Path], languages: list[str],
-                   sizes: dict[str, int]) -> tuple[TokenizerFolder, bool]:
+def _get_tokenizer(cfg: TokenizeConfig, files: list[Path], languages: list[str], sizes: dict[str, int],
+                   pretrained: PretrainedTokenizer | None) -> tuple[TokenizerFolder, bool]:
     """Train (or reuse from an earlier run, or copy from --tokenizer) OUT/tokenizer; returns it + trained?."""
     target = cfg.output / "tokenizer"
+    if pretrained is not None:
+        if not (target / CODEGEN_TOKENIZER_FILE).is_file():  # else written by a killed run of this run hash
+            tags = tag_tokens_for(languages, str(cfg.tag_style))
+            log(f"tokenize: the tokenizer of {cfg.tokenizer} ({pretrained.vocab_size:,} ids, {cfg.tag_style} tags"
+                + (f"; {len(tags)} tag tokens added, the model's embeddings must grow" if tags else "") + ")")
+            save_pretrained_tokenizer(pretrained, target, tag_style=str(cfg.tag_style), languages=languages,
+                                      tag_tokens=tags, eos_token=cfg.eos_token)
+        return load_tokenizer_folder(target), False
     if cfg.tokenizer is not None:
-        if not (target / TOKENIZER_JSON).is_file() or folder_sha256(target) != folder_sha256(cfg.tokenizer):
-            _copy_folder(Path(cfg.tokenizer), target)
+        given = Path(cfg.tokenizer).expanduser()
+        if not (target / TOKENIZER_JSON).is_file() or folder_sha256(target) != folder_sha256(given, TOKENIZER_FILES):
+            _copy_folder(given, target)
         return load_tokenizer_folder(target), False
     if not (target / TOKENIZER_JSON).is_file():
         rate, sample = _sample_rate(cfg, languages, sizes)
@@ -166,9 +200,13 @@ def _get_tokenizer(cfg: TokenizeConfig, files: list[Path], languages: list[str],
 
 
 def _copy_folder(source: Path, target: Path) -> None:
+    """The tokenizer files of `source` (a model folder such as RUN/hf also holds weights: left behind)."""
     tmp = target.with_name(f".{target.name}.copy.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(source, tmp)
+    tmp.mkdir(parents=True)
+    for name in TOKENIZER_FILES:
+        if (source / name).is_file():
+            shutil.copy2(source / name, tmp / name)
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
 
@@ -191,6 +229,7 @@ def _summary(cfg: TokenizeConfig, meta: dict[str, Any], counts: dict[str, Any], 
     return TokenizeSummary(
         output=str(cfg.output), tokenizer_dir=str(cfg.output / meta["tokenizer_dir"]),
         vocab_size=meta["vocab_size"], dtype=meta["dtype"], tag_style=meta["tag_style"],
+        base_tokenizer=meta.get("tokenizer_base"),
         documents={s: splits[s]["documents"] for s in splits}, tokens={s: splits[s]["tokens"] for s in splits},
         tokens_per_language=meta["tokens_per_language"], bytes_per_token=counts["bytes_per_token"],
         empty_languages=counts["empty_languages"], round_trip_failures=counts["round_trip_failures"], **flags,
@@ -211,11 +250,16 @@ def _bytes_per_token(totals: dict[str, Any]) -> dict[str, float]:
 def tokenize(cfg: TokenizeConfig) -> TokenizeSummary:
     """Run the stage; see the module docstring for the steps and the resume rules."""
     cfg.validate()
+    cfg = dataclasses.replace(cfg, tag_style=cfg.resolved_tag_style())
     started = time.monotonic()
     corpus = Path(cfg.corpus)
     files = corpus_io.parquet_files(corpus)
     fingerprint = corpus_io.corpus_fingerprint(corpus, files)
-    run_hash = _run_hash(cfg, fingerprint)
+    pretrained = None
+    if cfg.pretrained():
+        with heartbeat(f"tokenize: loading the tokenizer of {cfg.tokenizer}"):
+            pretrained = load_pretrained_tokenizer(str(cfg.tokenizer), announce=log)
+    run_hash = _run_hash(cfg, fingerprint, _given_identity(cfg, pretrained))
     if _finished(cfg, run_hash):
         shutil.rmtree(cfg.output / WORK_DIR, ignore_errors=True)  # killed between manifest and clean-up
         manifest = json.loads((cfg.output / MANIFEST_NAME).read_text(encoding="utf-8"))
@@ -224,21 +268,22 @@ def tokenize(cfg: TokenizeConfig) -> TokenizeSummary:
                         already_done=True)
     docs, sizes = corpus_io.scan_languages(files)
     languages, empty = _select_languages(cfg, docs, corpus)
-    _check_before_work(cfg, languages)
+    _check_before_work(cfg, languages, pretrained)
     with writer_lock(cfg.output):
         return _build(cfg, files, fingerprint=fingerprint, run_hash=run_hash, languages=languages, empty=empty,
-                      sizes=sizes, started=started)
+                      sizes=sizes, started=started, pretrained=pretrained)
 
 
 def _build(cfg: TokenizeConfig, files: list[Path], *, fingerprint: dict[str, Any], run_hash: str,
-           languages: list[str], empty: list[str], sizes: dict[str, int], started: float) -> TokenizeSummary:
+           languages: list[str], empty: list[str], sizes: dict[str, int], started: float,
+           pretrained: PretrainedTokenizer | None = None) -> TokenizeSummary:
     """Every check passed: train (or copy) the tokenizer, encode the units, write shards, meta and manifest."""
     corpus = Path(cfg.corpus)
     work = _prepare_output(cfg, run_hash)
     for lang in empty:
         warn(f"no documents for language {lang} in {corpus}")
     t0 = time.monotonic()
-    loaded, trained = _get_tokenizer(cfg, files, languages, sizes)
+    loaded, trained = _get_tokenizer(cfg, files, languages, sizes, pretrained)
     t_train = time.monotonic() - t0
     dtype = resolve_dtype(cfg.dtype, loaded.vocab_size)
     job = EncodeJob(
@@ -258,7 +303,7 @@ def _build(cfg: TokenizeConfig, files: list[Path], *, fingerprint: dict[str, Any
                           shard_tokens=cfg.shard_tokens)
     meta = build_meta(totals=totals, shards=shards, dtype=dtype, vocab_size=loaded.vocab_size,
                       tag_style=loaded.tag_style, tokenizer_sha256=folder_sha256(loaded.path),
-                      special_tokens=SPECIAL_TOKENS, special_ids=loaded.special_ids)
+                      special_tokens=loaded.special_tokens, special_ids=loaded.special_ids, base=loaded.base)
     atomic_write_json(cfg.output / META_NAME, meta)
     counts = {"bytes_per_token": _bytes_per_token(totals), "empty_languages": empty,
               "round_trip_failures": totals["round_trip_failures"], "failed_ids": totals["failed_ids"],

@@ -27,15 +27,24 @@ class TokenizeConfig:
                           required=True)
     output: Path = option(Path("tokens"), "Output folder (tokenizer/, train/, val/, meta.json).", short="-o",
                           required=True)
-    tokenizer: Path | None = option(
-        None, "Reuse this tokenizer folder (made by `codegen tokenize`; its tag style wins) instead of "
-        "training one.", group=_TOKENIZER)
+    tokenizer: str | None = option(
+        None, "Use this tokenizer instead of training one: a folder made by `codegen tokenize` (its tag style "
+        "wins), or a pretrained model's: a transformers folder, a hub id (its local cache offline), a .gguf file "
+        "or a folder holding one (the sources `codegen eval --model` takes).", group=_TOKENIZER,
+        shown_default="train one")
     vocab_size: int = option(32768, "Vocabulary size of the trained tokenizer, specials and tags included.",
                              group=_TOKENIZER, why="fits uint16 with room to spare; codeparrot's size "
                              "(CodeGeeX: 50,400)", at_least=1)
-    tag_style: str = option("token", "Language tag: token (<|lang:Python|>) or comment (# language: Python).",
-                            group=_TOKENIZER, why="measured cheaper than the comment tag at equal content "
-                            "bytes/token (docs/tokenize.md)", choices=TAG_STYLES)
+    tag_style: str | None = option(
+        None, "Language tag: token (<|lang:Python|>) or comment (# language: Python).", group=_TOKENIZER,
+        shown_default="token; comment with a pretrained --tokenizer",
+        why="token: measured cheaper than the comment tag at equal content bytes/token (docs/tokenize.md); "
+        "comment leaves a pretrained vocabulary and its embeddings untouched", choices=TAG_STYLES)
+    eos_token: str | None = option(
+        None, "Token that ends every document (a pretrained --tokenizer only).", group=_TOKENIZER,
+        shown_default="the tokenizer's eos token",
+        why="the separator the model was pretrained with; an instruct model's eos may be its end of turn "
+        "(SmolLM2-Instruct: <|im_end|>; its pretraining separator is <|endoftext|>)")
     sample_bytes: int = option(1_000_000_000, "Train the tokenizer on at most this many bytes of train "
                                "documents.", group=_TOKENIZER, why="1 GB trains a good BPE; memory grows "
                                "with distinct pieces, not bytes", at_least=1)
@@ -64,12 +73,35 @@ class TokenizeConfig:
         problems = value_problems(self) + language_problems("--languages", self.languages)
         if self.val_fraction >= 1:
             problems.append(f"--val-fraction must be < 1, got {self.val_fraction}")
-        if self.tokenizer is not None and not Path(self.tokenizer).is_dir():
-            problems.append(f"--tokenizer {self.tokenizer}: no such folder")
+        spec = str(self.tokenizer) if self.tokenizer is not None else None
+        if spec is not None and not Path(spec).expanduser().exists() and _path_like(spec):
+            problems.append(f"--tokenizer {spec}: no such folder or file")
+        if self.eos_token is not None and (spec is None or _codegen_folder(spec)):
+            problems.append("--eos-token is for a pretrained --tokenizer (codegen's own tokenizers end "
+                            "documents with <|endoftext|>)")
         raise_problems(problems)
+
+    def pretrained(self) -> bool:
+        """True when --tokenizer names a pretrained model's tokenizer (not a folder codegen made)."""
+        return self.tokenizer is not None and not _codegen_folder(str(self.tokenizer))
+
+    def resolved_tag_style(self) -> str:
+        """--tag-style, else comment for a pretrained tokenizer (vocabulary untouched), else token."""
+        return self.tag_style or ("comment" if self.pretrained() else "token")
 
     def resolved_workers(self) -> int:
         return resolve_workers(self.workers)
+
+
+def _path_like(spec: str) -> bool:
+    """A spec that can only be a path (a hub id is `name` or `org/name`)."""
+    return spec.startswith((".", "/", "~")) or spec.count("/") > 1 or spec.lower().endswith(".gguf")
+
+
+def _codegen_folder(spec: str) -> bool:
+    from codegen_cli.tokenizer.pretrained import is_codegen_tokenizer
+
+    return is_codegen_tokenizer(spec)
 
 
 @dataclass
@@ -82,6 +114,7 @@ class TokenizeSummary:
     vocab_size: int
     dtype: str
     tag_style: str
+    base_tokenizer: dict[str, Any] | None = None  # a pretrained --tokenizer: its source and identity
     documents: dict[str, int] = field(default_factory=dict)  # split -> documents
     tokens: dict[str, int] = field(default_factory=dict)  # split -> tokens
     tokens_per_language: dict[str, dict[str, int]] = field(default_factory=dict)

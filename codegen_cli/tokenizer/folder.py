@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tokenizers import Tokenizer
 
@@ -31,6 +32,8 @@ class TokenizerFolder:
     languages: list[str]
     special_ids: dict[str, int]  # role -> id
     tag_ids: dict[str, int]  # language -> tag token id (token style only)
+    special_tokens: dict[str, str] = field(default_factory=lambda: dict(SPECIAL_TOKENS))  # role -> text
+    base: dict[str, Any] | None = None  # a pretrained tokenizer's origin (pretrained.py); None for ours
 
     @property
     def vocab_size(self) -> int:
@@ -38,10 +41,14 @@ class TokenizerFolder:
         return self.tokenizer.get_vocab_size(with_added_tokens=True)
 
 
-def folder_sha256(folder: str | Path) -> str:
-    """One hash for a folder: sha256 over the sorted (name, file sha256) lines of its files."""
+def folder_sha256(folder: str | Path, only: Iterable[str] | None = None) -> str:
+    """One hash for a folder: sha256 over the sorted (name, file sha256) lines of its files (`only`: just
+    the top-level files of these names, e.g. a model folder's tokenizer files without its weights)."""
     digest = hashlib.sha256()
+    names = set(only) if only is not None else None
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        if names is not None and (path.parent != Path(folder) or path.name not in names):
+            continue
         digest.update(f"{path.relative_to(folder).as_posix()}\t{sha256_file(path)}\n".encode())
     return digest.hexdigest()
 
@@ -63,7 +70,11 @@ def load_tokenizer_folder(folder: str | Path) -> TokenizerFolder:
     except Exception as exc:
         raise InputDataError(f"{path}: cannot load ({str(exc).splitlines()[0][:200]}); {_fix(folder)}") from exc
     special_ids: dict[str, int] = {}
-    for role, text in SPECIAL_TOKENS.items():
+    roles = info.get("special_tokens") or SPECIAL_TOKENS  # a pretrained tokenizer names its own (pretrained.py)
+    if not isinstance(roles, dict) or not isinstance(roles.get("eos"), str):
+        raise InputDataError(f"{folder / CODEGEN_TOKENIZER_FILE}: special_tokens must map roles (eos at least) to "
+                             f"token texts; {_fix(folder)}")
+    for role, text in roles.items():
         token_id = tok.token_to_id(text)
         if token_id is None:
             raise InputDataError(f"{path}: special token {text} ({role}) is missing; {_fix(folder)}")
@@ -76,7 +87,8 @@ def load_tokenizer_folder(folder: str | Path) -> TokenizerFolder:
             if token_id is None:
                 raise InputDataError(f"{path}: tag token {tag_token(lang)} is missing; {_fix(folder)}")
             tag_ids[lang] = token_id
-    return TokenizerFolder(folder, tok, str(info["tag_style"]), languages, special_ids, tag_ids)
+    base = info.get("base") if isinstance(info.get("base"), dict) else None
+    return TokenizerFolder(folder, tok, str(info["tag_style"]), languages, special_ids, tag_ids, dict(roles), base)
 
 
 def check_covers(loaded: TokenizerFolder, languages: Iterable[str]) -> None:

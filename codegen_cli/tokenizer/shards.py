@@ -83,10 +83,11 @@ def total_counts(markers: list[dict[str, Any]]) -> dict[str, Any]:
 
 def build_meta(*, totals: dict[str, Any], shards: dict[str, list[str]], dtype: str, vocab_size: int,
                tag_style: str, tokenizer_sha256: str, special_tokens: dict[str, str],
-               special_ids: dict[str, int]) -> dict[str, Any]:
-    """meta.json exactly as contracts.md describes it."""
+               special_ids: dict[str, int], base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """meta.json exactly as contracts.md describes it; `tokenizer_base` only for a pretrained tokenizer."""
     splits = totals["splits"]
-    return {
+    extra = {"tokenizer_base": base} if base else {}
+    return {**extra,
         "format_version": FORMAT_VERSION,
         "dtype": dtype,
         "vocab_size": vocab_size,

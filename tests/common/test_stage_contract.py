@@ -50,7 +50,7 @@ def test_every_flag_is_its_recipe_key(name):
 
 @pytest.mark.parametrize("command,flag,default", [
     # the 11 defaults Rich deleted from --help (help strings carried "[default: X]")
-    ("tokenize", "--vocab-size", "32768"), ("tokenize", "--tag-style", "token"),
+    ("tokenize", "--vocab-size", "32768"), ("tokenize", "--tag-style", "(token; comment with a pretrained --tokenizer)"),
     ("tokenize", "--val-fraction", "0.01"), ("tokenize", "--sample-bytes", "1000000000"),
     ("tokenize", "--dtype", "auto"), ("tokenize", "--shard-tokens", "100000000"),
     ("train", "--log-every", "10"), ("train", "--keep-checkpoints", "3"), ("train", "--mixed-precision", "auto"),
