@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_toolchains
+
 
 @pytest.mark.slow
 def test_cold_tool_cache_build_is_announced_once(cli, tmp_path: Path) -> None:
+    require_toolchains("cpp")
     args = ["eval", "--check-references", "-l", "cpp", "--limit", "1", "--cache-dir", str(tmp_path / "cache")]
     cold = cli(*args, "-o", tmp_path / "a")
     assert cold.exit_code == 0, cold.stderr

@@ -7,6 +7,7 @@ import pytest
 
 from codegen_cli.evaluate.translation import translate
 from codegen_cli.languages import LANGUAGE_KEYS
+from tests.conftest import require_toolchains
 
 from .conftest import eval_config, write_translations
 
@@ -19,6 +20,7 @@ NUMBERS = [0, 3]
 @pytest.mark.slow
 @pytest.mark.parametrize("paste_source", [False, True], ids=["canonical", "pasted"])
 def test_all_pairs(tmp_path, problems, paste_source):
+    require_toolchains("python", "cpp", "java", "js", "go", "rust")
     samples = write_translations(tmp_path / "s.jsonl", problems, PAIRS, NUMBERS, paste_source=paste_source)
     summary = translate(eval_config(samples=samples, source_language="all", output=tmp_path / "r",
                                     tasks=[str(n) for n in NUMBERS], timeout=30.0))

@@ -7,11 +7,13 @@ import json
 
 from codegen_cli.evaluate.model_eval import evaluate
 from codegen_cli.evaluate.translation import render_matrix, translation_format, translation_prompt
+from tests.conftest import require_toolchains
 
 from .conftest import eval_config
 
 
 def test_tiny_model_translates_two_pairs(tmp_path, tiny_model, problems, capsys):
+    require_toolchains("cpp", "js")
     out = tmp_path / "results"
     cfg = eval_config(model=str(tiny_model), source_language="python", languages=["cpp", "js"], tasks=["0", "2"],
                       output=out, n_samples=2, k=[1, 2], max_new_tokens=24, batch_size=4, temperature=0.8)
@@ -44,6 +46,7 @@ def test_tiny_model_translates_two_pairs(tmp_path, tiny_model, problems, capsys)
 
 def test_pairs_without_selected_problems_are_skipped(tmp_path, tiny_model):
     """`--tasks CPP/0` selects only a C++ problem: the python->js pair has nothing to do and is skipped."""
+    require_toolchains("cpp", "js")
     out = tmp_path / "results"
     cfg = eval_config(model=str(tiny_model), source_language="python", languages=["cpp", "js"],
                       tasks=["CPP/0"], output=out, n_samples=1, max_new_tokens=8, temperature=0.0)

@@ -10,6 +10,7 @@ import pytest
 from codegen_cli.errors import InputDataError, MismatchError, UsageError
 from codegen_cli.evaluate.model_eval import evaluate
 from codegen_cli.evaluate.translation import translate
+from tests.conftest import require_toolchains
 
 from .conftest import TASKS, eval_config, write_translations
 
@@ -22,6 +23,7 @@ def _run(tmp_path, samples, **extra):
 
 
 def test_canonical_translations_score_one(tmp_path, problems):
+    require_toolchains("cpp", "js")
     samples = write_translations(tmp_path / "canonical.jsonl", problems, PAIRS, NUMBERS, paste_source=False)
     summary = _run(tmp_path, samples)
     assert sorted(summary["pairs"]) == sorted(f"{s}-to-{t}" for s, t in PAIRS)
@@ -44,6 +46,7 @@ def test_canonical_translations_score_one(tmp_path, problems):
 
 
 def test_pasted_source_scores_zero(tmp_path, problems):
+    require_toolchains("cpp", "js")
     samples = write_translations(tmp_path / "pasted.jsonl", problems, PAIRS, NUMBERS, paste_source=True)
     summary = _run(tmp_path, samples)
     for name, pair in summary["pairs"].items():
@@ -52,6 +55,7 @@ def test_pasted_source_scores_zero(tmp_path, problems):
 
 def test_codegeex_format_file(tmp_path, problems):
     """CodeGeeX rows: task id of the SOURCE problem, `generation`, pair in the file name."""
+    require_toolchains("cpp", "js")
     path = tmp_path / "codegeex_python-to-js_samples.jsonl"
     rows = [{"task_id": problems["python"][n].task_id, "generation": problems["js"][n].canonical_solution}
             for n in NUMBERS for _ in range(2)]
@@ -63,6 +67,7 @@ def test_codegeex_format_file(tmp_path, problems):
 
 
 def test_filters_and_bad_rows(tmp_path, problems):
+    require_toolchains("js")
     samples = write_translations(tmp_path / "s.jsonl", problems, PAIRS, NUMBERS, paste_source=False)
     summary = _run(tmp_path, samples, source_language="python", languages=["js"])
     assert list(summary["pairs"]) == ["python-to-js"]
