@@ -12,6 +12,8 @@ of messages is a chat reply: its code is taken out and fitted to the problem exa
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,9 +50,12 @@ def _problem(row: Problem | Mapping[str, Any], index: int) -> Problem:
 
 def resolve_problems(problems: ProblemsArg, *, benchmark: str, languages: list[str]) -> list[Problem]:
     """The problems the reward scores against; raises UsageError/InputDataError naming the bad entry."""
-    if problems is None or isinstance(problems, (str, Path)):
+    if isinstance(problems, (str, Path)) and Path(problems).exists():
+        chosen = _read(Path(problems))
+    elif problems is None or isinstance(problems, (str, Path)):
         return load_problems(problems, benchmark=benchmark, languages=languages or None)
-    chosen = [_problem(row, i) for i, row in enumerate(problems)]
+    else:
+        chosen = [_problem(row, i) for i, row in enumerate(problems)]
     if languages:
         chosen = [p for p in chosen if p.language in languages]
     seen: set[str] = set()
@@ -60,6 +65,33 @@ def resolve_problems(problems: ProblemsArg, *, benchmark: str, languages: list[s
         seen.add(problem.task_id)
     if not chosen:
         raise UsageError("no problems given (or none in the selected languages)")
+    return chosen
+
+
+def _read(path: Path) -> list[Problem]:
+    """Problems from a .jsonl(.gz) file or a folder of them. Unlike `codegen eval --problems`, a row may give
+    its `language` and any task id (`mine/add`): a training set is not HumanEval-X."""
+    files = sorted(p for p in path.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz"))) if path.is_dir() else [path]
+    if not files:
+        raise InputDataError(f"{path}: no .jsonl or .jsonl.gz problem files in this folder")
+    chosen = []
+    for file in files:
+        try:
+            with (gzip.open(file, "rt", encoding="utf-8") if file.suffix == ".gz" else file.open(encoding="utf-8")) as handle:
+                lines = list(handle)
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise InputDataError(f"{file}: unreadable ({exc}); expected UTF-8 JSON lines") from exc
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise InputDataError(f"{file}:{number}: invalid JSON ({exc})") from exc
+            try:
+                chosen.append(_problem(row, number - 1))
+            except (InputDataError, UsageError) as exc:
+                raise InputDataError(f"{file}:{number}: {exc}") from exc
     return chosen
 
 

@@ -191,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
     def address_string(self) -> str:  # a unix socket's peer has no address
         return self.client_address[0] if isinstance(self.client_address, tuple) else "unix"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:  # the base class names it `format`
         return None  # one line per scored batch is logged by the worker instead
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
@@ -207,13 +207,13 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client went away
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server names the handlers do_<METHOD>
         if self.path in ("/health", "/v1/ping"):
             self._answer(200, self.judge.health())
         else:
             self._answer(404, {"error": f"no such path {self.path}: GET /health, POST /score"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path != "/score":
             self._answer(404, {"error": f"no such path {self.path}: GET /health, POST /score"})
             return

@@ -9,12 +9,6 @@ run, one `ExecutionReward` batch and one batch through `codegen judge serve` on 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
@@ -25,6 +19,7 @@ from codegen_cli.reward import ExecutionReward
 from codegen_cli.reward.client import JudgeClient
 from tests.evaluate.conftest import ALL_LANGUAGES, HUMANEVAL_X, require_toolchains
 from tests.evaluate.test_hostile_verdicts import CASES, Case
+from tests.reward.conftest import start_judge, stop_judge
 
 pytestmark = pytest.mark.slow
 
@@ -39,34 +34,6 @@ def _chosen(languages: list[str]) -> list[Case]:
         running = [c for c in mine if c.expect != "tampered"][: RUNNING_PER_LANGUAGE[language]]
         chosen += running + [c for c in mine if c.expect == "tampered"][:TAMPERED_PER_LANGUAGE]
     return chosen
-
-
-def start_judge(socket_path: Path, *args: str) -> subprocess.Popen:
-    """`codegen judge serve` on a unix socket, returned once its /health answers (or failed with its log)."""
-    env = {**os.environ, "CODEGEN_ALLOW_CODE_EXECUTION": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "codegen_cli", "judge", "serve", "--socket", str(socket_path),
-                             "--json", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    deadline = time.monotonic() + 600
-    client = JudgeClient(f"unix:{socket_path}", timeout=30)
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"judge exited {proc.returncode}: {proc.stderr.read()[-3000:]}")
-        if socket_path.exists():
-            try:
-                if client.health()["status"] == "ok":
-                    return proc
-            except OSError:
-                pass
-        time.sleep(0.1)  # polling an observable state (the socket answers), bounded by the deadline
-    proc.kill()
-    raise AssertionError("judge did not answer /health within 600 s")
-
-
-def stop_judge(proc: subprocess.Popen) -> dict:
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err[-3000:]
-    return json.loads(out)
 
 
 def test_api_and_service_give_codegen_evals_verdicts(tmp_path):
@@ -89,7 +56,7 @@ def test_api_and_service_give_codegen_evals_verdicts(tmp_path):
         api = reward.score(completions, task_id=ids)
 
     socket_path = tmp_path / "j.sock"
-    proc = start_judge(socket_path, "-l", ",".join(languages), "--workers", "2")
+    proc, _ = start_judge("-l", ",".join(languages), "--workers", "2", socket_path=socket_path)
     try:
         served = JudgeClient(f"unix:{socket_path}").score(completions, task_id=ids)
     finally:
@@ -109,12 +76,12 @@ def test_api_and_service_give_codegen_evals_verdicts(tmp_path):
 
 HOSTILE = {
     "python": [
-        "    import os, signal\n    for pid in range(2, 4096):\n        try:\n            os.kill(pid, signal.SIGKILL)\n"
-        "        except OSError:\n            pass\n    os.kill(-1, signal.SIGKILL)\n",
+        ("    import os, signal\n    for pid in range(2, 4096):\n        try:\n            os.kill(pid, signal.SIGKILL)\n"
+         "        except OSError:\n            pass\n    os.kill(-1, signal.SIGKILL)\n"),
         "    import os\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n",
-        "    import os, glob\n    for path in glob.glob('/tmp/**', recursive=True) + glob.glob('../**', recursive=True):\n"
-        "        try:\n            open(path, 'w').write('def has_close_elements(*a): return True')\n"
-        "        except OSError:\n            pass\n    return True\n",
+        ("    import os, glob\n    for path in glob.glob('/tmp/**', recursive=True) + glob.glob('../**', recursive=True):\n"
+         "        try:\n            open(path, 'w').write('def has_close_elements(*a): return True')\n"
+         "        except OSError:\n            pass\n    return True\n"),
         "    x = []\n    while True:\n        x.append(bytearray(1 << 24))\n",
         "    import sys\n    print('CODEGEN-TESTS-DONE-0 done\\npassed' * 1000)\n    sys.stdout.flush()\n    return True\n",
     ],
