@@ -37,8 +37,24 @@ class Problem:
     extra: dict[str, str] = field(default_factory=dict)  # e.g. Go's `import` and `test_setup`
 
     @property
+    def suffix(self) -> str:
+        """What follows the language in the task id: `12` in `CPP/12`, `naïve-1` in `Python/naïve-1`."""
+        return self.task_id.rsplit("/", 1)[-1]
+
+    @property
     def number(self) -> int:
-        return int(self.task_id.rsplit("/", 1)[-1])
+        """The problem number (`12` in `CPP/12`), which pairs problems across languages (translation); a
+        task id without one is bad input for that use (exit 3)."""
+        if not self.suffix.isascii() or not self.suffix.isdigit():
+            raise InputDataError(f"task_id {self.task_id!r}: no problem number after the last `/`; pairing "
+                                 "problems across languages needs ids like Python/12")
+        return int(self.suffix)
+
+    @property
+    def order(self) -> tuple[int, int, str]:
+        """Sort key: numbered problems by number, then any other id by its text."""
+        numbered = self.suffix.isascii() and self.suffix.isdigit()
+        return (0, int(self.suffix), "") if numbered else (1, 0, self.suffix)
 
 
 def packaged_dir() -> Path:
@@ -182,8 +198,8 @@ def load_problems(
     problems = [p for p in problems if p.language in keys]
     if tasks:
         wanted = {str(t).strip() for t in tasks if str(t).strip()}
-        problems = [p for p in problems if p.task_id in wanted or str(p.number) in wanted]
-    problems.sort(key=lambda p: (keys.index(p.language), p.number))
+        problems = [p for p in problems if p.task_id in wanted or p.suffix in wanted]
+    problems.sort(key=lambda p: (keys.index(p.language), p.order))
     if limit is not None:
         seen: dict[str, int] = {}
         kept = []

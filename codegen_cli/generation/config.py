@@ -82,6 +82,13 @@ class GenerationConfig(SamplingSettings):
                                     why="a long completion on a loaded CPU server", above=0)
     retries: int = option(4, "--backend openai: retries of a failed request (exponential backoff, 1-30 s).",
                           why="rides out a restart or a busy server (HTTP 429/5xx)", at_least=0)
+    server_wait: float = option(600.0, "--backend openai: seconds to wait for a server that answers HTTP 503 "
+                                "(still loading its model), honouring its Retry-After.",
+                                why="llama.cpp's server answers 503 until its model is in memory (a 7B GGUF "
+                                "from a cold disk: about a minute)", at_least=0)
+    extra_body: str | None = option(None, "--backend openai: a JSON object of extra request fields, e.g. "
+                                    "'{\"top_k\": 20}'; it overrides the neutral sampling fields codegen sends.",
+                                    shown_default="none")
     force: bool = option(False, "Discard samples made with other settings instead of refusing (exit 4).")
     prompt_style: str | None = option(
         None, "completion (continue the problem's code) or chat (the model's chat template, an instruction, "
@@ -97,7 +104,22 @@ class GenerationConfig(SamplingSettings):
             problems.append("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         if self.base_url and self.backend != "openai":
             problems.append("--base-url is for --backend openai")
+        if self.extra_body is not None:
+            problems += _extra_body_problems(self.extra_body)
         raise_problems(problems)
+
+
+def _extra_body_problems(text: str) -> list[str]:
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return [f"--extra-body: not JSON ({exc}); give an object such as '{{\"top_k\": 20}}'"]
+    if not isinstance(value, dict):
+        return ["--extra-body: give a JSON object such as '{\"top_k\": 20}'"]
+    fixed = sorted(set(value) & {"prompt", "messages", "stream"})
+    return [f"--extra-body: {', '.join(fixed)} cannot be overridden"] if fixed else []
 
 
 @dataclass

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from codegen_cli.config import to_dict
-from codegen_cli.errors import Interrupted, UsageError
+from codegen_cli.errors import Interrupted, MismatchError, UsageError
 from codegen_cli.evaluate.problems import Problem
 from codegen_cli.generation.chat import CHAT_FORMAT_VERSION, extract_code, instruction, resolve_prompt_style
 from codegen_cli.generation.config import GenerationConfig, GenerationSummary
@@ -50,10 +50,14 @@ class Batch:
     items: list[tuple[int, int]]  # (problem index, sample_idx) still to make
 
 
-def generation_settings(config: GenerationConfig, tag_style: str, prompt_style: str = "completion") -> dict[str, Any]:
-    """What the settings hash covers (see store.py for what it leaves out and why)."""
+def generation_settings(config: GenerationConfig, tag_style: str, prompt_style: str = "completion", *,
+                        server: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the settings hash covers (see store.py for what it leaves out and why). `server` is the openai
+    backend's model identity (`OpenAIRunner.identity()`: the served name, the base URL, the server's
+    /v1/models entry); without it, the served name alone."""
+    server_identity = server if server is not None else {"served": config.model}
     settings = {
-        "model": model_fingerprint(config.model) if config.backend != "openai" else {"served": config.model},
+        "model": model_fingerprint(config.model) if config.backend != "openai" else server_identity,
         "tag_style": tag_style,
         "temperature": config.temperature,
         "top_p": config.top_p if not config.greedy else None,
@@ -63,6 +67,8 @@ def generation_settings(config: GenerationConfig, tag_style: str, prompt_style: 
         "stop_rules_version": STOP_RULES_VERSION,
         "prompt_format_version": PROMPT_FORMAT_VERSION,
     }
+    if config.backend == "openai" and config.extra_body:
+        settings["extra_body"] = config.extra_body  # absent by default, so earlier hashes are unchanged
     if prompt_style == "chat":  # absent for completion, so earlier completion samples keep their hash
         settings.update(prompt_style="chat", chat_format_version=CHAT_FORMAT_VERSION)
     elif heals(config):
@@ -134,7 +140,12 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem], *,
     state = process_state()
     style = resolve_prompt_style(config.prompt_style, model=config.model, backend=config.backend)
     tag_style = resolve_tag_style(config.model, config.tag_style) if style == "completion" else "none"
-    settings = generation_settings(config, tag_style, style)
+    server = None
+    if config.backend == "openai":
+        from codegen_cli.generation.openai_backend import OpenAIRunner
+
+        server = OpenAIRunner(config).identity()
+    settings = generation_settings(config, tag_style, style, server=server)
     if prompt_format is not None:  # absent by default, so generation hashes are unchanged
         settings["prompt_format"] = prompt_format.name
     digest = settings_hash(settings)
@@ -152,7 +163,13 @@ def _generate_into(config: GenerationConfig, problems: Sequence[Problem], *, dig
     if state.is_main_process:
         store.repair()
     # every process checks (and refuses) on its own, so a mismatch never leaves others at a barrier
-    done = set(store.check(digest, force=config.force, discard=state.is_main_process))
+    done_rows = store.check(digest, force=config.force, discard=state.is_main_process)
+    stale = _stale_prompts(problems, done_rows, styles=styles, prompt_format=prompt_format)
+    if stale and state.is_main_process:
+        store.drop(stale)
+        log(f"{len(stale)} samples of {len({t for t, _ in stale})} problems were made from another prompt "
+            "(the problems file changed); making them again")
+    done = set(done_rows) - stale
     state.wait_for_everyone()
     wanted = {(p.task_id, s) for p in problems for s in range(config.n_samples)}
     batches = plan_batches(problems, n_samples=config.n_samples, batch_size=config.batch_size,
@@ -177,6 +194,30 @@ def _generate_into(config: GenerationConfig, problems: Sequence[Problem], *, dig
     )
 
 
+def model_input(problem: Problem, styles: Styles, prompt_format: PromptFormat | None) -> str:
+    """What the model is given for `problem`: the chat user turn or the (tagged) completion prompt."""
+    if styles.prompt == "chat":
+        if prompt_format is not None and prompt_format.chat_user:
+            return prompt_format.chat_user(problem)
+        return instruction(problem.language, problem_text(problem))
+    if prompt_format is None:
+        return tagged_prompt(problem_text(problem), problem.language, styles.tag)
+    return prompt_format.build(problem, styles.tag)
+
+
+def prompt_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _stale_prompts(problems: Sequence[Problem], done: dict[Key, Any], *, styles: Styles,
+                   prompt_format: PromptFormat | None) -> set[Key]:
+    """Keys of rows made from another prompt than the problem's current one (each row records `prompt_sha`;
+    rows written before it was recorded are trusted)."""
+    current = {p.task_id: prompt_sha(model_input(p, styles, prompt_format)) for p in problems}
+    return {key for key, row in done.items() if row.get("prompt_sha") and key[0] in current
+            and row["prompt_sha"] != current[key[0]]}
+
+
 def _generate(config: GenerationConfig, batches: list[Batch], problems: Sequence[Problem], *, store: SampleStore,
               settings: dict[str, Any], styles: Styles, state: Any, run: RunStats,
               prompt_format: PromptFormat | None = None,
@@ -193,10 +234,15 @@ def _generate(config: GenerationConfig, batches: list[Batch], problems: Sequence
             warn(f"the tokenizer has no {', '.join(missing)} token: those prompts get the tag as plain text")
         store.write_settings(_settings_record(config, settings, digest=digest, runner=runner,
                                               processes=state.num_processes))
-    with state.split_between_processes(batches) as mine:
-        _run_batches(runner, mine, problems, store=store, digest=digest, config=config, styles=styles, run=run,
-                     total=sum(len(b.items) for b in mine), show=state.is_main_process,
-                     prompt_format=prompt_format)
+    try:
+        with state.split_between_processes(batches) as mine:
+            _run_batches(runner, mine, problems, store=store, digest=digest, config=config, styles=styles, run=run,
+                         total=sum(len(b.items) for b in mine), show=state.is_main_process,
+                         prompt_format=prompt_format)
+    finally:
+        if state.is_main_process and config.backend == "openai":  # what the server answered as, refused, ignored
+            store.write_settings(_settings_record(config, settings, digest=digest, runner=runner,
+                                                  processes=state.num_processes))
     return runner.device, runner.dtype
 
 
@@ -206,11 +252,13 @@ class RunStats:
     tokens: int = 0
     truncated: int = 0
     reasons: dict[str, int] | None = None
+    refused: int = 0
 
     def add(self, completions: Sequence[Any]) -> None:
         self.reasons = self.reasons or {}
         for c in completions:
             self.samples += 1
+            self.refused += int(c.finish_reason == "refused")
             self.tokens += c.num_tokens
             self.truncated += int(c.truncated_prompt)
             self.reasons[c.finish_reason] = self.reasons.get(c.finish_reason, 0) + 1
@@ -234,49 +282,122 @@ def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Probl
                  show: bool, prompt_format: PromptFormat | None = None) -> None:
     started = time.monotonic()
     tokens = [0]  # made so far, finished samples or not
+    served = _ServedModel(store, digest, force=config.force)
+
+    def rates() -> dict[str, str]:
+        elapsed = max(time.monotonic() - started, 1e-9)
+        return {"samples/s": f"{run.samples / elapsed:.2f}", "tok/s": f"{max(tokens[0], run.tokens) / elapsed:.0f}"}
 
     def on_step(rows: int) -> None:
         tokens[0] += rows
-        elapsed = max(time.monotonic() - started, 1e-9)
-        bar.tick(**{"samples/s": f"{run.samples / elapsed:.2f}", "tok/s": f"{tokens[0] / elapsed:.0f}"})
+        bar.tick(**rates())
 
-    # a plain line at least every 5 s off a terminal, also while a batch is running (tokens move per step)
+    # a plain line at least every 5 s off a terminal, also while a batch is running (tokens move per step;
+    # a server's requests report when each one ends, and the wait in between ticks every second)
     with progress("generate", total=total if show else None, unit="samples", interval=5.0) as bar:
         runner.on_step = on_step if show else None
+        if hasattr(runner, "on_tick"):
+            runner.on_tick = (lambda in_flight: bar.tick(**rates(), in_flight=in_flight)) if show else None
+        todo = list(batches)
         try:
-            for batch in batches:
+            while todo:
+                batch = todo.pop(0)
                 chosen = [problems[p] for p, _ in batch.items]
-                completions, extra = _complete(runner, chosen, seed=batch.seed, styles=styles, prompt_format=prompt_format)
-                store.append({**_row(p, s, c, digest), **extra, **_reply_field(c)}
-                             for (_, s), p, c in zip(batch.items, chosen, completions))
-                run.add(completions)
-                elapsed = max(time.monotonic() - started, 1e-9)
-                bar.advance(len(completions), **{"samples/s": f"{run.samples / elapsed:.2f}",
-                                                 "tok/s": f"{tokens[0] / elapsed:.0f}"})
+                stored: set[int] = set()
+
+                def keep(index: int, completion: Any, extra: dict[str, Any], batch: Batch = batch,
+                         chosen: list[Problem] = chosen, stored: set[int] = stored) -> None:
+                    """Store one finished sample at once (a server's replies arrive one by one)."""
+                    problem, sample_idx = chosen[index], batch.items[index][1]
+                    row = {**_row(problem, sample_idx, completion, digest), **extra, **_reply_field(completion),
+                           "prompt_sha": prompt_sha(model_input(problem, styles, prompt_format)),
+                           **completion.notes}
+                    served.check(row.get("served_model"), url=getattr(runner, "base", ""))
+                    store.append([row])
+                    stored.add(index)
+                    run.add([completion])
+                    if show:
+                        bar.advance(1, **rates())
+
+                completions, extra = _complete(runner, chosen, seed=batch.seed, styles=styles,
+                                               prompt_format=prompt_format, on_result=keep)
+                for index, completion in enumerate(completions):
+                    if index not in stored:
+                        keep(index, completion, extra)
+                if served.dropped:  # --force dropped another model's samples: make them again with this one
+                    served.dropped = False
+                    have = {(r["task_id"], int(r["sample_idx"])) for r in store.read(bad_rows="skip")
+                            if r.get("settings_hash") == digest}
+                    todo = plan_batches(problems, n_samples=config.n_samples, batch_size=config.batch_size,
+                                        seed=config.seed, done=have)
+                    bar.update(total=run.samples + sum(len(b.items) for b in todo) if show else None)
         except KeyboardInterrupt as exc:
             raise Interrupted(
                 f"interrupted; {run.samples} new samples are in {store.path}; rerun the same command to resume"
             ) from exc
+    if run.refused:
+        warn(f"{run.refused} samples were refused by the server (their rows hold its message in `error`); they "
+             "count as failed")
+
+
+class _ServedModel:
+    """The model a server says it is (each answer's `model` field) must stay the same within a folder: two
+    models served under one name (llama.cpp's server answers any name) would otherwise mix."""
+
+    def __init__(self, store: SampleStore, digest: str, *, force: bool) -> None:
+        self.store, self.force = store, force
+        rows = [r for r in store.read(bad_rows="skip") if r.get("settings_hash") == digest]
+        self.expected = next((r["served_model"] for r in rows if r.get("served_model")), None)
+        self.from_folder = self.expected is not None
+        self.dropped = False  # set when --force dropped the folder's samples of another model
+
+    def check(self, served: str | None, *, url: str) -> None:
+        if not served:
+            return
+        if self.expected is None:
+            self.expected = served
+            return
+        if served == self.expected:
+            return
+        if self.from_folder and self.force:
+            old = [r for r in self.store.read(bad_rows="skip") if r.get("served_model") == self.expected]
+            self.store.drop({(r["task_id"], int(r["sample_idx"])) for r in old})
+            warn(f"--force: dropped {len(old)} samples that {url} made as model {self.expected!r}; it now answers "
+                 f"as {served!r}")
+            self.expected, self.from_folder, self.dropped = served, False, True
+            return
+        where = f"the samples in {self.store.path} came from" if self.from_folder else "earlier answers of this run came from"
+        raise MismatchError(f"{url} answers as model {served!r}, but {where} {self.expected!r} (two models under one "
+                            "name?); use another -o folder, or --force to drop the other model's samples")
 
 
 def _complete(runner: Any, chosen: list[Problem], *, seed: int, styles: Styles,
-              prompt_format: PromptFormat | None) -> tuple[list[Any], dict[str, Any]]:
-    """One batch's completions in the prompt style, and the fields every row of it gets."""
+              prompt_format: PromptFormat | None,
+              on_result: Callable[[int, Any, dict[str, Any]], None] | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """One batch's completions in the prompt style, and the fields every row of it gets. A runner that
+    reports replies one by one (the openai backend) hands each to `on_result(index, completion, fields)`."""
     languages = [p.language for p in chosen]
     extra = dict(prompt_format.row_fields) if prompt_format is not None else {}
+    streams = "on_result" in getattr(runner, "streamed_methods", ())
     if styles.prompt == "chat":
-        users = [prompt_format.chat_user(p) if prompt_format is not None and prompt_format.chat_user
-                 else instruction(p.language, problem_text(p)) for p in chosen]
-        replies = runner.generate_chat(users, languages, seed=seed)
-        fitted = [dataclasses.replace(r, text=reconcile(p, extract_code(r.text, entry_name(p), p.language)), reply=r.text)
-                  for p, r in zip(chosen, replies)]
-        return fitted, {**extra, "prompt_style": "chat"}
+        extra = {**extra, "prompt_style": "chat"}
+        users = [model_input(p, styles, prompt_format) for p in chosen]
+
+        def fit(index: int, reply: Any) -> Any:
+            problem = chosen[index]
+            return dataclasses.replace(reply, text=reconcile(problem, extract_code(reply.text, entry_name(problem),
+                                                                                   problem.language)),
+                                       reply=reply.text)
+
+        hook = {"on_result": lambda i, r: on_result(i, fit(i, r), extra)} if streams and on_result else {}
+        replies = runner.generate_chat(users, languages, seed=seed, **hook)
+        return [fit(i, r) for i, r in enumerate(replies)], extra
+    hook = {"on_result": lambda i, c: on_result(i, c, extra)} if streams and on_result else {}
+    prompts = [model_input(p, styles, prompt_format) for p in chosen]
     if prompt_format is None:
-        prompts = [tagged_prompt(problem_text(p), p.language, styles.tag) for p in chosen]
-        return runner.generate(prompts, languages, seed=seed), extra
-    prompts = [prompt_format.build(p, styles.tag) for p in chosen]
+        return runner.generate(prompts, languages, seed=seed, **hook), extra
     return runner.generate(prompts, languages, seed=seed,
-                           scan_texts=[prompt_format.scan_text(p) for p in chosen]), extra
+                           scan_texts=[prompt_format.scan_text(p) for p in chosen], **hook), extra
 
 
 def _reply_field(completion: Any) -> dict[str, Any]:

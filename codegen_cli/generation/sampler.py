@@ -54,6 +54,7 @@ class Completion:
     num_tokens: int  # tokens generated for this row until it ended
     truncated_prompt: bool = False
     reply: str | None = None  # chat style: the model's whole reply (text is then the fitted completion)
+    notes: dict[str, Any] = field(default_factory=dict)  # extra samples-row fields (a server's refusal, ...)
 
 
 def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:

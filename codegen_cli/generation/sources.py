@@ -21,6 +21,7 @@ import functools
 import json
 import os
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,29 @@ def loadable(source: ModelSource, *, announce=None) -> str:
     return str(folder)
 
 
+def check_gguf(path: Path) -> None:
+    """Refuse (exit 3, naming the file) a GGUF whose header, metadata or tensor data do not fit in the file:
+    an interrupted download ends anywhere, and the readers below would fail with a bare struct or numpy
+    error. Called after a load failed, to explain it: parsing the metadata of a 49k-token vocabulary takes
+    seconds."""
+    from gguf import GGUFReader
+
+    size = path.stat().st_size
+    advice = "the download was probably cut off; download the file again"
+    try:
+        reader = GGUFReader(str(path))
+        end = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
+    except Exception as exc:  # noqa: BLE001 - struct.error, ValueError, IndexError... from a cut-off file
+        text = str(exc).strip().splitlines()
+        raise InputDataError(f"{path}: not loadable as a GGUF file: it ends early or is damaged ({size:,} bytes; "
+                             f"{text[0] if text else type(exc).__name__}); {advice}") from exc
+    if not reader.tensors:
+        raise InputDataError(f"{path}: not loadable as a GGUF file: no tensors in its {size:,} bytes; {advice}")
+    if end > size:
+        raise InputDataError(f"{path}: not loadable as a GGUF file: its tensors need {end:,} bytes but it has "
+                             f"{size:,}; {advice}")
+
+
 def _dequantize_into(source: ModelSource, folder: Path) -> None:
     """Load the GGUF through transformers, then save a plain folder; renamed into place when complete."""
     import importlib.util
@@ -121,7 +145,8 @@ def _dequantize_into(source: ModelSource, folder: Path) -> None:
     try:
         tokenizer = AutoTokenizer.from_pretrained(where, gguf_file=name)
         model = AutoModelForCausalLM.from_pretrained(where, gguf_file=name)
-    except (ValueError, KeyError, OSError, RuntimeError) as exc:
+    except (ValueError, KeyError, OSError, RuntimeError, IndexError, struct.error) as exc:
+        check_gguf(source.path)  # a cut-off file: say so (only now: the check costs seconds on a big file)
         text = str(exc).strip().splitlines()
         raise InputDataError(f"{source.path}: not loadable as a GGUF causal LM "
                              f"({text[0] if text else type(exc).__name__})") from exc

@@ -79,3 +79,15 @@ def test_gguf_fingerprint_is_its_hash(smollm2_gguf):
     from codegen_cli.generation.store import model_fingerprint
 
     assert model_fingerprint(str(smollm2_gguf)) == {"gguf_sha256": resolve_source(str(smollm2_gguf)).sha256}
+
+
+def test_a_cut_off_gguf_names_the_file_and_what_to_do(smollm2_gguf, tmp_path, model_cache):
+    """The SmolLM2 GGUF cut at 1 MiB (an interrupted download): exit 3 naming the file and saying to download
+    it again (it was `error: unpack_from requires a buffer of at least ...`, no file named)."""
+    cut = tmp_path / "cut.gguf"
+    with smollm2_gguf.open("rb") as whole:
+        cut.write_bytes(whole.read(1 << 20))
+    with pytest.raises(InputDataError) as failure:
+        loadable(resolve_source(str(cut)))
+    assert str(failure.value).startswith(f"{cut}: not loadable as a GGUF file: it ends early")
+    assert "download the file again" in str(failure.value) and failure.value.exit_code == 3
