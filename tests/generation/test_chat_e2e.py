@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.conftest import require_toolchains
+
 pytestmark = pytest.mark.slow
 
 
@@ -15,6 +17,7 @@ def _rows(path):
 
 
 def test_eval_gguf_chat_by_default(smollm2_gguf, smollm2_folder, tmp_path, monkeypatch):
+    require_toolchains("cpp")
     from codegen_cli.config import from_mapping
     from codegen_cli.evaluate.config import EvalConfig
     from codegen_cli.evaluate.model_eval import evaluate
@@ -37,6 +40,7 @@ def test_eval_gguf_chat_by_default(smollm2_gguf, smollm2_folder, tmp_path, monke
 
 
 def test_translate_in_chat_style(smollm2_folder, tmp_path, monkeypatch):
+    require_toolchains("cpp")
     from codegen_cli.config import from_mapping
     from codegen_cli.evaluate.config import EvalConfig
     from codegen_cli.evaluate.model_eval import evaluate

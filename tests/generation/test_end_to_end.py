@@ -10,9 +10,12 @@ import json
 
 import pytest
 
+from tests.conftest import require_toolchains
+
 
 @pytest.mark.slow
 def test_samples_are_scored_end_to_end(stopper_model, humaneval_x_dir, tmp_path):
+    require_toolchains("cpp")
     from codegen_cli.config import from_mapping
     from codegen_cli.evaluate.config import EvalConfig
     from codegen_cli.evaluate.model_eval import evaluate

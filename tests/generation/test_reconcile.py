@@ -168,7 +168,9 @@ def test_every_reply_shape_passes_in_every_language(problems, tmp_path, monkeypa
     from codegen_cli.config import from_mapping
     from codegen_cli.evaluate.config import ScoringConfig
     from codegen_cli.evaluate.scoring import score
+    from tests.conftest import require_toolchains
 
+    require_toolchains(*LANGS)
     monkeypatch.setenv("CODEGEN_ALLOW_CODE_EXECUTION", "1")
     rows, shapes = [], []
     for problem in problems:

@@ -21,8 +21,9 @@ import atexit
 import functools
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
+
+from codegen_cli.evaluate.sandbox.scratch import make_scratch, remove_tree
 
 SETUP_FAILED = 125  # the script's exit code when the root cannot be built (the program never ran)
 
@@ -88,11 +89,12 @@ exec $prefix /bin/sh -c 'cd -- "$0" && unset OLDPWD && exec "$@"' "$workdir" "$@
 @functools.cache
 def mountpoint() -> str:
     """An empty host dir that each run's namespace mounts its private root on (it stays empty on the host:
-    the mounts live in namespaces that die with the run). One per evaluator process."""
-    path = tempfile.mkdtemp(prefix="codegen-root-")
+    the mounts live in namespaces that die with the run). One per evaluator process, a scratch dir, so the
+    next evaluator sweeps it when this one was killed."""
+    path = make_scratch("root")
     os.chmod(path, 0o755)
-    atexit.register(lambda: os.path.isdir(path) and os.rmdir(path))
-    return path
+    atexit.register(remove_tree, path)
+    return str(path)
 
 
 def unshare_prefix(*, user_namespace: bool) -> list[str]:
