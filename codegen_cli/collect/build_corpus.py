@@ -237,16 +237,37 @@ def merge(cfg: CollectConfig) -> CollectSummary:
         raise InputDataError(f"cannot merge: shards {missing} of {total} have not finished; run them first")
     chunk_ids: list[int] = []
     stats = Stats()
-    source_info: list[dict[str, Any]] = []
-    for marker in markers:
-        info = json.loads(marker.read_text(encoding="utf-8"))
+    infos = [(marker, json.loads(marker.read_text(encoding="utf-8"))) for marker in markers]
+    for marker, info in infos:
+        problem = _shard_mismatch(infos[0][1], info, data["options_sha256"])
+        if problem:
+            raise MismatchError(f"cannot merge: shard {marker.stem} and shard {infos[0][0].stem} {problem}; the "
+                                "chunks would not add up to one corpus. Rerun every shard against the same "
+                                "sources (pin git sources with @COMMIT), then --merge")
         chunk_ids += info["chunks"]
-        source_info = info["sources"]
+    source_info = infos[0][1]["sources"]
     for index in chunk_ids:
         stats.add(Stats.from_dict(json.loads(chunk_paths(work, index)[2].read_text(encoding="utf-8"))["stats"]))
     stored = CollectConfig(**{**_config_fields(data["options"]), "output": cfg.output, "keep_work": cfg.keep_work})
     return _finish(stored, work, options=data["options"], digest=data["options_sha256"], source_info=source_info,
                    stats=stats, chunk_ids=sorted(chunk_ids), resumed=0, started=started)
+
+
+def _shard_mismatch(first: dict[str, Any], other: dict[str, Any], digest: str) -> str | None:
+    """How two shard markers disagree (options, source listing, pinned commit), or None. Each shard lists
+    its sources itself, so a file added between two shard runs, or an unpinned git ref that moved, gives
+    shards that chunked different listings: their chunks neither cover every file nor only once."""
+    if other.get("options_sha256") != digest:
+        return "ran with other options"
+    change = describe_change(first["sources"], other["sources"])
+    if change is not None:
+        return f"saw different sources ({change})"
+    commits = [(a.get("spec"), a.get("commit"), b.get("commit"))
+               for a, b in zip(first["sources"], other["sources"]) if a.get("commit") != b.get("commit")]
+    if commits:
+        spec, one, two = commits[0]
+        return f"saw different commits of {spec} ({one} vs {two})"
+    return None
 
 
 def _config_fields(options: dict[str, Any]) -> dict[str, Any]:

@@ -82,6 +82,23 @@ def test_merge_refuses_missing_shards(tmp_path: Path):
         run_collect([], tmp_path / "out", merge=True)
 
 
+def test_merge_refuses_shards_that_saw_different_sources(tmp_path: Path, cli):
+    """Issue 23's case: shard 0/2, one file added to the source, shard 1/2, --merge. It gave 5 documents
+    instead of 7 with exit 0 (the merge took the last shard's listing); now exit 4 naming the change."""
+    from codegen_cli.errors import MismatchError
+
+    src = write_files(tmp_path / "src", {f"m{i}.py": python_source(i, lines=30) for i in range(6)})
+    out = tmp_path / "out"
+    run_collect([src], out, chunk_files=1, shard="0/2")
+    write_files(src, {"added.py": python_source(99, lines=30)})
+    run_collect([src], out, chunk_files=1, shard="1/2")
+    with pytest.raises(MismatchError, match=r"1-of-2 and shard 0-of-2 saw different sources \(.*1 file added\)"):
+        run_collect([], out, merge=True)
+    result = cli("collect", "--merge", "-o", out)
+    assert result.exit_code == 4 and "1 file added" in result.stderr
+    assert not (out / "manifest.json").exists()
+
+
 def test_killed_during_the_final_write_is_redone(tmp_path: Path):
     """State left by a kill after the chunks finished: stray shards and temp files, no manifest."""
     src = many_files(tmp_path / "src", 30)
