@@ -9,6 +9,7 @@ remote cannot be reached the cached commit is used, with a warning.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -107,6 +108,16 @@ def checkout(url: str, ref: str | None, cache_dir: Path, warn: Callable[[str], N
     commit; otherwise it is fetched again.
     """
     folder = cache_folder(cache_dir, url, ref)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # One process at a time per cached tree: concurrent `--shard` runs on one machine share the cache, and
+    # without the lock one deleted the staging clone another was still fetching into (issue 23). The
+    # second waits, then finds the marker and reuses the tree.
+    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _checkout_locked(folder, url, ref, warn)
+
+
+def _checkout_locked(folder: Path, url: str, ref: str | None, warn: Callable[[str], None] | None) -> Checkout:
     marker = folder.with_name(folder.name + MARKER)  # beside the tree, so the walk never sees it
     if marker.is_file():
         data = json.loads(marker.read_text(encoding="utf-8"))
@@ -119,7 +130,6 @@ def checkout(url: str, ref: str | None, cache_dir: Path, warn: Callable[[str], N
             return Checkout(folder, url, ref, data["commit"])
         if current == data["commit"]:
             return Checkout(folder, url, ref, data["commit"])
-    cache_dir.mkdir(parents=True, exist_ok=True)
     staging = folder.with_name(folder.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     try:

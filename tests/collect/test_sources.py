@@ -34,7 +34,24 @@ def test_git_clone_records_commit_and_reuses_cache(tmp_path: Path):
     git("commit", "-q", "-m", "second", cwd=tmp_path / "repo")
     moved = run_collect([f"file://{tmp_path / 'repo'}"], tmp_path / "out3", cache_dir=cache)
     assert moved.sources[0]["commit"] == git("rev-parse", "HEAD", cwd=tmp_path / "repo") != commit
-    assert len(list(cache.iterdir())) == 2  # one checkout + its marker
+    assert len([p for p in cache.iterdir() if p.suffix != ".lock"]) == 2  # one checkout + its marker
+
+
+def test_concurrent_shards_share_the_git_cache_safely(tmp_path: Path):
+    """Shard processes on one machine clone the same repository into one cache at the same time: one
+    clones, the others wait for its lock and reuse the tree (before the lock they deleted each other's
+    staging clone)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from codegen_cli.collect.gitrepo import checkout
+
+    commit = make_repo(tmp_path / "repo", {f"m{i}.py": python_source(i) for i in range(20)})
+    cache = tmp_path / "cache"
+    with ProcessPoolExecutor(4) as pool:
+        results = list(pool.map(checkout, [f"file://{tmp_path / 'repo'}"] * 4, [None] * 4, [cache] * 4))
+    assert {r.commit for r in results} == {commit} and len({r.path for r in results}) == 1
+    assert len(list(results[0].path.glob("*.py"))) == 20
+    assert not list(cache.glob("*.partial"))
 
 
 def test_ref_pins_tag_branch_and_commit(tmp_path: Path):
