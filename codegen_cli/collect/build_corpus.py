@@ -12,16 +12,18 @@ returned as is; when a source changed since (a file added, removed or edited) th
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from codegen_cli.atomic import atomic_write_json, sha256_json
+from codegen_cli.atomic import atomic_open, atomic_write_json, sha256_json
 from codegen_cli.collect import dedup
 from codegen_cli.collect import sources as src
 from codegen_cli.collect.card import CARD_NAME, write_dataset_card
@@ -32,7 +34,14 @@ from codegen_cli.collect.listing import describe_change, list_source
 from codegen_cli.collect.process import WorkerSettings, chunk_paths
 from codegen_cli.collect.runner import make_chunks, run_chunks
 from codegen_cli.collect.stats import Stats
-from codegen_cli.collect.writer import write_corpus
+from codegen_cli.collect.writer import (
+    SHARD_PATTERN,
+    chunk_offsets,
+    plan_files,
+    remove_stale,
+    report_drops,
+    write_file,
+)
 from codegen_cli.errors import InputDataError, MismatchError, UsageError
 from codegen_cli.jsonl_store import writer_lock
 from codegen_cli.languages import parse_language_list
@@ -46,7 +55,9 @@ def collect(cfg: CollectConfig) -> CollectSummary:
     cfg.validate()
     started = time.monotonic()
     if cfg.merge:
-        with writer_lock(cfg.output):
+        # `--merge --shard I/N` tasks run at once by design (each writes its own files; merge_lock orders
+        # the shared steps): only a whole merge is one writer
+        with contextlib.nullcontext() if cfg.shard else writer_lock(cfg.output):
             return merge(cfg)
     options = cfg.row_options()
     options["sources"] = source_specs(cfg)
@@ -250,7 +261,7 @@ def merge(cfg: CollectConfig) -> CollectSummary:
         stats.add(Stats.from_dict(json.loads(chunk_paths(work, index)[2].read_text(encoding="utf-8"))["stats"]))
     stored = CollectConfig(**{**_config_fields(data["options"]), "output": cfg.output, "keep_work": cfg.keep_work})
     return _finish(stored, work, options=data["options"], digest=data["options_sha256"], source_info=source_info,
-                   stats=stats, chunk_ids=sorted(chunk_ids), resumed=0, started=started)
+                   stats=stats, chunk_ids=sorted(chunk_ids), resumed=0, started=started, part=cfg.shard_spec())
 
 
 def _shard_mismatch(first: dict[str, Any], other: dict[str, Any], digest: str) -> str | None:
@@ -280,8 +291,85 @@ def _config_fields(options: dict[str, Any]) -> dict[str, Any]:
 
 def _finish(cfg: CollectConfig, work: Path, *, options: dict[str, Any], digest: str,
             source_info: list[dict[str, Any]], stats: Stats, chunk_ids: list[int], resumed: int,
-            started: float) -> CollectSummary:
+            started: float, part: tuple[int, int] = (0, 1)) -> CollectSummary:
+    """Pass 2: decide the drops (global exact + near dedup) and the shard plan once, write this process's
+    part of the shards (all of them unless `part` = (I, N) of a `--merge --shard I/N` task), and, once
+    every shard is written, the manifest and card. Only the last part to finish writes those."""
     tables = [chunk_paths(work, i)[0] for i in chunk_ids]
+    with merge_lock(work):
+        decision = _decision(cfg, work, tables, chunk_ids, stats)
+    codes = np.load(work / "drops.npy", mmap_mode="r")
+    offsets = chunk_offsets(tables)
+    index, count = part
+    t_write = time.monotonic()
+    names = [SHARD_PATTERN.format(number) for number in range(len(decision["plan"]))]
+    for number, chunks in enumerate(decision["plan"]):
+        if number % count == index:
+            write_file(number, chunks, tables, offsets, codes, cfg.output / "data")
+            _mark_written(work, number, cfg.output / "data" / names[number])
+    write_s = time.monotonic() - t_write
+    with merge_lock(work):
+        manifest = cfg.output / MANIFEST_NAME
+        if count > 1 and manifest.is_file() and not (work / "options.json").is_file():
+            summary = CollectSummary(**json.loads(manifest.read_text(encoding="utf-8"))["summary"])
+            summary.already_complete = True  # another part finished the corpus a moment ago
+            return summary
+        if count > 1 and not all(_written(work, number, cfg.output / "data" / name)
+                                 for number, name in enumerate(names)):
+            log(f"collect --merge: wrote part {index}/{count} ({sum(1 for n in range(len(names)) if n % count == index)} "
+                f"of {len(names)} shards); the last part to finish writes the manifest")
+            partial = _summary(cfg, Stats.from_dict(decision["stats"]), source_info, [], complete=False,
+                               chunks=len(chunk_ids), resumed=resumed, seconds=time.monotonic() - started)
+            return partial
+        remove_stale(cfg.output / "data", names)
+        summary = _summary(cfg, Stats.from_dict(decision["stats"]), source_info, [f"data/{name}" for name in names],
+                           complete=True, chunks=len(chunk_ids), resumed=resumed, seconds=time.monotonic() - started)
+        _check_kept(summary)
+        counts = {"documents": summary.documents, "files_seen": summary.files_seen, "bytes_in": summary.bytes_in,
+                  "bytes_read": summary.bytes_read, "bytes_out": summary.bytes_out,
+                  "per_language": summary.per_language, "dropped": summary.dropped,
+                  "dropped_per_language": summary.dropped_per_language, "redactions": summary.redactions,
+                  "near_duplicate_clusters": decision["clusters"]}
+        timings = {"dedup_s": decision["dedup_s"], "write_s": round(write_s, 3), "total_s": round(summary.seconds, 3)}
+        write_manifest(cfg.output, Manifest(
+            stage="collect", inputs=source_info, options=options, counts=counts, timings=timings,
+            extra={"options_sha256": digest, "shards": summary.shards, "summary": summary.to_dict()},
+        ))
+        write_dataset_card(cfg.output, json.loads(manifest.read_text(encoding="utf-8")))
+        if not cfg.keep_work:
+            _remove_work(work, keep_lock=count > 1)
+    return summary
+
+
+def _remove_work(work: Path, *, keep_lock: bool) -> None:
+    """The work folder once the corpus is complete; with concurrent parts, all but the lock file that a
+    part still waiting on it opens next (it then finds the manifest and stops)."""
+    if not keep_lock:
+        shutil.rmtree(work, ignore_errors=True)
+        return
+    for entry in work.iterdir():
+        if entry.name != "merge.lock":
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def merge_lock(work: Path) -> Iterator[None]:
+    """Orders the shared steps of concurrent `--merge --shard I/N` tasks (the drop decision, the final
+    manifest) with a file lock in the work folder, which every task sees (a shared filesystem)."""
+    with open(work / "merge.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _decision(cfg: CollectConfig, work: Path, tables: list[Path], chunk_ids: list[int], stats: Stats) -> dict[str, Any]:
+    """The drops (`drops.npy`: 0 kept, else an index into DEDUP_REASONS per row, in chunk order), the shard
+    plan and the counts after the drops: computed by the first process that needs them, reused by the
+    others and by a rerun after a kill (`decision.json`, keyed by the chunks it was made from)."""
+    path = work / "decision.json"
+    if path.is_file() and (work / "drops.npy").is_file():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("chunks") == chunk_ids and data.get("target_bytes") == cfg.shard_size_mb * 1_000_000:
+            return data
     keys = [chunk_paths(work, i)[1] for i in chunk_ids]
     t_dedup = time.monotonic()
     codes = np.zeros(sum(np.load(k, mmap_mode="r").shape[0] for k in keys), dtype=np.uint8)
@@ -291,26 +379,31 @@ def _finish(cfg: CollectConfig, work: Path, *, options: dict[str, Any], digest: 
     if cfg.near_dedup:
         near, clusters = dedup.near_duplicates(keys, codes != 0, cfg.bands)
         codes[near] = 2
-    t_write = time.monotonic()
-    shards = write_corpus(tables, codes, reasons=DEDUP_REASONS, data_dir=cfg.output / "data",
-                          target_bytes=cfg.shard_size_mb * 1_000_000, on_drop=stats.unkeep)
-    timings = {"dedup_s": round(t_write - t_dedup, 3), "write_s": round(time.monotonic() - t_write, 3)}
-    summary = _summary(cfg, stats, source_info, [f"data/{name}" for name in shards], complete=True,
-                       chunks=len(chunk_ids), resumed=resumed, seconds=time.monotonic() - started)
-    _check_kept(summary)
-    counts = {"documents": summary.documents, "files_seen": summary.files_seen, "bytes_in": summary.bytes_in,
-              "bytes_read": summary.bytes_read, "bytes_out": summary.bytes_out, "per_language": summary.per_language, "dropped": summary.dropped,
-              "dropped_per_language": summary.dropped_per_language, "redactions": summary.redactions,
-              "near_duplicate_clusters": clusters}
-    timings["total_s"] = round(summary.seconds, 3)
-    write_manifest(cfg.output, Manifest(
-        stage="collect", inputs=source_info, options=options, counts=counts, timings=timings,
-        extra={"options_sha256": digest, "shards": summary.shards, "summary": summary.to_dict()},
-    ))
-    write_dataset_card(cfg.output, json.loads((cfg.output / MANIFEST_NAME).read_text(encoding="utf-8")))
-    if not cfg.keep_work:
-        shutil.rmtree(work, ignore_errors=True)
-    return summary
+    after = Stats.from_dict(stats.to_dict())
+    report_drops(tables, codes, reasons=DEDUP_REASONS, on_drop=after.unkeep)
+    plan = plan_files(tables, codes, target_bytes=cfg.shard_size_mb * 1_000_000)
+    with atomic_open(work / "drops.npy", "wb") as handle:
+        np.save(handle, codes)
+    data = {"chunks": chunk_ids, "target_bytes": cfg.shard_size_mb * 1_000_000, "plan": plan,
+            "clusters": clusters, "stats": after.to_dict(), "dedup_s": round(time.monotonic() - t_dedup, 3)}
+    for stale in (work / "written").glob("*.json"):
+        stale.unlink()  # written under another decision
+    atomic_write_json(path, data)
+    return data
+
+
+def _mark_written(work: Path, number: int, file: Path) -> None:
+    info = file.stat()
+    atomic_write_json(work / "written" / f"{number:05d}.json", {"bytes": info.st_size, "mtime_ns": info.st_mtime_ns})
+
+
+def _written(work: Path, number: int, file: Path) -> bool:
+    """Whether shard `number` was written under the current decision and is still that file."""
+    marker = work / "written" / f"{number:05d}.json"
+    if not marker.is_file() or not file.is_file():
+        return False
+    info, data = file.stat(), json.loads(marker.read_text(encoding="utf-8"))
+    return data == {"bytes": info.st_size, "mtime_ns": info.st_mtime_ns}
 
 
 def _summary(cfg: CollectConfig, stats: Stats, source_info: list[dict[str, Any]], shards: list[str], *,

@@ -93,8 +93,11 @@ class CollectConfig:
                                 why="few files, each quick to read and copy", at_least=1)
     workers: int | None = option(None, "Worker processes.", group=_RUN, shown_default="usable CPUs",
                                  why="one per CPU this process may run on (affinity)", at_least=1)
-    shard: str | None = option(None, "Process only part I of N ('I/N'); combine later with --merge.", group=_RUN)
-    merge: bool = option(False, "Combine the finished --shard runs in --output into one corpus.", group=_RUN)
+    shard: str | None = option(None, "Process only part I of N ('I/N'); combine later with --merge. With "
+                               "--merge: write part I of N of the merged corpus (the last part to finish "
+                               "writes the manifest).", group=_RUN)
+    merge: bool = option(False, "Combine the finished --shard runs in --output into one corpus (global "
+                         "dedup, then the shards' write; alone, it writes the whole corpus).", group=_RUN)
     keep_work: bool = option(False, "Keep the intermediate .work/ folder after finishing.", group=_RUN)
     overwrite: bool = option(False, "Replace a finished or half-finished corpus made with other options.",
                              group=_RUN)
@@ -132,8 +135,6 @@ class CollectConfig:
                     raise ValueError
             except ValueError:
                 problems.append(f"--shard {self.shard!r}: expected I/N with 0 <= I < N, e.g. 0/4")
-        if self.shard and self.merge:
-            problems.append("--shard and --merge are separate steps: run every shard, then --merge once")
         if self.num_perm < 2 or self.num_perm & (self.num_perm - 1):
             problems.append(f"--num-perm {self.num_perm}: must be a power of two (e.g. 128, 256)")
         elif self.bands * self.rows > self.num_perm:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -71,6 +72,33 @@ def test_shards_then_merge_equal_a_single_run(tmp_path: Path):
     assert merged.dropped == single.dropped
     assert corpus_bytes(out) == corpus_bytes(tmp_path / "single")
     assert run_collect([], out, merge=True).already_complete
+
+
+def _concurrently(commands: list[list[str]]) -> None:
+    procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for c in commands]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+
+
+def test_concurrent_shards_and_a_spread_write_equal_one_process(tmp_path: Path):
+    """Issue 23: 3 `--shard I/3` processes at once, then 3 `--merge --shard I/3` processes at once (each
+    writes its own corpus files; the last one writes the manifest): byte for byte the single run."""
+    files = {f"pkg/mod_{i:03d}.py": python_source(i, lines=1500) for i in range(48)}  # ~3 MB
+    files.update({f"copies/dup_{i:03d}.py": python_source(i, lines=1500) for i in range(0, 48, 9)})
+    src = write_files(tmp_path / "src", files)
+    single = run_collect([src], tmp_path / "single", chunk_files=4, shard_size_mb=1)
+    out = tmp_path / "spread"
+    base = [sys.executable, "-m", "codegen_cli", "collect", "-o", str(out), "--workers", "1",
+            "--cache-dir", str(tmp_path / "cache")]
+    _concurrently([base + [str(src), "--set", "chunk_files=4", "--shard-size-mb", "1", "--shard", f"{i}/3"]
+                   for i in range(3)])
+    _concurrently([base + ["--merge", "--shard", f"{i}/3"] for i in range(3)])
+    assert len(corpus_bytes(tmp_path / "single")) >= 3  # every part wrote at least one file
+    assert corpus_bytes(out) == corpus_bytes(tmp_path / "single")
+    merged = json.loads((out / "manifest.json").read_text())["summary"]
+    assert merged["documents"] == single.documents and merged["dropped"] == single.dropped
+    assert not (out / ".work" / "parts").exists()
 
 
 def test_merge_refuses_missing_shards(tmp_path: Path):
