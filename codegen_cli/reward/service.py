@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen_cli.errors import CodegenError, UsageError
+from codegen_cli.output import heartbeat
 from codegen_cli.reward.config import JudgeConfig
 
 HOST = "127.0.0.1"  # never another interface: the service runs whatever code it is sent
@@ -144,7 +145,8 @@ class Judge:
             started = time.monotonic()
             self._busy = 1
             try:
-                verdicts = self.reward.score(job.completions, task_id=job.task_id)
+                with heartbeat(f"judge: scoring {len(job.completions)} completions"):  # a long batch is not silent
+                    verdicts = self.reward.score(job.completions, task_id=job.task_id)
             except BaseException as exc:  # noqa: BLE001 - reported to the request, never kills the worker
                 job.future.set_exception(exc)
                 continue

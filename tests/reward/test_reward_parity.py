@@ -23,16 +23,21 @@ from tests.reward.conftest import start_judge, stop_judge
 
 pytestmark = pytest.mark.slow
 
-RUNNING_PER_LANGUAGE = {"python": 99, "js": 99, "cpp": 4, "go": 4, "java": 4, "rust": 3}  # warm runtimes are cheap
-TAMPERED_PER_LANGUAGE = 2  # refused before any build: cheap, and they must be refused the same way
+# Cases per language that build and run (honest controls first, then attacks) and that the static check
+# refuses: enough for every verdict path of each language, few enough to score three times in about a minute.
+RUNNING_PER_LANGUAGE = {"python": 12, "js": 10, "cpp": 3, "go": 3, "java": 3, "rust": 2}
+TAMPERED_PER_LANGUAGE = 1
 
 
 def _chosen(languages: list[str]) -> list[Case]:
     chosen = []
     for language in languages:
         mine = [c for c in CASES if c.language == language]
-        running = [c for c in mine if c.expect != "tampered"][: RUNNING_PER_LANGUAGE[language]]
-        chosen += running + [c for c in mine if c.expect == "tampered"][:TAMPERED_PER_LANGUAGE]
+        honest = [c for c in mine if c.kind == "honest"]
+        attacks = [c for c in mine if c.kind != "honest" and c.expect != "tampered"]
+        limit = RUNNING_PER_LANGUAGE[language]
+        chosen += (attacks[: max(1, limit - len(honest))] + honest)[:limit]
+        chosen += [c for c in mine if c.expect == "tampered"][:TAMPERED_PER_LANGUAGE]
     return chosen
 
 
@@ -125,7 +130,7 @@ def test_a_hostile_completion_cannot_change_another_ones_reward():
     for text, task in attacks[len(honest):]:
         mixed.append(text)
         mixed_ids.append(task)
-    with ExecutionReward(languages=["python", "cpp", "js"], workers=2, timeout=5.0, cache_size=0) as reward:
+    with ExecutionReward(languages=["python", "cpp", "js"], workers=2, timeout=3.0, cache_size=0) as reward:
         alone = reward(honest, task_id=honest_ids)
         together = reward(mixed, task_id=mixed_ids)
         after = reward(honest, task_id=honest_ids)
