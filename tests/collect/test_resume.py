@@ -140,3 +140,32 @@ def test_killed_during_the_final_write_is_redone(tmp_path: Path):
     assert again.chunks_resumed == again.chunks
     assert corpus_bytes(out) == reference
     assert not list((out / "data").glob(".*.tmp"))
+
+
+@pytest.mark.slow
+def test_the_documented_slurm_script_equals_one_process(tmp_path: Path):
+    """pipelines/slurm/collect.sh (the script docs/collect.md shows) on a real one-node Slurm cluster: 3
+    array tasks collect, 3 dependent tasks write the merged corpus; byte for byte one process's corpus."""
+    from tests.conftest import REPO_ROOT, toolchain_missing
+
+    from .slurm_cluster import INSTALL, missing, slurm_cluster, wait_for_jobs
+
+    if missing():
+        toolchain_missing(f"Slurm is not installed ({', '.join(missing())} missing); fix: {INSTALL}")
+    files = {f"pkg/mod_{i:03d}.py": python_source(i, lines=1500) for i in range(48)}
+    files.update({f"copies/dup_{i:03d}.py": python_source(i, lines=1500) for i in range(0, 48, 9)})
+    src = write_files(tmp_path / "src", files)
+    run_collect([src], tmp_path / "single", chunk_files=4, shard_size_mb=1)
+    out = tmp_path / "slurm"
+    with slurm_cluster() as env:
+        submitted = subprocess.run(
+            [str(REPO_ROOT / "pipelines" / "slurm" / "collect.sh"), "3", str(out), str(src), "--set",
+             "chunk_files=4", "--shard-size-mb", "1", "--workers", "1", "--cache-dir", str(tmp_path / "cache")],
+            env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert submitted.returncode == 0, submitted.stderr
+        jobs = submitted.stdout.split()
+        wait_for_jobs(env, jobs)
+    logs = {p.name: p.read_text() for p in out.glob("slurm-*.log")}
+    assert len(logs) == 6, logs
+    assert (out / "manifest.json").is_file(), logs
+    assert corpus_bytes(out) == corpus_bytes(tmp_path / "single")
