@@ -88,7 +88,7 @@ class ExecutionReward:
 
     def _start(self, problems: ProblemsArg) -> None:
         from codegen_cli.cpus import resolve_workers
-        from codegen_cli.evaluate.config import ScoringConfig
+        from codegen_cli.evaluate.config import SANDBOX_MIN_ENV, ScoringConfig
         from codegen_cli.evaluate.languages import get_language
         from codegen_cli.evaluate.languages.context import default_cache_dir
         from codegen_cli.evaluate.preflight import preflight, prepare_tool_cache
@@ -104,9 +104,12 @@ class ExecutionReward:
         self.cache_dir = (cfg.cache_dir or default_cache_dir()).resolve()
         self.toolchains = preflight(self.languages, self.cache_dir)
         try:
-            self.sandbox = Sandbox(cfg.sandbox)
+            self.sandbox = Sandbox(cfg.sandbox, minimum=cfg.sandbox_min)
         except SandboxUnavailable as exc:
-            raise UsageError(f"{exc}; use sandbox='auto' to take the strongest tier that works") from exc
+            hint = "" if cfg.sandbox == "auto" else "; use sandbox='auto' to take the strongest tier that works"
+            raise UsageError(f"{exc}{hint}") from exc
+        except ValueError as exc:  # an unknown tier in CODEGEN_SANDBOX_MIN
+            raise UsageError(f"{exc} ({SANDBOX_MIN_ENV})") from exc
         self._hide(problems)
         log(f"reward: {len(chosen)} problems ({', '.join(self.languages)}); sandbox tier {self.sandbox.tier} "
             f"({self.sandbox.reason})")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from codegen_cli.config import option, section
 from codegen_cli.errors import UsageError, raise_problems
-from codegen_cli.evaluate.config import ALLOW_ENV, SANDBOXES
+from codegen_cli.evaluate.config import ALLOW_ENV, SANDBOX_MIN_ENV, SANDBOXES
+from codegen_cli.evaluate.sandbox.tiers import TIERS
 from codegen_cli.evaluate.postprocess import MODES as POSTPROCESS_MODES
 from codegen_cli.languages import language_key
 from codegen_cli.options import value_problems
@@ -59,6 +60,10 @@ class RewardConfig:
                             why="the same as codegen eval", at_least=64)
     sandbox: str = option("auto", "Isolation tier: auto (strongest that works), bwrap, unshare or rlimits.",
                           group=_LIMITS, why="the strongest isolation the host offers", choices=SANDBOXES)
+    sandbox_min: str = option(
+        "rlimits", "Refuse to start (exit 2) unless the sandbox tier is at least this strong: bwrap, unshare or "
+        f"rlimits (also: {SANDBOX_MIN_ENV}).", group=_LIMITS, choices=TIERS,
+        why="as codegen eval: any tier runs programs, with a loud warning for rlimits")
     cache_dir: Path | None = option(
         None, "Tool cache (PCH, Rust crates, javac CDS, Go build cache, js-md5).", group=_LIMITS,
         shown_default="CODEGEN_EVAL_CACHE or ~/.cache/codegen/eval")

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import toolchain_missing
-from tests.evaluate.conftest import require_toolchains
+from tests.conftest import require_toolchains, toolchain_missing
 
 pytestmark = pytest.mark.slow
 

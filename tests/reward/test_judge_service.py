@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from codegen_cli.reward.client import JudgeClient, JudgeError
-from tests.evaluate.conftest import require_toolchains
+from tests.conftest import require_toolchains
 from tests.reward.conftest import start_judge, stop_judge
 
 pytestmark = pytest.mark.slow

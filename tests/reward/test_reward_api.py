@@ -11,7 +11,7 @@ import pytest
 
 from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.reward import ExecutionReward, RewardConfig
-from tests.evaluate.conftest import require_toolchains
+from tests.conftest import require_toolchains
 
 # Our own toy problems in HumanEval-X's shape (never HumanEval-X itself in a training-style test).
 ADD = {"task_id": "toy/add", "language": "python", "prompt": "def add(a, b):\n    \"\"\"a + b\"\"\"\n",
@@ -112,6 +112,8 @@ def test_bad_construction_is_a_clear_error():
         ExecutionReward([{"task_id": "toy/x", "language": "python", "prompt": "def f():\n"}])
     with pytest.raises(InputDataError, match="language"):
         ExecutionReward([{**ADD, "language": "cobol"}])
+    with pytest.raises(UsageError, match="weaker than the required minimum bwrap"):
+        ExecutionReward([ADD], sandbox="rlimits", sandbox_min="bwrap")
 
 
 def test_asserts_reward_counts_in_the_judge():

@@ -17,7 +17,8 @@ from codegen_cli.evaluate.problems import load_problems
 from codegen_cli.evaluate.scoring import score
 from codegen_cli.reward import ExecutionReward
 from codegen_cli.reward.client import JudgeClient
-from tests.evaluate.conftest import ALL_LANGUAGES, HUMANEVAL_X, require_toolchains
+from tests.conftest import require_toolchains
+from tests.evaluate.conftest import ALL_LANGUAGES, HUMANEVAL_X
 from tests.evaluate.test_hostile_verdicts import CASES, Case
 from tests.reward.conftest import start_judge, stop_judge
 
