@@ -11,7 +11,7 @@ import pytest
 
 from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.reward import ExecutionReward, RewardConfig
-from tests.conftest import require_toolchains
+from tests.conftest import path_without, require_toolchains
 
 # Our own toy problems in HumanEval-X's shape (never HumanEval-X itself in a training-style test).
 ADD = {"task_id": "toy/add", "language": "python", "prompt": "def add(a, b):\n    \"\"\"a + b\"\"\"\n",
@@ -114,6 +114,16 @@ def test_bad_construction_is_a_clear_error():
         ExecutionReward([{**ADD, "language": "cobol"}])
     with pytest.raises(UsageError, match="weaker than the required minimum bwrap"):
         ExecutionReward([ADD], sandbox="rlimits", sandbox_min="bwrap")
+
+
+def test_a_missing_toolchain_stops_the_constructor_with_its_fix(monkeypatch, tmp_path):
+    """The preflight runs once, at creation: a machine without Go learns the install command before any
+    training step, not as every Go completion "failing"."""
+    monkeypatch.setenv("PATH", path_without(tmp_path / "bin", "go"))
+    go_problem = {"task_id": "toy/go", "language": "go", "prompt": "package main\n\nfunc Add(a, b int) int {\n",
+                  "test": "package main\n"}
+    with pytest.raises(UsageError, match=r"toolchain preflight failed.*go.*fix: apt-get install"):
+        ExecutionReward([go_problem])
 
 
 def test_asserts_reward_counts_in_the_judge():
