@@ -93,9 +93,10 @@ def _collect_chunks(cfg: CollectConfig, sources: list[src.Source], source_info: 
                     kept_before_dedup=sum(v[0] for v in stats.kept.values()))
 
     streams = ((i, s.name, src.iter_items(s, skip_vendored=cfg.skip_vendored, content_column=cfg.content_column,
-                                          path_column=cfg.path_column, language_column=cfg.language_column))
+                                          path_column=cfg.path_column, language_column=cfg.language_column,
+                                          chunk_files=cfg.chunk_files))
                for i, s in enumerate(sources))
-    mine = (c for c in make_chunks(streams, cfg.chunk_files) if c.index % shard_count == shard_index)
+    mine = make_chunks(streams, cfg.chunk_files, wanted=lambda index: index % shard_count == shard_index)
     with progress("collect", total=sum(s["listing"]["files"] for s in source_info) or None, unit="files") as bar:
         run_chunks(mine, settings, cfg.worker_count(), on_done)
     atomic_write_json(work / "shards" / f"{shard_index}-of-{shard_count}.json",

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from codegen_cli.collect.datasets_src import LocalRows
 from codegen_cli.collect.items import Chunk, Item, item_weight
 from codegen_cli.collect.process import WorkerSettings, chunk_paths, process_chunk
 from codegen_cli.work_units import run_units
@@ -19,21 +20,35 @@ from codegen_cli.work_units import run_units
 CHUNK_BYTES = 16 * 1024 * 1024  # bounds a worker's memory and the work lost to a kill
 
 
-def make_chunks(sources: Iterable[tuple[int, str, Iterator[Item]]], chunk_files: int) -> Iterator[Chunk]:
-    """Chunks of at most `chunk_files` items or ~CHUNK_BYTES of input; never spanning two sources."""
+def make_chunks(sources: Iterable[tuple[int, str, Iterator[Item] | LocalRows]], chunk_files: int,
+                wanted: Callable[[int], bool] = lambda _index: True) -> Iterator[Chunk]:
+    """The `wanted` chunks (by global index) of at most `chunk_files` items or ~CHUNK_BYTES of input;
+    never spanning two sources. A local dataset source (LocalRows) is cut by row count alone, so the
+    boundaries are known without reading it, and only the wanted chunks' rows are read (a `--shard I/N`
+    run reads its own rows, not every row)."""
     index = 0
     for source_index, name, items in sources:
+        if isinstance(items, LocalRows):
+            for start in range(0, len(items), chunk_files):
+                if wanted(index):
+                    chunk = Chunk(index, source_index, name)
+                    chunk.items.extend(items.read(start, min(start + chunk_files, len(items))))
+                    yield chunk
+                index += 1
+            continue
         chunk = Chunk(index, source_index, name)
         weight = 0
         for item in items:
             chunk.items.append(item)
             weight += item_weight(item)
             if len(chunk.items) >= chunk_files or weight >= CHUNK_BYTES:
-                yield chunk
+                if wanted(index):
+                    yield chunk
                 index += 1
                 chunk, weight = Chunk(index, source_index, name), 0
         if chunk.items:
-            yield chunk
+            if wanted(index):
+                yield chunk
             index += 1
 
 

@@ -106,13 +106,17 @@ def prepare(source: Source, *, cache_dir: Path) -> Source:
 
 
 def iter_items(source: Source, *, skip_vendored: bool, content_column: str, path_column: str,
-               language_column: str | None) -> Iterator[Item]:
-    """The items of one prepared source, in a fixed order."""
+               language_column: str | None, chunk_files: int = 1000) -> Iterator[Item] | datasets_src.LocalRows:
+    """The items of one prepared source, in a fixed order: an iterator, or for local dataset files rows
+    that can be read by range (`LocalRows`, cut into chunks of `chunk_files` rows)."""
     if source.error:
         return iter(())
     if source.kind in ("dir", "git"):
         root = Path(source.extra.get("checkout", source.location))
         return iter(DirWalker(root, skip_vendored=skip_vendored))
+    if source.kind == "dataset":
+        return datasets_src.LocalRows(source.location, content_column=content_column, path_column=path_column,
+                                      language_column=language_column, stride=chunk_files)
     return datasets_src.iter_rows(source.location, hub=source.kind == "hf", content_column=content_column,
                                   path_column=path_column, language_column=language_column)
 

@@ -131,3 +131,37 @@ def test_hub_dataset_offline_is_a_clear_error(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     with pytest.raises(InputDataError, match="hf:nobody/no-such-dataset"):
         run_collect(["hf:nobody/no-such-dataset"], tmp_path / "out")
+
+
+def test_a_shard_reads_only_its_own_rows_of_a_dataset(tmp_path: Path, monkeypatch):
+    """Issue 23: every shard used to read all 4,000 rows of a Parquet/JSONL source. Now a JSONL line that
+    is not JSON only fails the shard whose chunk holds it, Parquet row groups are read by the shard that
+    needs them, and 4 shards + merge still equal one run."""
+    from .test_resume import corpus_bytes
+
+    rows = [{"content": python_source(i, lines=8), "path": f"f{i:04d}.py"} for i in range(400)]
+    table = pa.Table.from_pylist(rows)
+    pq.write_table(table, tmp_path / "d.parquet", row_group_size=50)
+    single = run_collect([tmp_path / "d.parquet"], tmp_path / "single", chunk_files=50)
+    read: list[int] = []
+    real = pq.ParquetFile.read_row_group
+
+    def counting(self, group, *args, **kwargs):
+        read.append(group)
+        return real(self, group, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", counting)
+    for index in range(4):
+        read.clear()
+        run_collect([tmp_path / "d.parquet"], tmp_path / "sharded", chunk_files=50, shard=f"{index}/4")
+        assert sorted(read) == [index, index + 4], read  # chunk k = row group k here
+    merged = run_collect([], tmp_path / "sharded", merge=True)
+    assert merged.documents == single.documents
+    assert corpus_bytes(tmp_path / "sharded") == corpus_bytes(tmp_path / "single")
+
+    lines = [json.dumps({"content": python_source(i)}) for i in range(6)]
+    lines[3] = "{not json"  # in chunk 1 (rows 2-3) of chunks of 2 rows
+    (tmp_path / "d.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run_collect([tmp_path / "d.jsonl"], tmp_path / "j", chunk_files=2, shard="0/2")  # chunks 0 and 2: fine
+    with pytest.raises(InputDataError, match=r"d.jsonl:4: invalid JSON"):
+        run_collect([tmp_path / "d.jsonl"], tmp_path / "j", chunk_files=2, shard="1/2")
