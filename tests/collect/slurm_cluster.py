@@ -4,6 +4,7 @@ key, the sockets, the state and slurm.conf live in the folder, and clients find 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -72,20 +73,21 @@ def slurm_cluster() -> Iterator[dict[str, str]]:
         "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP", ""]))
     env = {**os.environ, "SLURM_CONF": str(conf)}
     procs: list[subprocess.Popen] = []
+    logs = contextlib.ExitStack()
     try:
         procs.append(subprocess.Popen(
             [_tool("munged"), "--foreground", f"--key-file={base / 'keys' / 'munge.key'}", f"--socket={socket}",
              f"--pid-file={base / 'run' / 'munged.pid'}", f"--seed-file={base / 'keys' / 'munged.seed'}"],
-            stdout=subprocess.DEVNULL, stderr=open(base / "log" / "munged.out", "w")))
+            stdout=subprocess.DEVNULL, stderr=logs.enter_context(open(base / "log" / "munged.out", "w"))))
         _wait(socket.exists, "munge socket")
         for argv in ([_tool("slurmctld"), "-D", "-f", str(conf)], [_tool("slurmd"), "-D", "-N", "localhost", "-f", str(conf)]):
-            log = open(base / "log" / f"{Path(argv[0]).name}.out", "w")
+            log = logs.enter_context(open(base / "log" / f"{Path(argv[0]).name}.out", "w"))
             procs.append(subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT))
         _wait(lambda: subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], env=env, capture_output=True,
-                                     text=True).stdout.strip() == "idle", "idle node")
+                                     text=True, check=False).stdout.strip() == "idle", "idle node")
         yield env
     finally:
-        subprocess.run(["scancel", "--user", "root"], env=env, capture_output=True)
+        subprocess.run(["scancel", "--user", "root"], env=env, capture_output=True, check=False)
         for proc in reversed(procs):
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
@@ -94,10 +96,11 @@ def slurm_cluster() -> Iterator[dict[str, str]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        logs.close()
         shutil.rmtree(base, ignore_errors=True)
 
 
 def wait_for_jobs(env: dict[str, str], job_ids: list[str], timeout: float = 600) -> None:
     """Until none of `job_ids` (arrays included) is pending or running."""
     _wait(lambda: not subprocess.run(["squeue", "-h", "-j", ",".join(job_ids)], env=env, capture_output=True,
-                                     text=True).stdout.strip(), "end of the jobs", timeout)
+                                     text=True, check=False).stdout.strip(), "end of the jobs", timeout)
