@@ -129,7 +129,7 @@ def test_fix_yes_installs_what_is_missing_and_doctor_then_says_ready(cli, tmp_pa
     `.ci/run` still lacks there); `.ci/run` also removes Debian packages and lets --fix put them back."""
     if shutil.which("npm") is None:
         toolchain_missing(f"npm is not installed; fix: {FIXES['js']}")
-    cache = tmp_path / "cache"
+    cache = tmp_path / "a cache; with spaces"  # the path is quoted in the command --fix runs
     result = cli("doctor", "--fix", "--yes", "--json", "-l", "python,js", "--cache-dir", cache)
     report = json.loads(result.stdout)
     assert result.exit_code == 0, (report["problems"], result.stderr[-2000:])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,8 @@ FIXES = {
 
 
 def js_install_command(cache_dir: Path) -> str:
-    return f"npm install --no-save --no-audit --no-fund --prefix {js_deps_dir(cache_dir)} {JS_MD5}"
+    """The npm line that installs js-md5 into the tool cache (the path quoted: `doctor --fix` runs it)."""
+    return f"npm install --no-save --no-audit --no-fund --prefix {shlex.quote(str(js_deps_dir(cache_dir)))} {JS_MD5}"
 
 
 @dataclass
