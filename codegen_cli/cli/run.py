@@ -24,8 +24,10 @@ def render_stage(outcome: Any) -> None:
     """A stage's own report (kept/dropped table, token counts, losses, pass@k), printed as it ends."""
     from codegen_cli.cli.commands import COMMANDS
 
+    from codegen_cli.pipeline.stages import step_record
+
     if outcome.result is not None:
-        COMMANDS[outcome.stage].render(outcome.result)
+        COMMANDS[step_record(outcome.stage).name].render(outcome.result)
 
 
 def body(cfg: Any, json_out: bool) -> None:
@@ -54,3 +56,9 @@ def render(summary: Any) -> None:
     for outcome in summary.stages:
         table.add_row(outcome.stage, outcome.status, f"{outcome.seconds:.1f}", outcome.output)
     console().print(table)
+    if getattr(summary, "comparison", None):
+        from codegen_cli.report.compare import format_lines
+
+        console().print("[bold]before -> after[/bold] (the starting model vs the trained one, same problems)")
+        for line in format_lines(summary.comparison):
+            console().print(f"  {line}")

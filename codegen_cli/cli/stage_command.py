@@ -84,12 +84,12 @@ def _meta_parameters(taken: set[str]) -> list[inspect.Parameter]:
 
 def stage_table(data: dict[str, Any], stage: str, path: Path) -> dict[str, Any]:
     """The keys for `stage` in a --config file: its [stage] table when the file is a recipe, else all."""
-    from codegen_cli.pipeline.recipe import TOP_LEVEL_KEYS
+    from codegen_cli.pipeline.recipe import STAGE_ORDER, TOP_LEVEL_KEYS
     from codegen_cli.stages import STAGES
 
     if not isinstance(data.get(stage), dict):
         return data
-    extra = sorted(set(data) - {stage} - TOP_LEVEL_KEYS - set(STAGES))
+    extra = sorted(set(data) - {stage} - TOP_LEVEL_KEYS - set(STAGES) - set(STAGE_ORDER))
     if extra:
         raise UsageError(f"{path}: unexpected top-level keys {extra} beside the [{stage}] table")
     return dict(data[stage])

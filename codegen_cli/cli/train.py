@@ -16,6 +16,7 @@ multi-GPU/multi-node (DDP, FSDP, DeepSpeed). Writes RUN/metrics.jsonl, RUN/check
 """ + examples(
     "codegen train work/tokens -o work/run --preset tiny --max-steps 200",
     "codegen train work/tokens -o work/run --config my-train.toml --weight-decay 0.05",
+    "codegen train work/tokens-smol -o work/run-smol --init-from HuggingFaceTB/SmolLM2-135M --max-steps 200",
     "accelerate launch --config_file pipelines/accelerate/multi_gpu.yaml -m codegen_cli train work/tokens "
     "-o work/run --preset 350m --max-tokens 20000000000",
 )
@@ -32,7 +33,10 @@ def render(summary: Any) -> None:
         ("run", summary.run_dir), ("steps", f"{summary.steps:,}"), ("tokens", f"{summary.tokens:,}"),
         ("parameters", f"{summary.parameters:,}"), ("processes", str(summary.world_size)),
         ("train loss", f"{summary.final_train_loss:.4f}" if summary.final_train_loss is not None else "n/a"),
-        ("val loss", val), ("tokens/s", f"{summary.tokens_per_s:,.0f}" if summary.tokens_per_s else "n/a"),
+        ("val loss", val),
+        *([("start val loss", f"{summary.initial_val_loss:.4f} ({summary.init_from}, before step 1)")]
+          if getattr(summary, "initial_val_loss", None) is not None else []),
+        ("tokens/s", f"{summary.tokens_per_s:,.0f}" if summary.tokens_per_s else "n/a"),
         ("MFU", mfu), ("export", summary.export_dir or "-"),
     ]
     for key, value in rows:

@@ -13,9 +13,9 @@ from typing import Any
 
 from codegen_cli.config import apply_overrides, load_toml
 from codegen_cli.errors import UsageError
-from codegen_cli.stages import PIPELINE
+from codegen_cli.pipeline.stages import STEP_ORDER
 
-STAGE_ORDER: tuple[str, ...] = PIPELINE
+STAGE_ORDER: tuple[str, ...] = STEP_ORDER  # the stages, plus `baseline` (pipeline/stages.py)
 TOP_LEVEL_KEYS = {"workdir", "name", "description", "launch"}
 
 

@@ -32,7 +32,7 @@ from codegen_cli.manifest import MANIFEST_NAME
 from codegen_cli.output import log
 from codegen_cli.pipeline.launch import accelerate_command, check_launch, is_multi_node, run_launch
 from codegen_cli.pipeline.recipe import Recipe, load_recipe, select_stages
-from codegen_cli.pipeline.stages import build_config, command_line, input_folder, output_folder
+from codegen_cli.pipeline.stages import build_config, command_line, input_folder, output_folder, step_record
 from codegen_cli.stages import STAGES, Stage, did_nothing, failure_of
 
 STATE_DIR = ".codegen-run"
@@ -72,6 +72,7 @@ class RunSummary:
     stages: list[StageOutcome]
     seconds: float
     report: str | None = None  # WORKDIR/report.html when written
+    comparison: dict[str, Any] | None = None  # [baseline] and [eval] both scored: before, after, delta
 
     def to_dict(self) -> dict[str, Any]:
         data = to_dict(self)
@@ -198,7 +199,8 @@ def build_configs(recipe: Recipe) -> dict[str, Any]:
     problems, configs = [], {}
     for stage, table in recipe.stages.items():
         try:
-            configs[stage] = build_config(STAGES[stage], table, recipe.workdir, where=f"{recipe.path} [{stage}]")
+            configs[stage] = build_config(step_record(stage), table, recipe.workdir, where=f"{recipe.path} [{stage}]",
+                                          step=stage, stages=recipe.stages)
         except UsageError as exc:  # every stage's problems at once
             problems.append(str(exc))
     if problems:
@@ -260,7 +262,7 @@ def run_pipeline(cfg: RunConfig, *, on_stage_done: Callable[[StageOutcome], None
     outcomes: list[StageOutcome] = []
     planned: set[str] = set()  # --dry-run: stages that would run
     for stage in stages:
-        record = STAGES[stage]
+        record = step_record(stage)
         config = configs[stage]
         output = output_folder(record, recipe.workdir)
         try:
@@ -307,6 +309,22 @@ def run_pipeline(cfg: RunConfig, *, on_stage_done: Callable[[StageOutcome], None
             "output_manifest": _manifest_hash(output),
             "seconds": seconds,
         })
+    comparison = _compare(recipe, outcomes) if not cfg.dry_run else None
     written = write_report(recipe.workdir) if cfg.report and not cfg.dry_run and outcomes else None
     seconds = round(time.monotonic() - start_time, 2)
-    return RunSummary(str(recipe.path), str(recipe.workdir), outcomes, seconds, written)
+    return RunSummary(str(recipe.path), str(recipe.workdir), outcomes, seconds, written, comparison)
+
+
+def _compare(recipe: Recipe, outcomes: list[StageOutcome]) -> dict[str, Any] | None:
+    """Before/after of a recipe with [baseline] and [eval], once both folders hold a summary; logged."""
+    from codegen_cli.report.compare import compare_results, format_lines
+
+    done = {o.stage for o in outcomes if o.status in ("ran", "up to date")}
+    before, after = (output_folder(step_record(s), recipe.workdir) for s in ("baseline", "eval"))
+    if not {"baseline", "eval"} <= done or not (before / "summary.json").is_file() \
+            or not (after / "summary.json").is_file():
+        return None
+    comparison = compare_results(before, after, output_folder(STAGES["train"], recipe.workdir))
+    for line in format_lines(comparison):
+        log(f"before -> after: {line}")
+    return comparison

@@ -117,6 +117,40 @@ def _translate(folder: StageFolder, cfg: ReportConfig) -> tuple[str, int, int]:
     return inner, len(svgs), len(entries)
 
 
+def _before_after(folders: list[StageFolder]) -> list[tuple[str, str, str, int]]:
+    """(anchor, heading, inner HTML, charts) per X-base/ + X/ pair of eval folders: the starting model
+    against the trained one on the same problems, with the held-out loss of the run between them."""
+    from codegen_cli.report.compare import baseline_pairs, compare_results
+
+    evals = [f.path for f in folders if f.stage == "eval"]
+    runs = [f.path for f in folders if f.stage == "train"]
+    sections = []
+    for before, after in baseline_pairs(evals):
+        comparison = compare_results(before, after, runs[0] if len(runs) == 1 else None)
+        rows = [[r["language"], r["metric"], r["problems"] or "", f"{100 * r['before']:.1f}",
+                 f"{100 * r['after']:.1f}", f"{100 * r['delta']:+.1f}"] for r in comparison["rows"]]
+        scores = {}
+        for r in comparison["rows"]:
+            if r["language"] != "all":
+                scores.setdefault(f"{r['language']} before", {})[r["metric"]] = r["before"]
+                scores.setdefault(f"{r['language']} after", {})[r["metric"]] = r["after"]
+        svgs = [charts.pass_at_k(scores, title="pass@k before and after")] if scores else []
+        if runs:
+            curves = training_curves(runs[0])
+            if curves["loss"] or curves["val_loss"]:
+                svgs.append(charts.training(curves))
+        loss = comparison.get("val_loss") or {}
+        loss_line = (f"<p>Held-out loss (nats/token): {loss['before']:.4f} before training, {loss['after']:.4f} "
+                     f"after ({loss['delta']:+.4f}).</p>" if loss.get("after") is not None else "")
+        inner = (f'<p class="muted">{page.esc(before.name)}/ (the starting model) against {page.esc(after.name)}/ '
+                 "(the trained one)</p>" + loss_line + page.charts(*svgs)
+                 + page.table(["language", "metric", "problems", "before (%)", "after (%)", "delta (points)"],
+                              rows, {2, 3, 4, 5}))
+        sections.append((f"compare-{after.name}", f"Before and after: {before.name}/ vs {after.name}/", inner,
+                         len(svgs)))
+    return sections
+
+
 HEADINGS = {"collect": "Corpus", "tokenize": "Tokenizer", "train": "Training", "eval": "Evaluation",
             "translate": "Translation"}
 
@@ -131,6 +165,9 @@ def report(cfg: ReportConfig) -> ReportSummary:
     folders = find_stage_folders(cfg.folder)
     output = Path(cfg.output) if cfg.output else Path(cfg.folder) / "report.html"
     sections, n_charts, n_problems = [], 0, 0
+    for anchor, heading, inner, drawn in _before_after(folders):
+        sections.append((anchor, heading, inner))
+        n_charts += drawn
     for folder in folders:
         if folder.stage in ("eval", "translate"):
             inner, drawn, problems = (_eval if folder.stage == "eval" else _translate)(folder, cfg)

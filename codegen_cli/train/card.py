@@ -1,8 +1,9 @@
 """README.md in RUN/hf and in `codegen export -o DIR`: the model card, so the folder can go to a hub as it is.
 
 Everything on it is read from files that already exist: the folder's config.json and
-codegen_tokenizer.json, the run's metrics.jsonl and config.toml, the tokens folder's meta.json, and (when
-given) an eval results folder's summary.json. The YAML header is the hub's model metadata, written with
+codegen_tokenizer.json, the run's metrics.jsonl, config.toml and base_model.json (a run started with
+`--init-from`: the base model's name and licence, which the card names with the data added), the tokens
+folder's meta.json, and (when given) an eval results folder's summary.json. The YAML header is the hub's model metadata, written with
 huggingface_hub's `ModelCardData` (pass@k as `model-index` eval results, which the hub shows).
 """
 
@@ -79,6 +80,10 @@ def card_text(folder: Path, *, run: Path | None, step: int, tokens_seen: int, pa
     loss, val = _last(rows, "loss"), _last(rows, "val_loss")
     evals = eval_rows(results)
     name = name or folder.resolve().name
+    from codegen_cli.train.init import read_base_record
+
+    base = read_base_record(run) if run else {}
+    license = license or base.get("license")  # a derivative carries its base model's licence
     card = ModelCardData(
         license=license or "other", library_name="transformers", pipeline_tag="text-generation",
         language=["code"], tags=["code", "codegen", "codegeex-recipe", *tok.get("languages", [])],
@@ -114,8 +119,7 @@ def card_text(folder: Path, *, run: Path | None, step: int, tokens_seen: int, pa
 
 # {name}
 
-A causal language model for source code, trained from scratch with `codegen` (the CodeGeeX recipe: collect,
-tokenize, train, eval on HumanEval-X). Step {step:,} of the run `{run or '?'}`, after {tokens_seen:,} training tokens.
+{_intro(base, run, step, tokens_seen)}
 
 ```python
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -135,7 +139,7 @@ model = AutoModelForCausalLM.from_pretrained("{name}")
 - schedule: peak learning rate {(run_cfg.get('optim') or {}).get('lr', '?')}, {run_cfg.get('optim', {}).get('schedule', '?')}, \
 sequence length {run_cfg.get('seq_len', '?')}, seed {run_cfg.get('seed', '?')}
 
-## Data
+{_base_section(base, meta)}## Data
 
 Tokens folder `{run_cfg.get('tokens', '?')}`: {meta.get('splits', {}).get('train', {}).get('tokens', 0):,} train
 and {meta.get('splits', {}).get('val', {}).get('tokens', 0):,} validation tokens. See the corpus's own dataset
@@ -145,7 +149,7 @@ card (corpus/README.md) for the sources, filters and licences.
 
 ## Tokenizer
 
-Byte-level BPE trained on the corpus, {config.get('vocab_size', 0):,} ids; `decode(encode(text)) == text` exactly.
+{_tokenizer_line(base, config)}
 Language tag style `{style}`: {tag_line}. Prompts must start with the same tag; the folder's chat template adds
 it (`tok.apply_chat_template([{{"role": "user", "content": code}}], language="Python", tokenize=False)`).
 Documents end with `<|endoftext|>`.
@@ -162,8 +166,50 @@ may be wrong or insecure, and must not run generated code outside a sandbox.
 
 ## Licence
 
-{license or 'Not set (`other`): the weights follow the terms of the training data; see the corpus card'}.
+{_licence_line(license, base)}.
 """
+
+
+def _intro(base: dict[str, Any], run: Path | None, step: int, tokens_seen: int) -> str:
+    where = f"Step {step:,} of the run `{run or '?'}`, after {tokens_seen:,} training tokens."
+    if base:
+        return (f"A causal language model for source code: `{base.get('name') or base.get('spec')}` with its "
+                f"pretraining continued on code by `codegen` (collect, tokenize with the base model's tokenizer, "
+                f"train from its weights, eval on HumanEval-X). {where}")
+    return ("A causal language model for source code, trained from scratch with `codegen` (the CodeGeeX recipe: "
+            f"collect, tokenize, train, eval on HumanEval-X). {where}")
+
+
+def _base_section(base: dict[str, Any], meta: dict[str, Any]) -> str:
+    if not base:
+        return ""
+    added = base.get("added_tokens") or []
+    grown = (f"; {len(added)} language tag tokens were added to its vocabulary ({', '.join(added)}), their "
+             "embedding rows initialised to the mean of the existing rows" if added else
+             "; its vocabulary is unchanged")
+    languages = ", ".join(sorted((meta.get("tokens_per_language") or {}).get("train") or {})) or "?"
+    return f"""## Base model
+
+- started from: `{base.get('name') or base.get('spec')}` (`{base.get('spec')}`)
+- its licence: {base.get('license') or 'not stated in its files; check the base model card'}
+- data added: {meta.get('splits', {}).get('train', {}).get('tokens', 0):,} training tokens of {languages}{grown}
+- the optimizer and the learning-rate schedule started fresh (a warm start, not a resume)
+
+"""
+
+
+def _tokenizer_line(base: dict[str, Any], config: dict[str, Any]) -> str:
+    if base:
+        return (f"The base model's tokenizer, {config.get('vocab_size', 0):,} ids in the embedding; the shards were "
+                "packed with it and checked to decode back to the exact text.")
+    return f"Byte-level BPE trained on the corpus, {config.get('vocab_size', 0):,} ids; `decode(encode(text)) == text` exactly."
+
+
+def _licence_line(license: str | None, base: dict[str, Any]) -> str:
+    if base:
+        return (f"{license or 'other'}: the base model's licence ({base.get('license') or 'unknown'}) applies to "
+                "these weights, together with the terms of the code added; see the corpus card")
+    return license or "Not set (`other`): the weights follow the terms of the training data; see the corpus card"
 
 
 def write_model_card(folder: Path, *, run: Path | None, step: int, tokens_seen: int, parameters: int,

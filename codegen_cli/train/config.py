@@ -7,6 +7,7 @@ states what it changes. `resolve()` also checks every cross-field rule at once b
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from codegen_cli.train.presets import get_preset
 from codegen_cli.train.trackers import check_trackers
 
 ARCHES = ("llama", "gpt2")
+DEFAULT_WARMUP = 100
+INIT_FROM_LR = 1e-4
 PRECISIONS = ("auto", "no", "bf16", "fp16")
 RESUME_HELP = "auto: continue from the newest checkpoint in RUN; never: start fresh; or a checkpoint folder"
 
@@ -47,10 +50,18 @@ class ModelConfig:
 
 @dataclass
 class OptimConfig:
-    lr: float | None = option(None, "Peak learning rate.", shown_default=_PRESET, above=0)
+    lr: float | None = option(None, "Peak learning rate.", shown_default=f"{_PRESET}; {INIT_FROM_LR:g} with --init-from",
+                              why="continued pretraining re-warms to well below a from-scratch peak, or the model "
+                              "forgets what it knew (Ibrahim et al. 2024, Simple and Scalable Strategies to "
+                              "Continually Pre-train LLMs)", above=0)
     min_lr_ratio: float = option(0.1, "Final LR as a fraction of the peak.", why="Chinchilla: decay to ~lr/10", at_least=0, at_most=1)
-    warmup_steps: int = option(100, "Linear warm-up steps (capped at 10% of max_steps).",
-                               why="short runs still warm up", at_least=0)
+    warmup_steps: int | None = option(
+        None, "Linear warm-up steps (capped at 10% of max_steps; 50% with --init-from).",
+        shown_default="100; 2/(1-beta2) with --init-from (40 at beta2 0.95)",
+        why="short runs still warm up; a warm start has a fresh AdamW whose second moments are noise for "
+        "~1/(1-beta2) steps, and its first updates hit trained weights at full size: 2/(1-beta2) is the "
+        "untuned warm-up of Ma & Yarats 2021 (On the adequacy of untuned warmup for adaptive optimization)",
+        at_least=0)
     schedule: str = option("cosine", "LR schedule after warm-up: cosine or constant.", why="CodeGeeX: cosine", choices=("cosine", "constant"))
     weight_decay: float = option(0.1, "AdamW weight decay on matrices only.", why="CodeGeeX/GPT-3: 0.1")
     beta1: float = option(0.9, "Adam beta1.", why="CodeGeeX: 0.9")
@@ -65,8 +76,13 @@ class TrainConfig:
                           required=True)
     output: Path = option(Path("run"), "Run folder (checkpoints, metrics, hf export).", short="-o",
                           required=True)
-    preset: str = option("tiny", "Model preset: tiny, small, 125m, 350m, 1.3b, codegeex-13b.",
-                         why="trains in seconds on a CPU")
+    preset: str = option("tiny", "Model preset: tiny, small, 125m, 350m, 1.3b, codegeex-13b (with --init-from "
+                         "only its seq_len and micro_batch_size apply).", why="trains in seconds on a CPU")
+    init_from: str | None = option(
+        None, "Start from this pretrained causal LM (weights and architecture): a transformers folder (a run's "
+        "hf/ continues it on new data), a hub id (its local cache offline), a .gguf file or a folder holding "
+        "one. The step counter, optimizer and schedule start fresh.", shown_default="random weights",
+        why="a warm start is not a resume: --resume continues a run of this folder")
     seq_len: int | None = option(None, "Tokens per training window.", group=_DATA, shown_default=_PRESET, at_least=2)
     micro_batch_size: int | None = option(None, "Windows per device per forward pass.", group=_DATA,
                                           shown_default=_PRESET, at_least=1)
@@ -138,17 +154,26 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
         problems.append(str(exc))
         preset = get_preset("tiny")
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model), optim=dataclasses.replace(cfg.optim))
-    for key, value in preset["model"].items():
-        if getattr(cfg.model, key) is None:
-            setattr(cfg.model, key, value)
+    if cfg.init_from is None:  # a pretrained model brings its own shape
+        for key, value in preset["model"].items():
+            if getattr(cfg.model, key) is None:
+                setattr(cfg.model, key, value)
     if cfg.seq_len is None:
         cfg.seq_len = preset["seq_len"]
     if cfg.micro_batch_size is None:
         cfg.micro_batch_size = preset["micro_batch_size"]
     if cfg.optim.lr is None:
-        cfg.optim.lr = preset["lr"]
+        cfg.optim.lr = preset["lr"] if cfg.init_from is None else INIT_FROM_LR
+    if cfg.optim.warmup_steps is None:
+        cfg.optim.warmup_steps = DEFAULT_WARMUP if cfg.init_from is None else warm_start_warmup(cfg.optim.beta2)
     raise_problems(problems + _problems(cfg))
     return cfg
+
+
+def warm_start_warmup(beta2: float) -> int:
+    """2 / (1 - beta2) steps: the rule-of-thumb warm-up of Ma & Yarats (2021) for Adam, about twice the
+    number of steps its second-moment average needs to forget its zero start."""
+    return math.ceil(2.0 / max(1e-6, 1.0 - beta2))
 
 
 def _problems(cfg: TrainConfig) -> list[str]:
@@ -192,4 +217,6 @@ def identity(cfg: TrainConfig) -> dict[str, Any]:
     data = to_dict(cfg)
     for key in NON_IDENTITY_KEYS:
         data.pop(key, None)
+    if data.get("init_from") is None:  # added later: absent, so earlier runs keep their hash and resume
+        data.pop("init_from", None)
     return data

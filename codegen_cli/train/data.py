@@ -126,6 +126,15 @@ def check_tokenizer(info: TokensInfo) -> int:
     return len(tok)
 
 
+def tokens_vocab_sha256(info: TokensInfo) -> str:
+    """The vocabulary hash (tokenizer.pretrained.vocab_sha256) of the tokenizer the shards were made with."""
+    from transformers import AutoTokenizer
+
+    from codegen_cli.tokenizer.pretrained import vocab_sha256
+
+    return vocab_sha256(AutoTokenizer.from_pretrained(str(info.tokenizer_dir)))
+
+
 CHECK_TOKENS = 1 << 20  # ids checked at each end of a shard: a foreign vocabulary shows up at once
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from codegen_cli.atomic import atomic_write_text, sha256_file, sha256_json
+from codegen_cli.atomic import atomic_write_json, atomic_write_text, sha256_file, sha256_json
 from codegen_cli.config import to_dict
 from codegen_cli.errors import InputDataError, Interrupted, JobFailed, MismatchError, UsageError
 from codegen_cli.interrupts import StopFlag
@@ -40,6 +40,7 @@ from codegen_cli.train.accelerator import (
 from codegen_cli.train.config import TrainConfig, identity, resolve, to_toml
 from codegen_cli.train.data import TokensInfo, WindowOrder, WindowSource, check_tokenizer, read_tokens_info
 from codegen_cli.train.export import save_hf
+from codegen_cli.train.init import BASE_MODEL_FILE, InitPlan, load_init_model, prepare_init
 from codegen_cli.train.metrics import MetricsLog, flops_per_token, fmt_mfu, mfu, peak_flops
 from codegen_cli.train.model import build_model, hf_config, matmul_params
 from codegen_cli.train.optim import build_optimizer, lr_at, set_lr
@@ -62,6 +63,8 @@ class TrainSummary:
     world_size: int
     global_batch_tokens: int
     already_complete: bool = False  # the run had trained these steps before: nothing ran this time
+    init_from: str | None = None  # --init-from: the pretrained model the run started from
+    initial_val_loss: float | None = None  # --init-from: that model's val loss before the first step
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -78,21 +81,26 @@ class _Plan:
     config_hash: str
     total_steps: int
     windows_per_step: int
+    init: InitPlan | None = None
 
 
 def train(cfg: TrainConfig) -> TrainSummary:
     cfg = resolve(cfg)
     info = read_tokens_info(cfg.tokens)
     check_tokenizer(info)
+    init = None
+    if cfg.init_from is not None:  # every check on the starting model, before RUN is touched
+        with heartbeat(f"train: checking --init-from {cfg.init_from}"):
+            init = prepare_init(cfg.init_from, info, announce=log)
     sources = _sources(info, cfg)
     resume_from = choose_checkpoint(cfg)
-    finished = _finished_run(cfg, info, sources, resume_from)
+    finished = _finished_run(cfg, info, sources, resume_from, init)
     if finished is not None:
         return finished
     accelerator = make_accelerator(cfg)
     try:
         with writer_lock(cfg.output), StopFlag() as stop:
-            return _run(accelerator, cfg, info, sources=sources, resume_from=resume_from, stop=stop)
+            return _run(accelerator, cfg, info, sources=sources, resume_from=resume_from, stop=stop, init=init)
     except torch.OutOfMemoryError as exc:
         raise UsageError(oom_message(cfg)) from exc
     finally:
@@ -113,7 +121,7 @@ def _sources(info: TokensInfo, cfg: TrainConfig) -> tuple[WindowSource, WindowSo
 
 
 def _plan(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],
-          world: int) -> _Plan:
+          world: int, init: InitPlan | None = None) -> _Plan:
     windows_per_step = int(cfg.micro_batch_size) * cfg.grad_accum * world
     tokens_per_step = windows_per_step * int(cfg.seq_len)
     limits = [cfg.max_steps] if cfg.max_steps is not None else []
@@ -121,18 +129,20 @@ def _plan(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, Windo
         limits.append(math.ceil(cfg.max_tokens / tokens_per_step))
     fingerprint = {"vocab_size": info.vocab_size, "tokenizer_sha256": info.meta.get("tokenizer_sha256"),
                    "train_tokens": info.meta["splits"]["train"].get("tokens")}
+    if init is not None:  # other starting weights are another run
+        fingerprint["init_from"] = init.fingerprint
     config_hash = sha256_json({"config": identity(cfg), "data": fingerprint})
-    return _Plan(cfg, info, sources[0], sources[1], config_hash, min(limits), windows_per_step)
+    return _Plan(cfg, info, sources[0], sources[1], config_hash, min(limits), windows_per_step, init)
 
 
 def _finished_run(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],
-                  resume_from: Path | None) -> TrainSummary | None:
+                  resume_from: Path | None, init: InitPlan | None = None) -> TrainSummary | None:
     """The stored summary when RUN already trained exactly these steps with this config (a rerun trains
     nothing and says so); MismatchError when it trained MORE steps than asked (resuming cannot undo steps).
     None when there is training left to do."""
     if resume_from is None:
         return None
-    plan = _plan(cfg, info, sources, int(os.environ.get("WORLD_SIZE", "1")))
+    plan = _plan(cfg, info, sources, int(os.environ.get("WORLD_SIZE", "1")), init)
     saved = ckpt_io.read_state(resume_from)
     step = int(saved["step"])
     if step > plan.total_steps and not cfg.force:
@@ -159,9 +169,17 @@ def _finished_run(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSourc
     return TrainSummary(**{**{k: v for k, v in stored.items() if k in known}, "already_complete": True})
 
 
+def _shape(config: Any) -> tuple[int, int]:
+    """(layers, width) of any transformers config, for the FLOPs estimate (Llama and GPT-2 spellings)."""
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    layers = getattr(text, "num_hidden_layers", None) or getattr(text, "n_layer", 0)
+    width = getattr(text, "hidden_size", None) or getattr(text, "n_embd", 0)
+    return int(layers or 0), int(width or 0)
+
+
 def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowSource, WindowSource],
-         resume_from: Path | None, stop: StopFlag) -> TrainSummary:
-    plan = _plan(cfg, info, sources, acc.num_processes)
+         resume_from: Path | None, stop: StopFlag, init: InitPlan | None = None) -> TrainSummary:
+    plan = _plan(cfg, info, sources, acc.num_processes, init)
     run = Path(cfg.output)
     state: dict[str, Any] = {"step": 0, "tokens_seen": 0, "data_position": 0}
     if resume_from is not None:
@@ -172,15 +190,22 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowS
         state.update({k: saved[k] for k in state})
     metrics = MetricsLog(run / "metrics.jsonl")
     if acc.is_main_process:
-        _prepare_run_dir(cfg, info, run=run, metrics=metrics, resume_from=resume_from, step=state["step"])
+        _prepare_run_dir(cfg, info, run=run, metrics=metrics, resume_from=resume_from, step=state["step"],
+                         init=init)
     acc.wait_for_everyone()
 
-    config = hf_config(cfg.model, vocab_size=info.vocab_size, seq_len=int(cfg.seq_len),
-                       special_ids=info.special_ids)
-    model = build_model(config, seed=cfg.seed)
+    if init is not None:  # a resume loads this first, then the checkpoint's weights over it
+        with heartbeat(f"train: loading {init.spec}") if acc.is_main_process else contextlib.nullcontext():
+            model = load_init_model(init)
+        config = model.config
+        described = f"{config.model_type} from {init.name}"
+    else:
+        config = hf_config(cfg.model, vocab_size=info.vocab_size, seq_len=int(cfg.seq_len),
+                           special_ids=info.special_ids)
+        model = build_model(config, seed=cfg.seed)
+        described = f"{cfg.model.arch} ({cfg.preset})"
     n_params = sum(p.numel() for p in model.parameters())
-    flops_token = flops_per_token(matmul_params(model), int(cfg.model.num_layers),
-                                  int(cfg.model.hidden_size), int(cfg.seq_len))
+    flops_token = flops_per_token(matmul_params(model), *_shape(config), int(cfg.seq_len))
     if cfg.activation_checkpointing:  # transformers 5.x name; older releases call it gradient_checkpointing
         enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
         enable()
@@ -206,7 +231,7 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowS
     device_name = torch.cuda.get_device_name(acc.device) if acc.device.type == "cuda" else None
     peak = peak_flops(device_name, cfg.peak_tflops)
     if acc.is_main_process:
-        log(f"model {cfg.model.arch} ({cfg.preset}): {n_params:,} parameters, vocab {config.vocab_size}; "
+        log(f"model {described}: {n_params:,} parameters, vocab {model.get_input_embeddings().weight.shape[0]}; "
             f"{acc.num_processes} process(es) on {acc.device.type}, precision {acc.mixed_precision}; "
             f"{plan.windows_per_step * int(cfg.seq_len):,} tokens per step, {plan.total_steps} steps")
     loop = _Loop(acc, plan, model=model, optimizer=optimizer, metrics=metrics, flops_token=flops_token, peak=peak,
@@ -234,6 +259,7 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowS
         export_dir=str(export_dir) if export_dir else None,
         resumed_from=str(resume_from) if resume_from else None, parameters=n_params,
         world_size=acc.num_processes, global_batch_tokens=plan.windows_per_step * int(cfg.seq_len),
+        init_from=cfg.init_from, initial_val_loss=loop.initial_val,
     )
     if acc.is_main_process:
         _write_manifest(plan, summary, loop.train_seconds)
@@ -247,14 +273,18 @@ def _perplexity(loss: float | None) -> float | None:
 
 
 def _prepare_run_dir(cfg: TrainConfig, info: TokensInfo, *, run: Path, metrics: MetricsLog,
-                     resume_from: Path | None, step: int) -> None:
+                     resume_from: Path | None, step: int, init: InitPlan | None = None) -> None:
     """Main process only, after every check passed: the first writes into RUN."""
     if cfg.resume == "never" and cfg.force:
         clear_run(run)
     run.mkdir(parents=True, exist_ok=True)
     ckpt_io.remove_partial(run)
-    metrics.truncate_after(step if resume_from is not None else 0)
+    metrics.truncate_after(step if resume_from is not None else -1)  # a fresh start keeps no row, step 0's too
     atomic_write_text(run / "config.toml", to_toml(to_dict(cfg)))
+    if init is not None:
+        atomic_write_json(run / BASE_MODEL_FILE, init.record())
+    else:
+        (run / BASE_MODEL_FILE).unlink(missing_ok=True)
     tok = run / "tokenizer"  # a copy, so `codegen export` works even if TOKENS moves
     tmp = run / ".tokenizer.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -286,6 +316,7 @@ class _Loop:
         self.order = WindowOrder(len(plan.train), plan.cfg.seed)
         self.last_loss: float | None = None
         self.last_val: float | None = None
+        self.initial_val: float | None = None  # --init-from: the starting model's val loss (step 0)
         self.last_saved = state["step"]
         self.train_seconds = 0.0
         self.trained_tokens = 0
@@ -296,6 +327,8 @@ class _Loop:
         cfg, state = self.plan.cfg, self.state
         tracker_cm = progress("train", total=self.plan.total_steps, unit="steps") if self.acc.is_main_process \
             else _NullProgress()
+        if plan_init := self.plan.init:
+            self._initial_val(plan_init)
         with tracker_cm as bar:
             bar.advance(state["step"])
             while state["step"] < self.plan.total_steps:
@@ -327,7 +360,7 @@ class _Loop:
         """One optimizer step over grad_accum micro-batches; returns (seconds, loss, grad norm, lr)."""
         acc, cfg, state = self.acc, self.plan.cfg, self.state
         start = time.perf_counter()
-        lr = lr_at(state["step"], cfg.optim, self.plan.total_steps)
+        lr = lr_at(state["step"], cfg.optim, self.plan.total_steps, warm_start=self.plan.init is not None)
         set_lr(self.optimizer, lr)  # before backward: DeepSpeed steps inside the last backward
         b, world, rank = int(cfg.micro_batch_size), acc.num_processes, acc.process_index
         loss_sum = torch.zeros((), device=acc.device)
@@ -360,6 +393,24 @@ class _Loop:
         self.trained_tokens += tokens
         self.last_loss = mean_loss
         return seconds, mean_loss, (float(grad_norm) if grad_norm is not None else None), lr
+
+    def _initial_val(self, init: InitPlan) -> None:
+        """The starting model's val loss as the metrics row of step 0 (measured once; a resume reads it)."""
+        if self.state["step"] == 0:
+            self.initial_val = self.evaluate()
+            self.last_val = None  # step 0 is not the run's result
+            if self.initial_val is not None and self.acc.is_main_process:
+                self.metrics.write({"step": 0, "tokens": 0, "val_loss": self.initial_val,
+                                    "val_perplexity": _perplexity(self.initial_val)})
+                log(f"{init.name}: val loss {self.initial_val:.4f} before training "
+                    f"(perplexity {_perplexity(self.initial_val):.2f})")
+            return
+        from codegen_cli.train.metrics import read_metrics
+
+        path = self.metrics.path
+        rows = read_metrics(path) if path.is_file() else []
+        self.initial_val = next((row["val_loss"] for row in rows if row.get("step") == 0
+                                 and isinstance(row.get("val_loss"), (int, float))), None)
 
     def evaluate(self) -> float | None:
         """Mean loss over the first eval_batches micro-batches per rank of the val split (fixed order)."""

@@ -24,15 +24,19 @@ def build_optimizer(model: torch.nn.Module, o: OptimConfig, *, fused: bool) -> t
     return torch.optim.AdamW(groups, lr=float(o.lr or 0), betas=(o.beta1, o.beta2), eps=o.eps, **kwargs)
 
 
-def warmup_steps(o: OptimConfig, total_steps: int) -> int:
-    """Configured warm-up, capped at 10% of the run so short runs still reach the peak LR."""
-    return min(o.warmup_steps, max(1, total_steps // 10)) if total_steps > 0 else o.warmup_steps
+def warmup_steps(o: OptimConfig, total_steps: int, *, warm_start: bool = False) -> int:
+    """Configured warm-up, capped at 10% of the run so short runs still reach the peak LR; a warm start
+    (`--init-from`) may warm up for half the run: reaching the peak late costs a pretrained model little,
+    full-size first updates from a fresh optimizer cost it what it knew."""
+    configured = int(o.warmup_steps if o.warmup_steps is not None else 100)
+    share = 2 if warm_start else 10
+    return min(configured, max(1, total_steps // share)) if total_steps > 0 else configured
 
 
-def lr_at(step: int, o: OptimConfig, total_steps: int) -> float:
+def lr_at(step: int, o: OptimConfig, total_steps: int, *, warm_start: bool = False) -> float:
     """LR for optimizer step `step` (0-based): linear warm-up, then cosine to min_lr_ratio * lr."""
     peak = float(o.lr or 0)
-    warm = warmup_steps(o, total_steps)
+    warm = warmup_steps(o, total_steps, warm_start=warm_start)
     if step < warm:
         return peak * (step + 1) / warm
     if o.schedule == "constant" or total_steps <= warm:

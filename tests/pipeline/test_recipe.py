@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from codegen_cli.errors import UsageError
-from codegen_cli.pipeline.recipe import load_recipe, parse_recipe, select_stages
+from codegen_cli.pipeline.recipe import STAGE_ORDER, load_recipe, parse_recipe, select_stages
 from codegen_cli.pipeline.runner import build_configs, launch_command
-from codegen_cli.stages import STAGES
+from codegen_cli.pipeline.stages import step_record
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
 RECIPES = sorted(PIPELINES.glob("*.toml"))
@@ -21,9 +21,9 @@ def test_shipped_recipes_exist():
 def test_every_shipped_recipe_builds_all_stage_configs(path):
     recipe = load_recipe(path)
     configs = build_configs(recipe)
-    assert list(configs) == [s for s in ("collect", "tokenize", "train", "eval") if s in recipe.stages]
+    assert list(configs) == [s for s in STAGE_ORDER if s in recipe.stages]
     for stage, config in configs.items():
-        command = launch_command(STAGES[stage], config, recipe)
+        command = launch_command(step_record(stage), config, recipe)
         assert command.startswith(("codegen ", "accelerate launch "))
 
 
