@@ -71,6 +71,10 @@ mount -t tmpfs -o "size=$size,mode=1777" shm "$root/dev/shm"
 ln -s /proc/self/fd "$root/dev/fd"
 ln -s /proc/self/fd/0 "$root/dev/stdin"; ln -s /proc/self/fd/1 "$root/dev/stdout"; ln -s /proc/self/fd/2 "$root/dev/stderr"
 mount -t proc proc "$root/proc" 2>/dev/null || { mount --rbind /proc "$root/proc"; mount -o remount,bind,ro "$root/proc"; }
+# the host-wide knobs read-only, as bwrap does: a uid-0 program needs no capability to set core_pattern
+for p in sys sysrq-trigger irq bus; do
+  if [ -e "$root/proc/$p" ]; then mount --bind "$root/proc/$p" "$root/proc/$p"; mount -o remount,bind,ro "$root/proc/$p"; fi
+done
 mkdir "$root/.old"
 cd "$root"
 pivot_root . .old

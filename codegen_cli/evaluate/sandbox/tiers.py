@@ -375,18 +375,27 @@ def memory_guard() -> str:
 class UidPool:
     """Unprivileged uids for sandboxed programs when the evaluator is root: one per concurrent run, so
     programs can neither read root-only files nor write the root-owned tool cache, nor signal each other.
-    The range depends on the evaluator's pid so that two evaluators on one host do not share uids."""
+    The range depends on the evaluator's pid so that two evaluators on one host do not share uids.
+
+    `acquire` never runs out: past `size` concurrent users (more workers than that, or warm runtimes that
+    hold a uid for their life) it hands out fresh uids above the range. Returning None there meant "run as
+    the evaluator", i.e. real uid 0 without capabilities, which may still write root-owned files and
+    sysctls such as /proc/sys/kernel/core_pattern (a host root escape)."""
 
     BASE = 100_000
 
     def __init__(self, size: int = 64) -> None:
         start = self.BASE + (os.getpid() % 2000) * size
         self._free = list(range(start, start + size))
+        self._next = self.BASE + 2000 * size + (os.getpid() % 2000) * 1024  # overflow uids, still per pid
         self._lock = threading.Lock()
 
-    def acquire(self) -> int | None:
+    def acquire(self) -> int:
         with self._lock:
-            return self._free.pop() if self._free else None
+            if self._free:
+                return self._free.pop()
+            self._next += 1
+            return self._next - 1
 
     def release(self, uid: int | None) -> None:
         if uid is not None:
