@@ -224,10 +224,12 @@ def drop_privileges(uid: int | None) -> None:
     if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)  # clears the permitted and effective sets
-    else:  # user namespace: stay its uid 0, with empty capability sets
-        header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
-        _check(_libc.capset(header, (ctypes.c_uint32 * 6)()), "capset")
+        os.setresuid(uid, uid, uid)  # clears the permitted and effective sets, not the inheritable one
+    # every set empty, the inheritable one too (the uid switch keeps what bwrap's --cap-add put there; with
+    # no_new_privs it grants nothing, but "no capability in any set" is the promise); in a user namespace
+    # the process stays its uid 0
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    _check(_libc.capset(header, (ctypes.c_uint32 * 6)()), "capset")
     _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
 
 
