@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 # Bump when assembly, build or verdict rules change: cached results of older rules are then not reused
-# (4: C++ without the special math functions, issue 16).
-RULES_VERSION = "4"
+# (4: C++ without the special math functions, issue 16; 5: Python/JS judges keep argument changes in the
+# candidate and fail a NaN/infinity where the reference returns a finite value, issue 21).
+RULES_VERSION = "5"
 
 STATUSES = ("passed", "failed", "compile_error", "timeout", "memory", "tampered", "sandbox_error")
 

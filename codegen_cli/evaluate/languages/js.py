@@ -60,6 +60,9 @@ class JavaScript(WarmLanguage):
     def assemble(self, problem: Problem, completion: str) -> Program:
         candidate = problem.prompt + completion + "\n"
         job = {"kind": "node", **judge_plan(problem.prompt, problem.test, completion)}
+        if job["names"] and problem.canonical_solution:  # the judge's reference for the non-finite rule
+            job["reference"] = problem.prompt + problem.canonical_solution + "\n"
+            job["entry"] = job["names"][0]
         # the whole program as CodeGeeX would run it: the result cache key, and a runnable file for tools
         return Program(self.key, problem.task_id, candidate + problem.test + "\n",
                        meta={"candidate": candidate, "job": job})

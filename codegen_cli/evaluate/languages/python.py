@@ -144,6 +144,11 @@ class Python(WarmLanguage):
         # the whole program as CodeGeeX would run it: the result cache key, and a runnable file for tools
         full = candidate + "\n" + problem.test + "\n" + (f"check({plan['check']})\n" if plan["check"] else "")
         job = {"kind": "python", **plan}
+        target = entry or _check_target(problem.test)
+        if target and problem.canonical_solution:  # the judge's reference for the non-finite rule (pyjudge.py)
+            job["reference"] = _header(problem.prompt, problem.canonical_solution, problem.test) + problem.prompt + \
+                problem.canonical_solution + "\n"
+            job["entry"] = target
         if NUMPY in candidate:  # the zygote imports it once, for this worker's later programs
             job["preload"] = ["numpy"]
         return Program(self.key, problem.task_id, full, meta={"candidate": candidate, "job": job})

@@ -9,11 +9,19 @@ candidate process as plain data (`wire`) and builds the answer here from plain d
 always says True, a replaced `builtins.abs`, an exit hook, `-O`, `os._exit(0)` or a read of anything in
 the candidate's memory cannot change what the asserts see. The verdict is `passed` only when the test code
 ran to its end here, called the candidate at least once, and every call returned.
+
+Two rules close the dataset's weak tests (issue 21, docs/eval.md "Differences"): the candidate gets a copy
+of the arguments and its changes stay there (before, they were mirrored into the test's objects, so
+zeroing HumanEval/32's coefficient list made `poly(xs, x) ~ 0` true for any answer); and a result holding
+a NaN or an infinity fails when the problem's reference solution, called here on a copy of the same
+arguments, returns a finite value (a NaN passes every `abs(a - b) > tol` check).
 """
 
 from __future__ import annotations
 
 import builtins
+import copy
+import math
 import signal
 import socket
 import time
@@ -65,8 +73,10 @@ class Channel:
     """The judge's end of the call channel, with the program's deadline and the server's waiting function
     (which drains the candidate's output while the judge waits for an answer)."""
 
-    def __init__(self, sock: socket.socket, deadline: float, wait: Callable[[socket.socket, float], bool]) -> None:
+    def __init__(self, sock: socket.socket, deadline: float, wait: Callable[[socket.socket, float], bool],
+                 reference: Callable[[str, tuple, dict[str, Any]], Any] | None = None) -> None:
         self.sock, self.deadline, self.calls, self.wait = sock, deadline, 0, wait
+        self.reference = reference  # (name, args, kwargs) -> the reference's result, or None
         self.hello: dict[str, Any] | None = None
 
     def greet(self) -> dict[str, Any]:
@@ -94,11 +104,13 @@ class Channel:
         if "ok" in reply:
             try:
                 result = from_wire(reply["ok"])
-                changed = from_wire(reply["args"]) if "args" in reply else None
             except PlainDataError as exc:
                 raise CandidateFailure(f"{name} returned {exc}") from None
-            if changed is not None:
-                _mirror(args, changed)
+            if self.reference is not None and _non_finite(result):
+                expected = self.reference(name, args, kwargs)
+                if expected is not _NO_REFERENCE and not _non_finite(expected):
+                    raise CandidateFailure(f"{name} returned {_short(result)} (NaN or infinity) where the reference "
+                                           "solution returns a finite value")
             return result
         if "raised" in reply:
             raise _raised(str(reply["raised"]), str(reply.get("message", ""))[:2000], name)
@@ -146,16 +158,50 @@ def _raised(kind: str, message: str, name: str) -> Exception:
     return error
 
 
-def _mirror(args: tuple, changed: Any) -> None:
-    """Apply the candidate's in-place changes of list/dict/set arguments to the test's own objects."""
-    if type(changed) is not list or len(changed) != len(args):
-        return
-    for old, new in zip(args, changed):
-        if type(old) is list and type(new) is list:
-            old[:] = new
-        elif type(old) in (dict, set) and type(new) is type(old):
-            old.clear()
-            old.update(new)
+_NO_REFERENCE = object()
+
+
+def _non_finite(value: Any, depth: int = 0) -> bool:
+    """Whether plain data holds a float NaN or infinity (at any depth up to 50)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if depth < 50 and isinstance(value, (list, tuple, set, frozenset)):
+        return any(_non_finite(item, depth + 1) for item in value)
+    if depth < 50 and isinstance(value, dict):
+        return any(_non_finite(item, depth + 1) for item in value.values())
+    return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _reference_caller(job: dict[str, Any]) -> Callable[[str, tuple, dict[str, Any]], Any] | None:
+    """Calls of the problem's reference solution (trusted dataset text, built on first use, in its own
+    namespace) on a deep copy of the arguments; _NO_REFERENCE when it has none for that name or raised."""
+    if not job.get("reference") or not job.get("entry"):
+        return None
+    namespace: dict[str, Any] = {}
+
+    def call(name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+        if name != job["entry"]:
+            return _NO_REFERENCE
+        if not namespace:
+            namespace.update({"__name__": "reference", "__builtins__": builtins})
+            try:
+                exec(compile(job["reference"], "reference.py", "exec"), namespace)  # noqa: S102 - dataset text
+            except Exception:  # noqa: BLE001 - a reference that does not load gives no verdict change
+                namespace["__failed__"] = True
+        function = namespace.get(name)
+        if namespace.get("__failed__") or not callable(function):
+            return _NO_REFERENCE
+        try:
+            return function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        except Exception:  # noqa: BLE001
+            return _NO_REFERENCE
+
+    return call
 
 
 def _test_line(exc: BaseException, test: str) -> str:
@@ -175,7 +221,7 @@ def run_tests(sock: socket.socket, job: dict[str, Any], deadline: float,
               wait: Callable[[socket.socket, float], bool] = wait_readable) -> dict[str, Any]:
     """Run the job's test against the candidate at the other end of `sock`; the verdict as a dict
     {"status": passed|failed|timeout|memory|sandbox_error, "reason": str, "calls": int[, "ended": bool]}."""
-    channel = Channel(sock, deadline, wait)
+    channel = Channel(sock, deadline, wait, _reference_caller(job))
     test = job["test"]
     previous = signal.signal(signal.SIGALRM, _alarm)
     # a backstop for test code that loops by itself; a call that does not return expires first (better reason)

@@ -305,6 +305,7 @@ class NodeJudge:
         left = max(1, int((deadline - time.monotonic()) * 1000))
         try:
             self._note({"op": "run", "trusted": job["trusted"], "test": job["test"], "names": job["names"],
+                        "reference": job.get("reference", ""), "entry": job.get("entry", ""),
                         "timeout_ms": left})
             while True:
                 frame = recv_raw(self.from_r, deadline + JUDGE_SLACK, wait=wait)

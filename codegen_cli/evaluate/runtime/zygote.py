@@ -111,7 +111,6 @@ def _answer(namespace: dict, message: dict) -> dict:
         function = namespace.get(message.get("name"))
         if not callable(function):
             return {"seq": seq, "missing": f"{message.get('name')} is not defined by the program"}
-        before = to_wire(args)
     except PlainDataError as exc:
         return {"seq": seq, "bad": f"bad call: {exc}"}
     try:
@@ -119,15 +118,11 @@ def _answer(namespace: dict, message: dict) -> dict:
     except BaseException as exc:  # noqa: BLE001 - SystemExit from the function is a failure too
         return {"seq": seq, "raised": type(exc).__name__, "message": _describe(exc)}
     try:
-        reply = {"seq": seq, "ok": to_wire(result, strict=False)}
-        after = to_wire(args, strict=False)
+        return {"seq": seq, "ok": to_wire(result, strict=False)}  # argument changes stay here (issue 21)
     except PlainDataError as exc:
         return {"seq": seq, "bad": f"the result of {message.get('name')}: {exc}"}
     except RecursionError:
         return {"seq": seq, "bad": f"{message.get('name')} returned data nested too deeply"}
-    if after != before:  # the function changed its arguments in place: the judge mirrors that
-        reply["args"] = after
-    return reply
 
 
 def serve_python(chan: socket.socket) -> None:
