@@ -8,7 +8,7 @@ that names a dataset's problem by id and carries the completion) but scoring a w
     POST /score   {"completions": [str | [message, ...]], "task_id": [str], "verdicts": bool,
                    "timeout": seconds}
                   -> 200 {"rewards": [float], "verdicts": [row]?, "seconds": s, "queued_seconds": s}
-    errors        -> {"error": "..."}: 400 bad request, 404 unknown path, 413 body over the limit,
+    errors        -> {"error": "..."}: 400 bad request, 404 unknown path, 408 body stalled, 413 body over the limit,
                      503 queue full or stopping (retry later), 504 the request's time ran out
 
 Batches are scored one at a time by one worker thread (each batch uses every sandbox worker); at most
@@ -44,6 +44,10 @@ from codegen_cli.reward.config import JudgeConfig
 
 HOST = "127.0.0.1"  # never another interface: the service runs whatever code it is sent
 MAX_BODY = 64 << 20  # bytes of one request body
+# Seconds a connection may stay silent while its request is read or its answer written. Without it a client
+# that stalls mid-request held its handler thread for ever, and SIGTERM (which waits for every handler) never
+# finished. A 64 MiB body over loopback needs well under a second of this.
+IDLE_SECONDS = 10.0
 
 
 class Refused(Exception):
@@ -189,6 +193,7 @@ def _log(message: str) -> None:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "codegen-judge"
     judge: Judge  # set on the subclass made per server
+    timeout = IDLE_SECONDS  # socketserver sets it on the connection: a read or write idle this long fails
 
     def address_string(self) -> str:  # a unix socket's peer has no address
         return self.client_address[0] if isinstance(self.client_address, tuple) else "unix"
@@ -226,7 +231,11 @@ class _Handler(BaseHTTPRequestHandler):
             if length > MAX_BODY:
                 raise Refused(413, f"the body is {length} bytes; at most {MAX_BODY}")
             try:
-                body = json.loads(self.rfile.read(length))
+                data = self.rfile.read(length)
+            except TimeoutError:
+                raise Refused(408, f"the body did not arrive: {IDLE_SECONDS:.0f} s without a byte") from None
+            try:
+                body = json.loads(data)
             except ValueError as exc:
                 raise Refused(400, f"the body is not JSON ({exc})") from None
             if not isinstance(body, dict):

@@ -121,9 +121,12 @@ def judge_plan(prompt: str, test: str, entry: str | None) -> dict[str, Any]:
     trusted = _header(prompt, test) + prompt
     try:
         reads = _global_reads(test + (f"\ncheck({entry})\n" if call_check else ""))
-        ast.parse(prompt)
     except SyntaxError:
-        reads, trusted = set(), _header(prompt, test)
+        reads = set()
+    try:
+        ast.parse(prompt)
+    except SyntaxError:  # a bare signature ("def f(x):\n"): the test's names come from the candidate
+        trusted = _header(prompt, test)
     target = entry or _check_target(test)  # the function under test: always the sample's
     provided = (_header_names() | set(dir(builtins)) | _prompt_defines(prompt)) - {target}
     names = sorted(n for n in reads if n not in provided)
