@@ -114,7 +114,7 @@ class Judge:
             raise Refused(400, f"{len(completions)} completions: this service takes at most {self.max_batch} per "
                                "request (--max-batch)")
         timeout = body.get("timeout", self.request_timeout)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:  # NaN too
             raise Refused(400, "`timeout` must be a positive number of seconds")
         job = _Job(completions, [str(t) for t in task_id], arrived + min(float(timeout), self.request_timeout),
                    arrived)
@@ -236,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise Refused(408, f"the body did not arrive: {IDLE_SECONDS:.0f} s without a byte") from None
             try:
                 body = json.loads(data)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser's depth
                 raise Refused(400, f"the body is not JSON ({exc})") from None
             if not isinstance(body, dict):
                 raise Refused(400, "the body must be a JSON object")
