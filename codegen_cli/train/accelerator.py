@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from codegen_cli.errors import JobFailed
+from codegen_cli.errors import JobFailed, UsageError
 from codegen_cli.output import warn
 from codegen_cli.train.config import TrainConfig
 
@@ -48,7 +48,46 @@ def make_accelerator(cfg: TrainConfig) -> Any:
     if accelerator.num_processes != expected:
         raise JobFailed(f"WORLD_SIZE is {expected} but Accelerate started {accelerator.num_processes} "
                         "process(es); launch with `accelerate launch` or torchrun")
+    check_strategy(requested_strategy(os.environ), strategy(accelerator), accelerator.device.type)
     return accelerator
+
+
+def requested_strategy(env: dict[str, str] | os._Environ) -> str | None:
+    """The sharding strategy the launch asked for, from the variables `accelerate launch` sets from its
+    config file (ACCELERATE_USE_FSDP + FSDP_VERSION, ACCELERATE_USE_DEEPSPEED + its ZeRO stage); None
+    when it asked for none (DDP or a single process)."""
+    if env.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+        return "fsdp2" if env.get("FSDP_VERSION", "1") == "2" else "fsdp"
+    if env.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true":
+        stage = env.get("ACCELERATE_DEEPSPEED_ZERO_STAGE", "")
+        return f"deepspeed-zero{stage}" if stage else "deepspeed"
+    return None
+
+
+def strategy(accelerator: Any) -> str:
+    """What actually runs: single, ddp, fsdp / fsdp2, or deepspeed-zeroN (reported by `--json`)."""
+    from accelerate.utils import DistributedType
+
+    kind = accelerator.distributed_type
+    if kind == DistributedType.FSDP:
+        return "fsdp2" if getattr(accelerator, "is_fsdp2", False) else "fsdp"
+    if kind == DistributedType.DEEPSPEED:
+        plugin = accelerator.state.deepspeed_plugin
+        stage = plugin.deepspeed_config.get("zero_optimization", {}).get("stage", plugin.zero_stage)
+        return f"deepspeed-zero{stage}"
+    return "single" if accelerator.num_processes == 1 else "ddp"
+
+
+def check_strategy(requested: str | None, running: str, device: str) -> None:
+    """Refuse (exit 2) a run whose launch asked for FSDP or DeepSpeed that Accelerate did not start: it
+    would train with every rank holding the whole model (plain DDP), which at the sizes these configs are
+    for runs out of memory hours later, or silently measures the wrong thing. Accelerate starts FSDP and
+    DeepSpeed on accelerators only; on a CPU it falls back to DDP without a word."""
+    if requested is None or running.split("-")[0] == requested.split("-")[0]:
+        return
+    hint = ("Accelerate runs FSDP and DeepSpeed on GPUs (and other accelerators) only; on a CPU use "
+            "pipelines/accelerate/multi_cpu.yaml (DDP)") if device == "cpu" else "check the config file"
+    raise UsageError(f"the launch asked for {requested} but Accelerate started {running} on {device}; {hint}")
 
 
 def configure_deepspeed(accelerator: Any, cfg: TrainConfig) -> None:

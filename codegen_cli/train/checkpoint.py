@@ -92,14 +92,21 @@ def read_state(ckpt: Path) -> dict[str, Any]:
 
 
 def check_compatible(state: dict[str, Any], *, ckpt: Path, config_hash: str, world_size: int,
-                     force: bool) -> list[str]:
+                     force: bool, batch_hash: str = "", windows_per_step: int | None = None) -> list[str]:
     """Differences that make a resume diverge from the original run: MismatchError unless forced.
 
-    Returns the differences (as warnings) when `force` is set."""
+    A checkpoint written by another number of processes, or with another micro-batch and accumulation,
+    resumes when the global batch and everything else are the same (`batch_hash`): every step then reads
+    the same windows. Returns the differences (as warnings) when `force` is set."""
     problems = []
-    if state["config_hash"] != config_hash:
+    same_run = bool(batch_hash) and state.get("batch_hash") == batch_hash
+    saved = state.get("windows_per_step")
+    if not same_run and saved is not None and windows_per_step is not None and int(saved) != windows_per_step:
+        problems.append(f"its global batch was {saved} sequences per step, this run's is {windows_per_step} "
+                        f"({world_size} process(es) x micro-batch x grad-accum)")
+    elif state["config_hash"] != config_hash and not same_run:
         problems.append("the training config differs (model, optimizer, batch, seq_len, seed or data)")
-    if int(state["world_size"]) != world_size:
+    elif int(state["world_size"]) != world_size and not same_run:
         problems.append(f"it was written by {state['world_size']} processes, this run has {world_size}")
     if problems and not force:
         raise MismatchError(f"cannot resume from {ckpt}: {'; '.join(problems)}; "

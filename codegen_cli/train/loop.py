@@ -36,6 +36,7 @@ from codegen_cli.train.accelerator import (
     make_accelerator,
     oom_message,
     reset_accelerate_state,
+    strategy,
 )
 from codegen_cli.train.config import TrainConfig, identity, resolve, to_toml
 from codegen_cli.train.data import TokensInfo, WindowOrder, WindowSource, check_tokenizer, read_tokens_info
@@ -62,6 +63,7 @@ class TrainSummary:
     parameters: int
     world_size: int
     global_batch_tokens: int
+    strategy: str = "single"  # what ran: single, ddp, fsdp2, deepspeed-zero3 (never a silent fallback)
     already_complete: bool = False  # the run had trained these steps before: nothing ran this time
     init_from: str | None = None  # --init-from: the pretrained model the run started from
     initial_val_loss: float | None = None  # --init-from: that model's val loss before the first step
@@ -82,6 +84,7 @@ class _Plan:
     total_steps: int
     windows_per_step: int
     init: InitPlan | None = None
+    batch_hash: str = ""  # config_hash without the split of the global batch (micro-batch, accumulation, world)
 
 
 def train(cfg: TrainConfig) -> TrainSummary:
@@ -132,7 +135,12 @@ def _plan(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, Windo
     if init is not None:  # other starting weights are another run
         fingerprint["init_from"] = init.fingerprint
     config_hash = sha256_json({"config": identity(cfg), "data": fingerprint})
-    return _Plan(cfg, info, sources[0], sources[1], config_hash, min(limits), windows_per_step, init)
+    # the same run for any split of its global batch over processes, micro-batches and accumulation: each
+    # step reads the same windows (data.py orders them globally), so the loss curve is the same up to float
+    # noise and a checkpoint may resume under another process count (issue 23)
+    per_step = {k: v for k, v in identity(cfg).items() if k not in ("micro_batch_size", "grad_accum")}
+    batch_hash = sha256_json({"config": per_step, "windows_per_step": windows_per_step, "data": fingerprint})
+    return _Plan(cfg, info, sources[0], sources[1], config_hash, min(limits), windows_per_step, init, batch_hash)
 
 
 def _finished_run(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],
@@ -185,7 +193,8 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowS
     if resume_from is not None:
         saved = ckpt_io.read_state(resume_from)
         for problem in ckpt_io.check_compatible(saved, ckpt=resume_from, config_hash=plan.config_hash,
-                                                world_size=acc.num_processes, force=cfg.force):
+                                                world_size=acc.num_processes, force=cfg.force,
+                                                batch_hash=plan.batch_hash, windows_per_step=plan.windows_per_step):
             warn(f"--force: resuming although {problem}")
         state.update({k: saved[k] for k in state})
     metrics = MetricsLog(run / "metrics.jsonl")
@@ -205,6 +214,7 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowS
         model = build_model(config, seed=cfg.seed)
         described = f"{cfg.model.arch} ({cfg.preset})"
     n_params = sum(p.numel() for p in model.parameters())
+    vocab = int(model.get_input_embeddings().weight.shape[0])  # before prepare(): DDP hides the method
     flops_token = flops_per_token(matmul_params(model), *_shape(config), int(cfg.seq_len))
     if cfg.activation_checkpointing:  # transformers 5.x name; older releases call it gradient_checkpointing
         enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
@@ -231,8 +241,8 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowS
     device_name = torch.cuda.get_device_name(acc.device) if acc.device.type == "cuda" else None
     peak = peak_flops(device_name, cfg.peak_tflops)
     if acc.is_main_process:
-        log(f"model {described}: {n_params:,} parameters, vocab {model.get_input_embeddings().weight.shape[0]}; "
-            f"{acc.num_processes} process(es) on {acc.device.type}, precision {acc.mixed_precision}; "
+        log(f"model {described}: {n_params:,} parameters, vocab {vocab}; "
+            f"{acc.num_processes} process(es) on {acc.device.type} ({strategy(acc)}), precision {acc.mixed_precision}; "
             f"{plan.windows_per_step * int(cfg.seq_len):,} tokens per step, {plan.total_steps} steps")
     loop = _Loop(acc, plan, model=model, optimizer=optimizer, metrics=metrics, flops_token=flops_token, peak=peak,
                  state=state)
@@ -259,7 +269,7 @@ def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowS
         export_dir=str(export_dir) if export_dir else None,
         resumed_from=str(resume_from) if resume_from else None, parameters=n_params,
         world_size=acc.num_processes, global_batch_tokens=plan.windows_per_step * int(cfg.seq_len),
-        init_from=cfg.init_from, initial_val_loss=loop.initial_val,
+        strategy=strategy(acc), init_from=cfg.init_from, initial_val_loss=loop.initial_val,
     )
     if acc.is_main_process:
         _write_manifest(plan, summary, loop.train_seconds)
@@ -458,7 +468,7 @@ class _Loop:
         trainer_state = {**state, "config_hash": self.plan.config_hash, "world_size": self.acc.num_processes,
                          "seed": cfg.seed, "loss": self.last_loss, "val_loss": self.last_val,
                          "epoch": self.order.epoch_of(state["data_position"]),
-                         "windows_per_step": self.plan.windows_per_step}
+                         "windows_per_step": self.plan.windows_per_step, "batch_hash": self.plan.batch_hash}
         model_config = self.acc.unwrap_model(self.model, keep_torch_compile=False).config.to_dict()
         with heartbeat(f"train: checkpoint step {state['step']}") if self.acc.is_main_process \
                 else contextlib.nullcontext():  # a big model's save takes minutes: say it is still going
