@@ -299,6 +299,7 @@ def _finish(cfg: CollectConfig, work: Path, *, options: dict[str, Any], digest: 
     tables = [chunk_paths(work, i)[0] for i in chunk_ids]
     with merge_lock(work):
         decision = _decision(cfg, work, tables, chunk_ids, stats)
+        _check_parts(work, decision, part)
     codes = np.load(work / "drops.npy", mmap_mode="r")
     offsets = chunk_offsets(tables)
     index, count = part
@@ -391,6 +392,23 @@ def _decision(cfg: CollectConfig, work: Path, tables: list[Path], chunk_ids: lis
         stale.unlink()  # written under another decision
     atomic_write_json(path, data)
     return data
+
+
+def _check_parts(work: Path, decision: dict[str, Any], part: tuple[int, int]) -> None:
+    """The write parts of one merge must agree on N: parts of another N leave files nobody writes, and
+    the manifest never comes. The first `--merge --shard I/N` task records N; `--merge` alone (N = 1)
+    always may finish the corpus (it writes every file)."""
+    count = part[1]
+    if count == 1:
+        return
+    recorded = decision.get("parts")
+    if recorded is None:
+        decision["parts"] = count
+        atomic_write_json(work / "decision.json", decision)
+    elif recorded != count:
+        raise MismatchError(f"cannot write part {part[0]}/{count}: this merge is being written in {recorded} "
+                            f"parts; run `--merge --shard I/{recorded}` for the missing parts, or `--merge` "
+                            "alone to finish it in one process")
 
 
 def _mark_written(work: Path, number: int, file: Path) -> None:
