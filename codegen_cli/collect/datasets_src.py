@@ -209,14 +209,8 @@ class LocalRows:
 
 def iter_rows(location: str, *, hub: bool, content_column: str, path_column: str,
               language_column: str | None) -> Iterator[RowItem]:
-    """RowItems in file order; rows without a path get `row-000000042` (the row number)."""
+    """RowItems in file order (a hub dataset, streamed); rows without a path get `row-000000042` (the row
+    number). Local files go through LocalRows, which reads by range."""
     columns = [content_column, path_column] + ([language_column] if language_column else [])
     for number, (prefix, row) in enumerate(_rows(location, hub, columns)):
-        content = row.get(content_column)
-        if content is None:
-            content = ""
-        path = row.get(path_column)
-        name = f"{prefix}{path}" if isinstance(path, str) and path else f"{prefix}row-{number:09d}"
-        language = row.get(language_column) if language_column else None
-        yield RowItem(name, content if isinstance(content, (str, bytes)) else str(content), None,
-                      str(language) if language is not None else None)
+        yield _row_item(prefix, number, row, content_column, path_column, language_column)
