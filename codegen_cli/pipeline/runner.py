@@ -215,7 +215,7 @@ def launch_command(stage: Stage, config: Any, recipe: Recipe) -> str:
     return command
 
 
-def _run_stage(stage: Stage, config: Any, recipe: Recipe, command: str) -> tuple[Any, dict[str, Any]]:
+def _run_stage(stage: Stage, config: Any, recipe: Recipe, command: str, step: str = "") -> tuple[Any, dict[str, Any]]:
     """The stage's own summary object (for its renderer) and its JSON-able dict."""
     try:
         if stage.name == "train" and recipe.launch:
@@ -228,7 +228,7 @@ def _run_stage(stage: Stage, config: Any, recipe: Recipe, command: str) -> tuple
         result = stage.run(config)
         return result, result.to_dict()
     except CodegenError as exc:
-        exc.args = (f"stage {stage.name} failed: {exc}",)
+        exc.args = (f"stage {step or stage.name} failed: {exc}",)
         raise
 
 
@@ -293,7 +293,7 @@ def run_pipeline(cfg: RunConfig, *, on_stage_done: Callable[[StageOutcome], None
         if fresh:
             _move_aside(output)
         began = time.monotonic()
-        result, summary = _run_stage(record, config, recipe, command)
+        result, summary = _run_stage(record, config, recipe, command, stage)
         seconds = round(time.monotonic() - began, 2)
         status = "up to date" if did_nothing(result) else "ran"
         if status == "up to date":
