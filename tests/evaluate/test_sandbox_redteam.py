@@ -70,3 +70,22 @@ def test_unshare_proc_sys_is_read_only_even_for_uid_0(work):
     res = sandbox.run(PY + ["-c", SYSCTL_PROBE], workdir=work, limits=Limits(wall_seconds=30))
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[0] == "0" and "WRITABLE" not in res.stdout, res.stdout
+
+
+@root_only
+@pytest.mark.skipif("rlimits" not in WORKING_TIERS, reason="the rlimits tier does not work here")
+@pytest.mark.xfail(strict=True, reason="design decision pending: the rlimits tier runs a program as ROOT (with a "
+                                       "warning) when one of its paths is below a 0700 folder such as /root; uid 0 "
+                                       "without capabilities still writes root-owned files and core_pattern")
+def test_rlimits_tier_never_runs_a_program_as_root(work):
+    """Issue 20 asks that a root evaluator run programs as an unprivileged uid in every tier. The rlimits tier
+    falls back to root when a path the program needs (the warm runtime binds the running Python's prefix,
+    here under /root; the default tool cache is ~/.cache/codegen/eval) is below a folder other users cannot
+    enter; that program then can set /proc/sys/kernel/core_pattern, i.e. run code as host root."""
+    needed = Path(sys.prefix).resolve()
+    if all(os.stat(p).st_mode & 0o001 for p in needed.parents):
+        pytest.skip(f"{needed} is reachable by other users here: the fallback does not happen")
+    res = Sandbox("rlimits").run(PY + ["-c", SYSCTL_PROBE], workdir=work, limits=Limits(wall_seconds=30),
+                                 readonly_paths=[needed])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[0] != "0" and "WRITABLE" not in res.stdout, res.stdout
