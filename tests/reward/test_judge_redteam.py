@@ -87,5 +87,5 @@ def test_odd_bodies_are_bad_requests_and_a_unicode_task_id_works(tmp_path):
         assert JudgeClient(address)(["    return a + b\n"], task_id=[odd["task_id"]]) == [1.0]
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
+        _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err[-2000:]
