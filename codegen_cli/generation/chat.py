@@ -19,7 +19,7 @@ prompt + completion + tests, like every other sample.
 Default style (`resolve_prompt_style`): `completion` for a model trained by codegen (its folder records a
 tag style) and for a tokenizer without a chat template; `chat` for any other model whose tokenizer has a
 chat template (an instruct model: it answers a chat, not a raw prefix); with `--backend openai`, where no
-tokenizer is visible, `chat`.
+tokenizer is visible, `chat`; with `--backend llamacpp`, `chat` when the GGUF holds a chat template.
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ def resolve_prompt_style(override: str | None, *, tokenizer: Any = None, model: 
         return override
     if backend == "openai":
         return "chat"
+    if backend == "llamacpp" and model is not None:
+        from codegen_cli.generation.llamacpp_backend import gguf_chat_template
+
+        return "chat" if gguf_chat_template(str(model)) else "completion"
     if model is not None and _trained_here(model):
         return "completion"
     if has_template is None and model is not None:

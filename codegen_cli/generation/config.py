@@ -15,7 +15,7 @@ from codegen_cli.errors import raise_problems
 from codegen_cli.languages import PROMPT_TAG_STYLES, language_problems
 from codegen_cli.options import value_problems
 
-BACKENDS = ("hf", "vllm", "openai")
+BACKENDS = ("hf", "vllm", "openai", "llamacpp")
 PROMPT_STYLES = ("completion", "chat")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
@@ -71,8 +71,9 @@ class GenerationConfig(SamplingSettings):
     n_samples: int = option(1, "Samples per problem.", short="-n", why="CodeGeeX reports pass@k with n=200", at_least=1)
     batch_size: int = option(16, "Sequences generated together (lower it after an out-of-memory error).",
                              why="fills a CPU or a small GPU", at_least=1)
-    backend: str = option("hf", "hf (transformers generate), vllm (when installed) or openai (an OpenAI-compatible "
-                          "server at --base-url; --model is the server's model name).", why="always installed",
+    backend: str = option("hf", "hf (transformers generate), vllm (when installed), openai (an OpenAI-compatible "
+                          "server at --base-url; --model is the server's model name) or llamacpp (a .gguf file run "
+                          "by llama.cpp, quantized; the llamacpp extra).", why="always installed",
                           choices=BACKENDS)
     base_url: str | None = option(None, "--backend openai: the server's API root, e.g. http://127.0.0.1:8000/v1 "
                                   "(API key, if any, from OPENAI_API_KEY).")

@@ -137,6 +137,10 @@ def generate_samples(config: GenerationConfig, problems: Sequence[Problem], *,
         from codegen_cli.generation.vllm_backend import require_vllm
 
         require_vllm()
+    if config.backend == "llamacpp":
+        from codegen_cli.generation.llamacpp_backend import require_llama_cpp
+
+        require_llama_cpp()
     state = process_state()
     style = resolve_prompt_style(config.prompt_style, model=config.model, backend=config.backend)
     tag_style = resolve_tag_style(config.model, config.tag_style) if style == "completion" else "none"
@@ -305,15 +309,18 @@ def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Probl
                 chosen = [problems[p] for p, _ in batch.items]
                 stored: set[int] = set()
 
-                def keep(index: int, completion: Any, extra: dict[str, Any], batch: Batch = batch,
-                         chosen: list[Problem] = chosen, stored: set[int] = stored) -> None:
-                    """Store one finished sample at once (a server's replies arrive one by one)."""
+                def row_of(index: int, completion: Any, extra: dict[str, Any], batch: Batch = batch,
+                           chosen: list[Problem] = chosen) -> dict[str, Any]:
                     problem, sample_idx = chosen[index], batch.items[index][1]
                     row = {**_row(problem, sample_idx, completion, digest), **extra, **_reply_field(completion),
                            "prompt_sha": prompt_sha(model_input(problem, styles, prompt_format)),
                            **completion.notes}
                     served.check(row.get("served_model"), url=getattr(runner, "base", ""))
-                    store.append([row])
+                    return row
+
+                def keep(index: int, completion: Any, extra: dict[str, Any], stored: set[int] = stored) -> None:
+                    """Store one finished sample at once (a server's replies arrive one by one)."""
+                    store.append([row_of(index, completion, extra)])
                     stored.add(index)
                     run.add([completion])
                     if show:
@@ -321,9 +328,12 @@ def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Probl
 
                 completions, extra = _complete(runner, chosen, seed=batch.seed, styles=styles,
                                                prompt_format=prompt_format, on_result=keep)
-                for index, completion in enumerate(completions):
-                    if index not in stored:
-                        keep(index, completion, extra)
+                rest = [(i, c) for i, c in enumerate(completions) if i not in stored]
+                if rest:  # a runner that returns the whole batch: its rows in ONE append (store.py)
+                    store.append([row_of(i, c, extra) for i, c in rest])
+                    run.add([c for _, c in rest])
+                    if show:
+                        bar.advance(len(rest), **rates())
                 if served.dropped:  # --force dropped another model's samples: make them again with this one
                     served.dropped = False
                     have = {(r["task_id"], int(r["sample_idx"])) for r in store.read(bad_rows="skip")
@@ -492,4 +502,8 @@ def _make_runner(config: GenerationConfig) -> Any:
         from codegen_cli.generation.vllm_backend import VLLMRunner
 
         return VLLMRunner(config)
+    if config.backend == "llamacpp":
+        from codegen_cli.generation.llamacpp_backend import LlamaCppRunner
+
+        return LlamaCppRunner(config, announce=log)
     return HFRunner(config)

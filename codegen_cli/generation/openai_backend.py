@@ -69,20 +69,21 @@ _TICK = 1.0  # how often the collecting thread wakes to report progress while re
 # and `content_filter`, vLLM "maximum context length", llama.cpp "exceeds the available context size".
 _REFUSAL = re.compile(r"context[_ ]length|context size|maximum context|too long|too many tokens|exceeds? the|"
                       r"content[_ ]filter|content[_ ]policy|safety", re.IGNORECASE)
-# What a server says when it does not take a field at all (transformers serve, hosted APIs).
-_UNKNOWN_FIELD = re.compile(r"unexpected|unrecognized|unknown|not permitted|unsupported|extra (?:fields|inputs)",
-                            re.IGNORECASE)
+# What a server says when it does not take a field (transformers serve: 422 "Unexpected fields"; hosted
+# APIs: 400 "Unrecognized request argument"; llama-cpp-python's server: 500 "validation error" naming it).
+_UNKNOWN_FIELD = re.compile(r"unexpected|unrecognized|unknown|not permitted|unsupported|extra (?:fields|inputs)|"
+                            r"validation error", re.IGNORECASE)
 
 
 def neutral_fields(config: GenerationConfig) -> dict[str, Any]:
     """The sampling fields every request carries: the asked values, and for the knobs servers turn on by
-    default the values that turn them off (greedy is then greedy). `-1` is "off" for top_k in both
-    llama.cpp (any value <= 0) and vLLM."""
+    default the values that turn them off (greedy is then greedy). top_k 0 is "off" in llama.cpp's server
+    (any value <= 0) and in vLLM (0 or -1); llama-cpp-python's server refuses -1 (its schema says >= 0)."""
     greedy = config.temperature == 0
     fields: dict[str, Any] = {
         "model": config.model, "max_tokens": config.max_new_tokens, "temperature": config.temperature,
         "top_p": 1.0 if greedy else config.top_p, "n": 1,
-        "top_k": config.top_k if config.top_k > 0 and not greedy else -1,
+        "top_k": config.top_k if config.top_k > 0 and not greedy else 0,
         "min_p": 0.0, "repeat_penalty": 1.0, "repetition_penalty": 1.0,
         "presence_penalty": 0.0, "frequency_penalty": 0.0,
     }
@@ -335,10 +336,10 @@ class OpenAIRunner:
                         f"{time.monotonic() - loading_since:.0f} s of --server-wait "
                         f"{self.config.server_wait:g} s"))
                     continue
+                if row is not None and exc.code in (400, 422, 500) and self._drop_refused_fields(url, detail):
+                    continue
                 if exc.code in _RETRY_STATUS:
                     retries = self._retry(url, f"HTTP {exc.code} ({detail})", retries, after, stop)
-                    continue
-                if row is not None and exc.code in (400, 422) and self._drop_refused_fields(url, detail):
                     continue
                 if row is not None and exc.code in (400, 413, 422) and _REFUSAL.search(detail):
                     return Refused(f"HTTP {exc.code}: {detail}")

@@ -4,7 +4,10 @@ Each row carries `settings_hash`, a hash of everything that changes what a sampl
 fingerprint, tag style, temperature, top-p, top-k, max-new-tokens, seed, stop-rule and prompt versions).
 Not in the hash, so they can change between runs: `n` (a rerun with a larger n adds samples), the problem
 selection, batch size, dtype, device and backend (they change numerics, not the distribution; they are
-recorded in generation.json).
+recorded in generation.json). For `--backend openai` the model fingerprint is the served name, the base URL
+and the server's /v1/models entry, and each row records the `model` the answer named (engine.py refuses
+another in the same folder). Each row also records `prompt_sha`, the hash of what the model was given for
+its problem: a changed prompt makes that problem's rows stale, and only they are made again.
 
 The file is a `JsonlStore` (codegen_cli/jsonl_store.py): a batch's rows are appended with ONE write under an
 exclusive lock, then fsynced, so a kill -9 leaves at most a torn last line, which the next run drops. Rows

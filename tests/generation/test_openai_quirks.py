@@ -71,7 +71,7 @@ def test_greedy_is_greedy_on_a_server_with_sampling_defaults(problems, tmp_path)
     assert {r["task_id"]: r["completion"] for r in _rows(tmp_path)} == {p.task_id: _expected(p) for p in problems}
     sent = _chat_posts(stub)[0]
     assert (sent["temperature"], sent["top_p"], sent["top_k"], sent["min_p"], sent["repeat_penalty"],
-            sent["repetition_penalty"], sent["n"]) == (0, 1.0, -1, 0.0, 1.0, 1.0, 1)
+            sent["repetition_penalty"], sent["n"]) == (0, 1.0, 0, 0.0, 1.0, 1.0, 1)
     record = json.loads((tmp_path / "generation.json").read_text())["model"]
     assert record["request_fields"] == {k: v for k, v in sent.items() if k not in ("messages", "seed")}
     assert record["served_models"] == ["local-a.gguf"]
