@@ -155,7 +155,7 @@ def doctor(cfg: DoctorConfig) -> DoctorReport:
 def _check(cfg: DoctorConfig) -> DoctorReport:
     from codegen_cli.evaluate.languages.context import default_cache_dir
     from codegen_cli.evaluate.preflight import cache_state, requirements
-    from codegen_cli.evaluate.sandbox import detect_tier
+    from codegen_cli.evaluate.sandbox import SandboxUnavailable, detect_tier
 
     cache = (cfg.cache_dir or default_cache_dir()).resolve()
     problems: list[str] = []
@@ -174,7 +174,11 @@ def _check(cfg: DoctorConfig) -> DoctorReport:
             if not item.found:
                 problems.append(item.problem())
                 fixes.append(item.fix)
-    tier, reason = detect_tier()
+    try:
+        tier, reason = detect_tier()
+    except SandboxUnavailable as exc:  # no tier can run programs here (as root: none as another uid)
+        tier, reason = "none", str(exc)
+        problems.append(f"sandbox: {exc}")
     if tier != "bwrap":
         warnings.append(f"sandbox tier {tier}: {_tier_cost(tier)} ({reason})")
         fixes.append(_bwrap_fix())
@@ -193,7 +197,7 @@ def _check(cfg: DoctorConfig) -> DoctorReport:
                 "platform": platform.platform()},
         libraries=libraries, toolchains=toolchains, sandbox={"tier": tier, "reason": reason},
         tool_cache=tool_cache, accelerators=_accelerators(), disk=disk, problems=problems,
-        isolation="none" if tier == "rlimits" else "namespaces",
+        isolation="namespaces" if tier in ("bwrap", "unshare") else "none",
         warnings=warnings, fixes=list(dict.fromkeys(fixes)),
     )
 

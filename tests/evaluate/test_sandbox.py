@@ -5,12 +5,7 @@ Hostile programs are in test_sandbox_hostile.py."""
 from __future__ import annotations
 
 import os
-import stat
-import subprocess
 import sys
-import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -71,7 +66,11 @@ def test_unavailable_tier_raises(monkeypatch):
 
 def test_env_var_caps_the_tier(monkeypatch):
     monkeypatch.setenv("CODEGEN_SANDBOX_TIER", "rlimits")
-    assert detect_tier()[0] == "rlimits"
+    if "rlimits" in WORKING_TIERS:
+        assert detect_tier()[0] == "rlimits"
+    else:  # as root with the toolchains below /root: no tier left that runs programs as another uid
+        with pytest.raises(SandboxUnavailable, match="no sandbox tier works here: rlimits as root"):
+            detect_tier()
 
 
 def test_runs_and_captures(sandbox, work):
@@ -221,196 +220,11 @@ def test_sandbox_min_refuses_a_weaker_tier(monkeypatch):
     from codegen_cli.evaluate.sandbox.tiers import strongest
 
     assert strongest("rlimits", "unshare") == "unshare" and strongest("bwrap", "unshare") == "bwrap"
-    with pytest.raises(SandboxUnavailable, match="weaker than the required minimum unshare"):
-        Sandbox("rlimits", minimum="unshare")
+    weakest = WORKING_TIERS[-1]
+    if weakest == "bwrap":
+        pytest.skip("only bwrap works here: no weaker tier to refuse")
+    with pytest.raises(SandboxUnavailable, match="weaker than the required minimum bwrap"):
+        Sandbox(weakest, minimum="bwrap")
     monkeypatch.setenv("CODEGEN_SANDBOX_MIN", "bwrap")
     with pytest.raises(SandboxUnavailable, match="required minimum bwrap"):
-        Sandbox("rlimits")
-
-
-def test_no_capabilities_and_limits_cannot_be_raised(sandbox, work):
-    code = ("import resource\nprint([l.split()[1] for l in open('/proc/self/status') "
-            "if l.startswith(('CapEff', 'CapPrm', 'NoNewPrivs'))])\ntry:\n"
-            " resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY,) * 2)\n print('RAISED')\n"
-            "except (ValueError, OSError):\n print('blocked')")
-    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30))
-    assert res.returncode == 0, res.stderr
-    assert res.stdout.split("\n")[:2] == [repr(["0000000000000000", "0000000000000000", "1"]), "blocked"]
-
-
-def test_cpu_limit(sandbox, work):
-    res = sandbox.run(PY + ["-c", "while True: pass"], workdir=work,
-                      limits=Limits(wall_seconds=60, cpu_seconds=1))
-    assert not res.timed_out and res.returncode != 0  # SIGXCPU/SIGKILL long before the wall limit
-
-
-def test_memory_limit_reports_memory(sandbox, work):
-    res = sandbox.run(PY + ["-c", "x = bytearray(3 << 30)"], workdir=work,
-                      limits=Limits(wall_seconds=30, memory_bytes=1 << 30))
-    assert res.returncode != 0 and res.memory_exceeded and "MemoryError" in res.stderr
-
-
-def test_file_size_limit(sandbox, work):
-    code = "open('big', 'wb').write(b'x' * (4 << 20))"
-    res = sandbox.run(PY + ["-c", code], workdir=work,
-                      limits=Limits(wall_seconds=30, file_size_bytes=1 << 20))
-    assert res.returncode != 0 and "File too large" in res.stderr
-    assert (work / "big").stat().st_size <= 1 << 20
-
-
-def test_scratch_dir_removes_hostile_leftovers():
-    with scratch_dir() as path:
-        assert stat.S_IMODE(path.stat().st_mode) == 0o700
-        sub = path / "a" / "b"
-        sub.mkdir(parents=True)
-        (sub / "f").write_text("x")
-        os.chmod(sub / "f", 0)
-        os.chmod(sub, 0)
-        os.chmod(path / "a", stat.S_IRUSR)
-        (path / "link").symlink_to("/etc/passwd")
-    assert not path.exists()
-    assert Path("/etc/passwd").exists()
-
-
-def test_scratch_dir_under_root(tmp_path):
-    with scratch_dir(tmp_path) as path:
-        assert path.parent == tmp_path
-    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("codegen-owner-")] == []
-
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _marked(mark: str) -> list[int]:
-    from .hostile.harness import processes_with_mark
-    return processes_with_mark(mark)
-
-
-def _wait_for(condition, seconds: float = 300.0) -> bool:
-    """Poll `condition` until true; `seconds` is a deadline for a loaded machine, not a duration relied on."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-def test_sandbox_dies_with_the_evaluator(sandbox, work):
-    mark = uuid.uuid4().hex
-    program = "import time; open('started', 'w').close(); time.sleep(3600)"
-    script = (f"import sys, pathlib\nfrom codegen_cli.evaluate.sandbox import Sandbox, Limits\n"
-              f"Sandbox({sandbox.tier!r}).run([sys.executable, '-c', {program!r}], "
-              f"workdir=pathlib.Path({str(work)!r}), limits=Limits(wall_seconds=3600), "
-              f"env={{'HOSTILE_MARK': {mark!r}}})\n")
-    evaluator = subprocess.Popen([sys.executable, "-c", script],
-                                 env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        # wait for the program itself: killing the evaluator while the exec chain (sh, prlimit, setpriv)
-        # is still starting would race with setpriv setting the parent-death signal
-        assert _wait_for(lambda: (work / "started").exists()), "the sandboxed program never started"
-    finally:
-        evaluator.kill()
-        evaluator.wait()
-    # 120 s: slack for a loaded machine, far below the program's own 3600 s, so only the kill can end it
-    assert _wait_for(lambda: _marked(mark) == [], 120), "sandboxed program outlived the evaluator"
-
-
-def test_concurrent_runs_from_threads(sandbox, work):
-    def job(i: int):
-        with scratch_dir() as w:
-            if i % 3 == 0:
-                return i, sandbox.run(["sleep", "30"], workdir=w, limits=Limits(wall_seconds=1))
-            code = f"import sys; sys.stdout.write('{i}' * 200000); open('f', 'w').write('{i}')"
-            res = sandbox.run(PY + ["-c", code], workdir=w, limits=Limits(wall_seconds=60, output_bytes=100))
-            assert (w / "f").read_text() == str(i)
-            return i, res
-    with ThreadPoolExecutor(6) as pool:
-        results = list(pool.map(job, range(12)))
-    for i, res in results:
-        if i % 3 == 0:
-            assert res.timed_out
-        else:
-            assert res.returncode == 0 and res.stdout.startswith((str(i) * 100)[:50] + "\n[...") and res.output_truncated
-
-
-def test_limits_without_prlimit(monkeypatch, work):
-    import codegen_cli.evaluate.sandbox.tiers as sandbox_module
-    monkeypatch.setattr(sandbox_module, "rlimit_prefix", lambda **_: [])
-    res = Sandbox(WORKING_TIERS[0]).run(PY + ["-c", "x = bytearray(3 << 30)"], workdir=work,
-                                        limits=Limits(wall_seconds=30, memory_bytes=1 << 30))
-    assert res.memory_exceeded and "MemoryError" in res.stderr
-
-
-def test_nested_sandbox_falls_back_cleanly(work):
-    """The evaluator itself running inside a sandbox (or a container that masks /proc) still gets a tier
-    that works, and runs programs in it."""
-    script = ("import sys, pathlib\nfrom codegen_cli.evaluate.sandbox import Sandbox, Limits, detect_tier\n"
-              "s = Sandbox()\nprint('TIER', s.tier)\n"
-              "r = s.run([sys.executable, '-c', 'import os; print(os.getppid())'], "
-              "workdir=pathlib.Path('.'), "
-              "limits=Limits(wall_seconds=30))\nprint('RC', r.returncode, r.stdout.strip())\n")
-    res = Sandbox().run([sys.executable, "-c", script], workdir=work, limits=Limits(wall_seconds=120),
-                        env={"PYTHONPATH": str(REPO_ROOT)}, readonly_paths=[REPO_ROOT])
-    assert res.returncode == 0, res.stderr
-    lines = dict(line.split(" ", 1) for line in res.stdout.splitlines())
-    assert lines["TIER"] in TIERS
-    assert lines["RC"].startswith("0 ")
-
-
-def test_tree_usage_budget(tmp_path):
-    from codegen_cli.evaluate.sandbox.processes import tree_usage
-    (tmp_path / "d").mkdir()
-    (tmp_path / "d" / "f").write_bytes(b"x" * 100_000)
-    (tmp_path / "sparse").open("wb").truncate(10 << 30)  # sparse: no disk used, not counted
-    assert tree_usage(tmp_path, 1 << 20) is None
-    assert "grew past" in tree_usage(tmp_path, 50_000)
-    assert "more than 1 files" in tree_usage(tmp_path, 1 << 30, max_entries=1)
-
-
-def test_evaluator_environment_is_unreadable(sandbox, work):
-    """A secret in the evaluator's real environment cannot be read through /proc/<pid>/environ, in any tier
-    (other processes are invisible under the PID namespaces; the evaluator is non-dumpable for rlimits)."""
-    secret = f"evaluator-secret-{uuid.uuid4().hex}"
-    reader = ("import os\nfor pid in os.listdir('/proc'):\n if pid.isdigit():\n  try:\n"
-              "   data = open(f'/proc/{pid}/environ', 'rb').read()\n  except OSError:\n   continue\n"
-              "  if b'EVALUATOR_SECRET' in data:\n   print('LEAK', pid, flush=True)\n")
-    script = (f"import sys, pathlib\nfrom codegen_cli.evaluate.sandbox import Sandbox, Limits\n"
-              f"r = Sandbox({sandbox.tier!r}).run([sys.executable, '-c', {reader!r}], "
-              f"workdir=pathlib.Path({str(work)!r}), limits=Limits(wall_seconds=60))\n"
-              f"print(r.returncode, r.stdout, r.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          check=False,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "EVALUATOR_SECRET": secret})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("0 ") and "LEAK" not in done.stdout, done.stdout
-
-
-def test_limits_defaults_match_the_contract():
-    limits = Limits()
-    assert (limits.wall_seconds, limits.cpu_seconds, limits.memory_bytes, limits.file_size_bytes,
-            limits.open_files, limits.max_processes, limits.output_bytes) == (
-        10.0, None, 4 << 30, 64 << 20, 512, 256, 64 << 10)
-
-
-def test_binary_output_is_decoded_with_replacement(sandbox, work):
-    code = "import sys; sys.stdout.buffer.write(b'ok \\xff\\xfe end')"
-    res = sandbox.run(PY + ["-c", code], workdir=work, limits=Limits(wall_seconds=30))
-    assert res.returncode == 0 and res.stdout == "ok \ufffd\ufffd end"
-
-
-def test_stale_run_cgroups_are_swept():
-    from codegen_cli.evaluate.sandbox import cgroups
-    cgroup = cgroups.RunCgroup.create(uuid.uuid4().hex, 8, None)
-    if cgroup is None:
-        pytest.skip("no writable pids cgroup here")
-    path = cgroup.dirs[0]
-    try:
-        old = time.time() - 3600
-        os.utime(path, (old, old))  # as if left by an evaluator killed an hour ago
-        cgroups._swept.discard(path.parent)
-        cgroups._remove_stale(path.parent)
-        assert not path.exists()
-    finally:
-        cgroup.remove()
+        Sandbox(weakest)

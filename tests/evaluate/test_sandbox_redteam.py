@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from codegen_cli.evaluate.sandbox import TIERS, Limits, Sandbox, _probe_cached, scratch_dir
+from codegen_cli.evaluate.sandbox import (
+    TIERS,
+    Limits,
+    Sandbox,
+    SandboxUnavailable,
+    _probe_cached,
+    scratch_dir,
+)
+from codegen_cli.evaluate.sandbox.tiers import _searchable_by_others
 
 PY = [sys.executable, "-I", "-S"]
 WORKING_TIERS = [t for t in TIERS if _probe_cached(t) is None]
@@ -75,19 +83,25 @@ def test_unshare_proc_sys_is_read_only_even_for_uid_0(work):
 
 
 @root_only
-@pytest.mark.skipif("rlimits" not in WORKING_TIERS, reason="the rlimits tier does not work here")
-@pytest.mark.xfail(strict=True, reason="design decision pending: the rlimits tier runs a program as ROOT (with a "
-                                       "warning) when one of its paths is below a 0700 folder such as /root; uid 0 "
-                                       "without capabilities still writes root-owned files and core_pattern")
 def test_rlimits_tier_never_runs_a_program_as_root(work):
     """Issue 20 asks that a root evaluator run programs as an unprivileged uid in every tier. The rlimits tier
-    falls back to root when a path the program needs (the warm runtime binds the running Python's prefix,
-    here under /root; the default tool cache is ~/.cache/codegen/eval) is below a folder other users cannot
-    enter; that program then can set /proc/sys/kernel/core_pattern, i.e. run code as host root."""
+    used to fall back to root when a path the program needs (the warm runtime binds the running Python's
+    prefix, here under /root; the default tool cache is ~/.cache/codegen/eval) is below a folder other users
+    cannot enter; that program then could set /proc/sys/kernel/core_pattern, i.e. run code as host root.
+    Now the tier does not work as root there (its probe says why), and a run whose paths are unreachable is
+    refused."""
     needed = Path(sys.prefix).resolve()
-    if all(os.stat(p).st_mode & 0o001 for p in needed.parents):
-        pytest.skip(f"{needed} is reachable by other users here: the fallback does not happen")
+    if "rlimits" not in WORKING_TIERS:
+        assert "could only run as root" in (_probe_cached("rlimits") or ""), _probe_cached("rlimits")
+        with pytest.raises(SandboxUnavailable, match="rlimits"):
+            Sandbox("rlimits")
+        return
     res = Sandbox("rlimits").run(PY + ["-c", SYSCTL_PROBE], workdir=work, limits=Limits(wall_seconds=30),
                                  readonly_paths=[needed])
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[0] != "0" and "WRITABLE" not in res.stdout, res.stdout
+    blocked = Path("/root/codegen-test-unreachable")
+    if not _searchable_by_others(blocked):
+        with pytest.raises(SandboxUnavailable, match="cannot reach"):
+            Sandbox("rlimits").run(PY + ["-c", "pass"], workdir=work, limits=Limits(wall_seconds=30),
+                                   readonly_paths=[Path("/root")])

@@ -112,8 +112,8 @@ def test_bad_construction_is_a_clear_error():
         ExecutionReward([{"task_id": "toy/x", "language": "python", "prompt": "def f():\n"}])
     with pytest.raises(InputDataError, match="language"):
         ExecutionReward([{**ADD, "language": "cobol"}])
-    with pytest.raises(UsageError, match="weaker than the required minimum bwrap"):
-        ExecutionReward([ADD], sandbox="rlimits", sandbox_min="bwrap")
+    with pytest.raises(UsageError, match="weaker than the required minimum bwrap|does not work here"):
+        ExecutionReward([ADD], sandbox="unshare", sandbox_min="bwrap")
 
 
 def test_a_missing_toolchain_stops_the_constructor_with_its_fix(monkeypatch, tmp_path):

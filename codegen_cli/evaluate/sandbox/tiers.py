@@ -265,7 +265,17 @@ def _unshare_argv(workdir: Path, writable: Sequence[Path], readonly: Sequence[Pa
 
 
 def _probe(tier: str) -> str | None:
-    """Run `true` through the tier's wrapper exactly as `run` would; None if it works, else why not."""
+    """Run `true` through the tier's wrapper exactly as `run` would; None if it works, else why not. For a
+    root evaluator a tier works only if it can run programs as an unprivileged uid: no tier runs them as
+    root (uid 0 without capabilities still owns /etc and can set /proc/sys/kernel/core_pattern where
+    nothing makes it read-only)."""
+    problem = _probe_wrapper(tier)
+    if problem is None and os.geteuid() == 0:
+        problem = _uid_problem(tier)
+    return problem
+
+
+def _probe_wrapper(tier: str) -> str | None:
     exe = {"bwrap": "bwrap", "unshare": "unshare"}.get(tier)
     if exe is None:
         return None
@@ -278,6 +288,18 @@ def _probe(tier: str) -> str | None:
             return None
         _bwrap_proc[:] = _PROC_FRESH
     return problem
+
+
+def _uid_problem(tier: str) -> str | None:
+    """Why a root evaluator cannot run programs as an unprivileged uid in `tier`, or None."""
+    if tier == "rlimits":  # no mounts: the toolchains must be reachable where they are
+        for needed in (Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent):
+            if not _searchable_by_others(needed):
+                return (f"rlimits as root: {needed} is below a folder other users cannot enter, so programs "
+                        "could only run as root, which no tier does")
+    if not _uid_probe(tier):
+        return f"{tier} as root: a program could not run as an unprivileged uid (setpriv missing or refused)"
+    return None
 
 
 def _probe_once(tier: str) -> str | None:
@@ -323,7 +345,8 @@ def detect_tier() -> tuple[str, str]:
                 reason += " (" + "; ".join(why_not) + ")"
             return tier, reason
         why_not.append(problem)
-    raise AssertionError("the rlimits tier always works")
+    raise SandboxUnavailable("no sandbox tier works here: " + "; ".join(why_not) + "; `codegen doctor` "
+                             "says what to install")
 
 
 def strongest(*tiers: str) -> str:
@@ -424,13 +447,10 @@ class Sandbox:
                 f"the sandbox tier here is {self.tier} ({self.reason}), weaker than the required minimum "
                 f"{required}; `codegen doctor` says what the host lacks")
         protect_evaluator()
-        # A root evaluator runs every program as an unprivileged uid, in every tier where that uid can still
-        # run the toolchains (bwrap and unshare bind them into a root whose parents are world-searchable; in
-        # the rlimits tier a toolchain under /root, mode 0700, is out of its reach, which the probe finds).
-        self.uids = UidPool() if os.geteuid() == 0 and _uid_probe(self.tier) else None
-        if os.geteuid() == 0 and self.uids is None:
-            _warn_once(f"sandbox: tier {self.tier!r} cannot run programs as an unprivileged uid here (the "
-                       f"toolchains are not reachable by another uid): programs run as ROOT")
+        # A root evaluator runs every program as an unprivileged uid, in every tier: bwrap and unshare bind
+        # the toolchains into a root whose parents are world-searchable; the rlimits tier works as root only
+        # where they are reachable as they are (its probe checks), and a run whose paths are not is refused.
+        self.uids = UidPool() if os.geteuid() == 0 else None  # the probe proved the uid switch works
         self.memory_guard = memory_guard()
         self.hidden: set[str] = set()
         if self.tier == "rlimits":
@@ -446,18 +466,18 @@ class Sandbox:
             if resolved.exists():
                 self.hidden.add(str(resolved))
 
-    def _uid_reaches(self, *paths: Path) -> bool:
-        """Whether another uid can reach `paths` here. bwrap and unshare bind them into a root whose parents
-        are world-searchable; the rlimits tier has no mounts, so a path below a 0700 dir (/root's tool cache)
-        cannot be used by the program's uid: that run goes as root, with a warning naming the path."""
+    def _check_reachable(self, *paths: Path) -> None:
+        """bwrap and unshare bind a run's paths into a root whose parents are world-searchable; the rlimits
+        tier has no mounts, so a path below a 0700 folder (a tool cache in /root) is out of the program
+        uid's reach, and the run is refused (SandboxUnavailable: the executor records sandbox_error) rather
+        than run as root."""
         if self.tier != "rlimits":
-            return True
+            return
         blocked = [str(path) for path in paths if not _searchable_by_others(Path(path))]
         if blocked:
-            _warn_once(f"sandbox: tier 'rlimits' runs this program as ROOT: {blocked[0]} is below a folder "
-                       "other users cannot enter (chmod o+x its parents, or set CODEGEN_EVAL_CACHE to a "
-                       "folder outside /root)")
-        return not blocked
+            raise SandboxUnavailable(f"the rlimits tier runs programs as an unprivileged uid, which cannot reach "
+                                     f"{blocked[0]} (below a folder other users cannot enter); set "
+                                     "CODEGEN_EVAL_CACHE to a folder outside /root, or get bwrap or unshare working")
 
     @property
     def uid_note(self) -> str:
@@ -485,8 +505,9 @@ class Sandbox:
                     TOKEN_VAR: token}
         total = limits.total_memory_bytes or limits.memory_bytes or (4 << 30)
         cgroup = RunCgroup.create(token, limits.max_processes, total)
-        uid = self.uids.acquire() if self.uids is not None and self._uid_reaches(
-            workdir, *writable_paths, *readonly_paths) else None
+        if self.uids is not None:
+            self._check_reachable(workdir, *writable_paths, *readonly_paths)
+        uid = self.uids.acquire() if self.uids is not None else None
         try:
             if uid is not None:
                 for path in (workdir, *writable_paths):
