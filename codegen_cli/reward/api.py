@@ -249,7 +249,9 @@ class ExecutionReward:
         if not size:
             return
         for sha, outcome in outcomes.items():
-            if sha in cached or outcome.status == "sandbox_error":  # infrastructure failures get another try
+            # infrastructure failures and time-outs get another try: a time-out may be the machine's load (a
+            # neighbour in the batch), not the program, and a cached one would stick to every later batch
+            if sha in cached or outcome.status in ("sandbox_error", "timeout"):
                 continue
             self._cache[sha] = (outcome, nonces.get(sha))
         while len(self._cache) > size:
