@@ -24,12 +24,14 @@ from codegen_cli.evaluate.languages.context import default_cache_dir
 from codegen_cli.evaluate.problems import PACKAGED_DIR, load_problems
 from codegen_cli.evaluate.sandbox import Sandbox, detect_tier
 from codegen_cli.evaluate.scoring import _contexts, score
+from tests.conftest import toolchain_missing
 
 from .conftest import require_toolchains
 
 CANONICAL = "    return number % 1.0\n"
 LEFTOVER = "987654.25"  # the sleep duration a daemon runs with: how the host check finds it
-NEEDS_BWRAP = pytest.mark.skipif(detect_tier()[0] != "bwrap", reason="the zygote needs the bwrap tier")
+BWRAP_FIX = "apt-get install -y --no-install-recommends bubblewrap (and allow user namespaces)"
+NEEDS_BWRAP = pytest.mark.skipif(detect_tier()[0] != "bwrap", reason=f"the zygote needs the bwrap tier; fix: {BWRAP_FIX}")
 
 
 def _problem(language: str = "python"):
@@ -250,7 +252,7 @@ HOSTILE_VERDICTS = {
 @pytest.mark.parametrize("runtime", ["zygote", "per-program"])
 def test_verdicts_come_from_the_judge_in_both_process_models(monkeypatch, runtime):
     if runtime == "zygote" and detect_tier()[0] != "bwrap":
-        pytest.skip("the zygote needs the bwrap tier")
+        toolchain_missing(f"the zygote needs the bwrap tier; fix: {BWRAP_FIX}")
     if runtime == "per-program":
         monkeypatch.setenv("CODEGEN_EVAL_RUNTIME", "per-program")
     cases = list(HOSTILE_VERDICTS.items())
@@ -266,7 +268,7 @@ def test_a_multiprocessing_program_passes_in_both_process_models(monkeypatch, ru
     """Python's multiprocessing needs a writable /dev/shm (its semaphores): the per-program sandbox's was
     root's, so an honest Pool program failed with PermissionError when it ran as another uid."""
     if runtime == "zygote" and detect_tier()[0] != "bwrap":
-        pytest.skip("the zygote needs the bwrap tier")
+        toolchain_missing(f"the zygote needs the bwrap tier; fix: {BWRAP_FIX}")
     if runtime == "per-program":
         monkeypatch.setenv("CODEGEN_EVAL_RUNTIME", "per-program")
     pool = "    from multiprocessing import Pool\n    with Pool(2) as pool:\n        return pool.map(abs, [number])[0] % 1.0\n"
@@ -317,7 +319,7 @@ JS_VERDICTS = {
 @pytest.mark.parametrize("runtime", ["zygote", "per-program"])
 def test_javascript_verdicts_come_from_the_judge_in_both_process_models(monkeypatch, runtime):
     if runtime == "zygote" and detect_tier()[0] != "bwrap":
-        pytest.skip("the zygote needs the bwrap tier")
+        toolchain_missing(f"the zygote needs the bwrap tier; fix: {BWRAP_FIX}")
     if runtime == "per-program":
         monkeypatch.setenv("CODEGEN_EVAL_RUNTIME", "per-program")
     cases = list(JS_VERDICTS.items())

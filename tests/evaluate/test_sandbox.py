@@ -20,6 +20,7 @@ from codegen_cli.evaluate.sandbox import (
     detect_tier,
     scratch_dir,
 )
+from tests.conftest import toolchain_missing
 
 PY = [sys.executable, "-I", "-S"]
 WORKING_TIERS = [t for t in TIERS if _probe_cached(t) is None]
@@ -45,7 +46,8 @@ def test_detect_tier_names_a_working_tier():
 def test_bwrap_works_here_as_documented():
     # CI and the dev box have bubblewrap; if this fails, the fallback tiers are what is being tested.
     if _probe_cached("bwrap") is not None:
-        pytest.skip(f"bwrap unusable here: {_probe_cached('bwrap')}")
+        toolchain_missing(f"bwrap unusable here: {_probe_cached('bwrap')}; fix: apt-get install -y "
+                          "--no-install-recommends bubblewrap (and allow user namespaces)")
     assert Sandbox().tier == "bwrap"
 
 
