@@ -45,7 +45,10 @@ def plan(report: Any) -> list[Step]:
     pip: list[str] = []
     other: list[Step] = []
     for fix in report.fixes:
-        words = shlex.split(fix) if fix[:1].isalpha() else []
+        try:
+            words = shlex.split(fix) if fix[:1].isalpha() else []
+        except ValueError:  # prose with an unbalanced quote: not a command
+            words = []
         if words[:2] == ["apt-get", "install"]:
             apt += [word for word in words[2:] if word not in APT_FLAGS and word not in apt]
         elif words[:2] == ["npm", "install"]:

@@ -101,7 +101,8 @@ def test_fix_plan_merges_apt_runs_npm_after_it_and_says_what_it_cannot_do(monkey
     monkeypatch.setattr(fixes.shutil, "which", lambda name: f"/usr/bin/{name}")
     npm = "npm install --no-save --no-audit --no-fund --prefix /c/js js-md5@0.7.3"
     steps = fixes.plan(_report([FIXES["go"], npm, FIXES["rust"], "pip install datasketch", "pip install torch",
-                                "apt-get install -y --no-install-recommends libboost-dev", FIXES["python"]]))
+                                "apt-get install -y --no-install-recommends libboost-dev", FIXES["python"],
+                                "allow the kernel's user namespaces (it's a sysctl)"]))
     runnable = [step.argv for step in steps if step.why_not is None]
     assert runnable[0] == ["apt-get", "update"]
     assert runnable[1][:3] == ["apt-get", "install", "-y"] and runnable[1][3] == "--no-install-recommends"
@@ -111,6 +112,7 @@ def test_fix_plan_merges_apt_runs_npm_after_it_and_says_what_it_cannot_do(monkey
     assert runnable[2] == npm.split() and runnable[3] == [sys.executable, "-m", "pip", "install", "datasketch"]
     skipped = {step.what: step.why_not for step in steps if step.why_not}
     assert "CUDA" in skipped["pip install torch"] and "cannot" in skipped[FIXES["python"]]
+    assert "cannot" in skipped["allow the kernel's user namespaces (it's a sysctl)"]  # prose, a quote: not run
     monkeypatch.setattr(fixes.os, "geteuid", lambda: 1000)
     apt = fixes.plan(_report([FIXES["go"]]))
     assert len(apt) == 1 and "sudo apt-get update && sudo apt-get install" in apt[0].why_not
