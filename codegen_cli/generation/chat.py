@@ -149,8 +149,8 @@ def find_chat_stop(reply: str) -> int | None:
 # that opens the block in the prompt leaves only the closing tag in the reply); a block never closed (cut
 # off by max-tokens) holds no answer.
 _REASONING_TAGS = ("think", "thinking", "reasoning", "thought")
-_REASONING_CLOSE = re.compile(r"</(?:%s)>" % "|".join(_REASONING_TAGS), re.IGNORECASE)
-_REASONING_OPEN = re.compile(r"<(?:%s)>" % "|".join(_REASONING_TAGS), re.IGNORECASE)
+_REASONING_CLOSE = re.compile(rf"</(?:{'|'.join(_REASONING_TAGS)})>", re.IGNORECASE)
+_REASONING_OPEN = re.compile(rf"<(?:{'|'.join(_REASONING_TAGS)})>", re.IGNORECASE)
 
 
 def strip_reasoning(reply: str) -> str:

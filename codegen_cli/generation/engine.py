@@ -301,7 +301,7 @@ def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Probl
     with progress("generate", total=total if show else None, unit="samples", interval=5.0) as bar:
         runner.on_step = on_step if show else None
         if hasattr(runner, "on_tick"):
-            runner.on_tick = (lambda in_flight: bar.tick(**rates(), in_flight=in_flight)) if show else None
+            runner.on_tick = (lambda waiting: bar.tick(**rates(), waiting=waiting)) if show else None
         todo = list(batches)
         try:
             while todo:

@@ -117,7 +117,7 @@ class OpenAIRunner:
         self.base = config.base_url.rstrip("/")
         self.device, self.dtype = "server", "n/a"
         self.on_step = None  # the engine's per-token hook; a server reports whole replies only
-        self.on_tick: Callable[[int], None] | None = None  # called about every second: requests in flight
+        self.on_tick: Callable[[int], None] | None = None  # about every second: requests not yet answered
         self.fields = neutral_fields(config)
         self.dropped: dict[str, str] = {}  # fields the server refused -> its message
         self.served_models: list[str] = []  # the `model` values the answers named, in order of first sight
@@ -330,11 +330,10 @@ class OpenAIRunner:
                         raise JobFailed(f"{url}: still HTTP 503 ({detail}) after waiting {waited:.0f} s "
                                         "(--server-wait); samples made so far are kept, rerun to resume") from exc
                     delay = min(after if after is not None else 2.0, self.config.server_wait - waited)
-                    self._wait(stop, delay, lambda left: (
-                        f"waiting for {url}: HTTP 503 ({detail}); next try in {left:.0f} s"
-                        f"{f' (Retry-After {after:g} s)' if after is not None else ''}, "
-                        f"{time.monotonic() - loading_since:.0f} s of --server-wait "
-                        f"{self.config.server_wait:g} s"))
+                    told = f" (Retry-After {after:g} s)" if after is not None else ""
+                    self._wait(stop, delay, lambda left, since=loading_since, detail=detail, told=told: (
+                        f"waiting for {url}: HTTP 503 ({detail}); next try in {left:.0f} s{told}, "
+                        f"{time.monotonic() - since:.0f} s of --server-wait {self.config.server_wait:g} s"))
                     continue
                 if row is not None and exc.code in (400, 422, 500) and self._drop_refused_fields(url, detail):
                     continue
