@@ -214,6 +214,15 @@ JAVA_STREAMS = {  # replies that need an import the prompt lacks (java.util.stre
 }
 
 
+CPP_INCLUDES = {  # replies that need a header the scorer does not add (<numeric>, <set>)
+    "CPP/28": "#include <numeric>\n#include <string>\n#include <vector>\nusing namespace std;\n"
+              "string concatenate(vector<string> strings){\n"
+              "    return accumulate(strings.begin(), strings.end(), string(\"\"));\n}\n",
+    "CPP/34": "#include <set>\n#include <vector>\nusing namespace std;\nvector<int> unique(vector<int> l){\n"
+              "    set<int> s(l.begin(), l.end());\n    return vector<int>(s.begin(), s.end());\n}\n",
+}
+
+
 def test_java_imports_are_kept_and_moved_to_the_top():
     from codegen_cli.evaluate.languages.java import hoist_imports
 
@@ -226,17 +235,20 @@ def test_java_imports_are_kept_and_moved_to_the_top():
 
 
 @pytest.mark.slow
-def test_java_imports_a_reply_needs_compile(tmp_path):
-    """Java/28 and /34 written with Collectors (java.util.stream): both pass (the import used to be dropped)."""
+def test_imports_a_reply_needs_compile(tmp_path):
+    """Java/28 and /34 written with Collectors (java.util.stream), C++/28 and /34 with std::accumulate
+    (<numeric>) and std::set (<set>): all pass (the Java import was dropped, the C++ include came after the
+    function that needs it)."""
     from tests.evaluate.conftest import require_toolchains, score_completions
 
-    require_toolchains("java")
-    java = {p.task_id: p for p in load_problems(HUMANEVAL_X, languages=["java"], tasks=["28", "34"])}
-    chosen = [java[t] for t in JAVA_STREAMS]
-    completions = [reconcile(p, extract_code(f"```java\n{JAVA_STREAMS[p.task_id]}```", entry_name(p), "java"))
-                   for p in chosen]
+    require_toolchains("java", "cpp")
+    chosen = load_problems(HUMANEVAL_X, languages=["java", "cpp"], tasks=["28", "34"])
+    replies = {**JAVA_STREAMS, **CPP_INCLUDES}
+    completions = [reconcile(p, extract_code(f"```{p.language}\n{replies[p.task_id]}```", entry_name(p),
+                                             p.language)) for p in chosen]
     outcomes = score_completions(chosen, completions)
-    assert [o.status for o in outcomes] == ["passed", "passed"], [(o.status, o.reason) for o in outcomes]
+    assert [o.status for o in outcomes] == ["passed"] * 4, [(p.task_id, o.status, o.reason)
+                                                            for p, o in zip(chosen, outcomes)]
 
 
 def test_python_usage_lines_never_enter_the_function(problems):

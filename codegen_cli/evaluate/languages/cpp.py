@@ -38,6 +38,7 @@ from codegen_cli.evaluate.languages.base import (
 from codegen_cli.evaluate.languages.batch import Step, build_binaries
 from codegen_cli.evaluate.languages.context import cache_lock, tool_key
 from codegen_cli.evaluate.languages.cpp_instances import EXTERN, TIERS
+from codegen_cli.evaluate.languages.lexing import blank_literals
 from codegen_cli.evaluate.problems import Problem
 
 # CodeGeeX adds each of these unless the prompt already includes it.
@@ -96,6 +97,27 @@ else:
 NO_SPECIAL_MATH = "#include <bits/c++config.h>\n#undef _GLIBCXX_USE_STD_SPEC_FUNCS\n"
 
 
+_SYSTEM_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<[ \t]*[\w+/.-]+[ \t]*>[ \t]*$")
+
+
+def hoist_includes(completion: str) -> tuple[str, str]:
+    """(the completion's `#include <header>` lines, the completion without them). The completion starts
+    inside the target function, so a header a reply includes for it (`<numeric>` for std::accumulate,
+    `<map>`, `<set>`) would come after the code that needs it; it moves before the prompt instead (after
+    the verdict routine, which no header can reach). Code lines only; `<...>` headers only (the tamper
+    check refuses any other include)."""
+    lines = completion.splitlines(keepends=True)
+    code = blank_literals(completion, "cpp").splitlines(keepends=True)
+    if len(code) != len(lines):
+        return "", completion
+    hoisted = {i for i, (line, bare) in enumerate(zip(lines, code)) if _SYSTEM_INCLUDE.match(line.rstrip("\r\n"))
+               and _SYSTEM_INCLUDE.match(bare.rstrip("\r\n"))}
+    if not hoisted:
+        return "", completion
+    return ("".join(lines[i].strip() + "\n" for i in sorted(hoisted)),
+            "".join(line for i, line in enumerate(lines) if i not in hoisted))
+
+
 def header_text(extern: tuple[str, ...] = EXTERN) -> str:
     """The force-included header: CodeGeeX's helper headers + `extern template` for each of `extern`."""
     text = NO_SPECIAL_MATH + "".join(f"#include <{h}>\n" for h in HELPER_HEADERS)
@@ -117,12 +139,14 @@ class Cpp:
         includes = "".join(
             f"#include<{h}>\n" for h in HELPER_HEADERS if f"#include<{h}>" not in problem.prompt
         )
+        own, body = hoist_includes(completion)
         source = (
             PRELUDE
             + includes
+            + own
             + "\n"
             + problem.prompt
-            + completion
+            + body
             + "\n"
             + undef_test_names(problem.test, completion)
             + ASSERT
