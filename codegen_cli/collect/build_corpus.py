@@ -298,7 +298,7 @@ def _finish(cfg: CollectConfig, work: Path, *, options: dict[str, Any], digest: 
     every shard is written, the manifest and card. Only the last part to finish writes those."""
     tables = [chunk_paths(work, i)[0] for i in chunk_ids]
     with merge_lock(work):
-        decision = _decision(cfg, work, tables, chunk_ids, stats)
+        decision = _decision(cfg, work, tables=tables, chunk_ids=chunk_ids, stats=stats)
         _check_parts(work, decision, part)
     codes = np.load(work / "drops.npy", mmap_mode="r")
     offsets = chunk_offsets(tables)
@@ -307,7 +307,8 @@ def _finish(cfg: CollectConfig, work: Path, *, options: dict[str, Any], digest: 
     names = [SHARD_PATTERN.format(number) for number in range(len(decision["plan"]))]
     for number, chunks in enumerate(decision["plan"]):
         if number % count == index:
-            write_file(number, chunks, tables, offsets, codes, cfg.output / "data")
+            write_file(number, chunks, table_files=tables, offsets=offsets, drop_code=codes,
+                       data_dir=cfg.output / "data")
             _mark_written(work, number, cfg.output / "data" / names[number])
     write_s = time.monotonic() - t_write
     with merge_lock(work):
@@ -363,7 +364,8 @@ def merge_lock(work: Path) -> Iterator[None]:
         yield
 
 
-def _decision(cfg: CollectConfig, work: Path, tables: list[Path], chunk_ids: list[int], stats: Stats) -> dict[str, Any]:
+def _decision(cfg: CollectConfig, work: Path, *, tables: list[Path], chunk_ids: list[int],
+              stats: Stats) -> dict[str, Any]:
     """The drops (`drops.npy`: 0 kept, else an index into DEDUP_REASONS per row, in chunk order), the shard
     plan and the counts after the drops: computed by the first process that needs them, reused by the
     others and by a rerun after a kill (`decision.json`, keyed by the chunks it was made from)."""

@@ -109,7 +109,7 @@ def _rows(location: str, hub: bool, columns: list[str]) -> Iterator[tuple[str, d
             yield prefix, row
 
 
-def _row_item(prefix: str, number: int, row: dict[str, Any], content_column: str, path_column: str,
+def _row_item(prefix: str, number: int, row: dict[str, Any], *, content_column: str, path_column: str,
               language_column: str | None) -> RowItem:
     content = row.get(content_column)
     if content is None:
@@ -132,7 +132,8 @@ class LocalRows:
                  stride: int) -> None:
         self.location = location
         self.columns = [content_column, path_column] + ([language_column] if language_column else [])
-        self.names = (content_column, path_column, language_column)
+        self.names = {"content_column": content_column, "path_column": path_column,
+                      "language_column": language_column}
         self.stride = stride  # rows between recorded JSONL offsets (the chunk size: one seek per chunk)
         self.files = dataset_files(location)
         self.many = Path(location).is_dir()
@@ -167,7 +168,7 @@ class LocalRows:
             if lo < hi:
                 prefix = f"{path.relative_to(self.location)}/" if self.many else ""
                 for number, row in self._range(path, lo - first, hi - first):
-                    yield _row_item(prefix, first + number, row, *self.names)
+                    yield _row_item(prefix, first + number, row, **self.names)
             first += count
 
     def _range(self, path: Path, lo: int, hi: int) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -213,4 +214,5 @@ def iter_rows(location: str, *, hub: bool, content_column: str, path_column: str
     number). Local files go through LocalRows, which reads by range."""
     columns = [content_column, path_column] + ([language_column] if language_column else [])
     for number, (prefix, row) in enumerate(_rows(location, hub, columns)):
-        yield _row_item(prefix, number, row, content_column, path_column, language_column)
+        yield _row_item(prefix, number, row, content_column=content_column, path_column=path_column,
+                        language_column=language_column)

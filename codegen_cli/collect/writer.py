@@ -62,7 +62,7 @@ def chunk_offsets(table_files: list[Path]) -> list[int]:
     return offsets
 
 
-def write_file(number: int, chunks: list[int], table_files: list[Path], offsets: list[int],
+def write_file(number: int, chunks: list[int], *, table_files: list[Path], offsets: list[int],
                drop_code: np.ndarray, data_dir: Path) -> str:
     """Write shard `number` (its `chunks`, kept rows only) atomically; returns its file name."""
     name = SHARD_PATTERN.format(number)
@@ -115,7 +115,7 @@ def write_corpus(table_files: list[Path], drop_code: np.ndarray, *, reasons: tup
     report_drops(table_files, drop_code, reasons=reasons, on_drop=on_drop)
     plan = plan_files(table_files, drop_code, target_bytes=target_bytes)
     offsets = chunk_offsets(table_files)
-    names = [write_file(number, chunks, table_files, offsets, drop_code, data_dir)
-             for number, chunks in enumerate(plan)]
+    names = [write_file(number, chunks, table_files=table_files, offsets=offsets, drop_code=drop_code,
+                        data_dir=data_dir) for number, chunks in enumerate(plan)]
     remove_stale(data_dir, names)
     return names
