@@ -97,7 +97,7 @@ def train(cfg: TrainConfig) -> TrainSummary:
             init = prepare_init(cfg.init_from, info, announce=log)
     sources = _sources(info, cfg)
     resume_from = choose_checkpoint(cfg)
-    finished = _finished_run(cfg, info, sources, resume_from, init)
+    finished = _finished_run(cfg, info, sources, resume_from, init=init)
     if finished is not None:
         return finished
     accelerator = make_accelerator(cfg)
@@ -124,7 +124,7 @@ def _sources(info: TokensInfo, cfg: TrainConfig) -> tuple[WindowSource, WindowSo
 
 
 def _plan(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],
-          world: int, init: InitPlan | None = None) -> _Plan:
+          world: int, *, init: InitPlan | None = None) -> _Plan:
     windows_per_step = int(cfg.micro_batch_size) * cfg.grad_accum * world
     tokens_per_step = windows_per_step * int(cfg.seq_len)
     limits = [cfg.max_steps] if cfg.max_steps is not None else []
@@ -144,13 +144,13 @@ def _plan(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, Windo
 
 
 def _finished_run(cfg: TrainConfig, info: TokensInfo, sources: tuple[WindowSource, WindowSource],
-                  resume_from: Path | None, init: InitPlan | None = None) -> TrainSummary | None:
+                  resume_from: Path | None, *, init: InitPlan | None = None) -> TrainSummary | None:
     """The stored summary when RUN already trained exactly these steps with this config (a rerun trains
     nothing and says so); MismatchError when it trained MORE steps than asked (resuming cannot undo steps).
     None when there is training left to do."""
     if resume_from is None:
         return None
-    plan = _plan(cfg, info, sources, int(os.environ.get("WORLD_SIZE", "1")), init)
+    plan = _plan(cfg, info, sources, int(os.environ.get("WORLD_SIZE", "1")), init=init)
     saved = ckpt_io.read_state(resume_from)
     step = int(saved["step"])
     if step > plan.total_steps and not cfg.force:
@@ -187,7 +187,7 @@ def _shape(config: Any) -> tuple[int, int]:
 
 def _run(acc: Any, cfg: TrainConfig, info: TokensInfo, *, sources: tuple[WindowSource, WindowSource],
          resume_from: Path | None, stop: StopFlag, init: InitPlan | None = None) -> TrainSummary:
-    plan = _plan(cfg, info, sources, acc.num_processes, init)
+    plan = _plan(cfg, info, sources, acc.num_processes, init=init)
     run = Path(cfg.output)
     state: dict[str, Any] = {"step": 0, "tokens_seen": 0, "data_position": 0}
     if resume_from is not None:
