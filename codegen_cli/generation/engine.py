@@ -309,7 +309,7 @@ def _run_batches(runner: Any, batches: Sequence[Batch], problems: Sequence[Probl
                 chosen = [problems[p] for p, _ in batch.items]
                 stored: set[int] = set()
 
-                def row_of(index: int, completion: Any, extra: dict[str, Any], batch: Batch = batch,
+                def row_of(index: int, completion: Any, extra: dict[str, Any], *, batch: Batch = batch,
                            chosen: list[Problem] = chosen) -> dict[str, Any]:
                     problem, sample_idx = chosen[index], batch.items[index][1]
                     row = {**_row(problem, sample_idx, completion, digest), **extra, **_reply_field(completion),

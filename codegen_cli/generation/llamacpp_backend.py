@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from codegen_cli.cpus import usable_cpus
 from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.generation.chat import response_prefix
 from codegen_cli.generation.config import GenerationConfig
@@ -203,7 +204,7 @@ def _threads() -> int:
     given = os.environ.get("OMP_NUM_THREADS", "")
     if given.isdigit() and int(given) > 0:
         return int(given)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return usable_cpus()
 
 
 def _file_type(llm: Any) -> str:

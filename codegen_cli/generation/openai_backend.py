@@ -338,7 +338,7 @@ class OpenAIRunner:
                 if row is not None and exc.code in (400, 422, 500) and self._drop_refused_fields(url, detail):
                     continue
                 if exc.code in _RETRY_STATUS:
-                    retries = self._retry(url, f"HTTP {exc.code} ({detail})", retries, after, stop)
+                    retries = self._retry(url, f"HTTP {exc.code} ({detail})", retries, after, stop=stop)
                     continue
                 if row is not None and exc.code in (400, 413, 422) and _REFUSAL.search(detail):
                     return Refused(f"HTTP {exc.code}: {detail}")
@@ -346,7 +346,7 @@ class OpenAIRunner:
                     "check --model, --base-url and --extra-body"
                 raise UsageError(f"{url}: HTTP {exc.code} ({detail}); {hint}") from exc
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-                retries = self._retry(url, str(getattr(exc, "reason", exc)), retries, None, stop)
+                retries = self._retry(url, str(getattr(exc, "reason", exc)), retries, None, stop=stop)
                 continue
             try:
                 return json.loads(raw)
@@ -355,7 +355,7 @@ class OpenAIRunner:
                                 "kept") from exc
         raise JobFailed(f"{url}: gave up after too many attempts")
 
-    def _retry(self, url: str, what: str, retries: int, after: float | None, stop: threading.Event) -> int:
+    def _retry(self, url: str, what: str, retries: int, after: float | None, *, stop: threading.Event) -> int:
         """One more retry (a line saying so), or exit 1 when --retries are spent."""
         if retries >= self.config.retries:
             raise JobFailed(f"{url}: no answer after {retries + 1} tries ({what}); samples made so far are kept, "

@@ -215,7 +215,7 @@ def launch_command(stage: Stage, config: Any, recipe: Recipe) -> str:
     return command
 
 
-def _run_stage(stage: Stage, config: Any, recipe: Recipe, command: str, step: str = "") -> tuple[Any, dict[str, Any]]:
+def _run_stage(stage: Stage, config: Any, recipe: Recipe, command: str, *, step: str = "") -> tuple[Any, dict[str, Any]]:
     """The stage's own summary object (for its renderer) and its JSON-able dict."""
     try:
         if stage.name == "train" and recipe.launch:
@@ -293,7 +293,7 @@ def run_pipeline(cfg: RunConfig, *, on_stage_done: Callable[[StageOutcome], None
         if fresh:
             _move_aside(output)
         began = time.monotonic()
-        result, summary = _run_stage(record, config, recipe, command, stage)
+        result, summary = _run_stage(record, config, recipe, command, step=stage)
         seconds = round(time.monotonic() - began, 2)
         status = "up to date" if did_nothing(result) else "ran"
         if status == "up to date":

@@ -157,7 +157,7 @@ def _training_texts(cfg: TokenizeConfig, files: list[Path], languages: list[str]
             yield content, lang
 
 
-def _get_tokenizer(cfg: TokenizeConfig, files: list[Path], languages: list[str], sizes: dict[str, int],
+def _get_tokenizer(cfg: TokenizeConfig, files: list[Path], languages: list[str], sizes: dict[str, int], *,
                    pretrained: PretrainedTokenizer | None) -> tuple[TokenizerFolder, bool]:
     """Train (or reuse from an earlier run, or copy from --tokenizer) OUT/tokenizer; returns it + trained?."""
     target = cfg.output / "tokenizer"
@@ -283,7 +283,7 @@ def _build(cfg: TokenizeConfig, files: list[Path], *, fingerprint: dict[str, Any
     for lang in empty:
         warn(f"no documents for language {lang} in {corpus}")
     t0 = time.monotonic()
-    loaded, trained = _get_tokenizer(cfg, files, languages, sizes, pretrained)
+    loaded, trained = _get_tokenizer(cfg, files, languages, sizes, pretrained=pretrained)
     t_train = time.monotonic() - t0
     dtype = resolve_dtype(cfg.dtype, loaded.vocab_size)
     job = EncodeJob(
