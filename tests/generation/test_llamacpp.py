@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import freeze_when, toolchain_missing
+from tests.conftest import freeze_when, require_toolchains, toolchain_missing
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +65,7 @@ def _killed_and_resumed(command: list[str], out: Path, total: int) -> tuple[list
 def test_llamacpp_backend_killed_and_resumed_equals_an_uninterrupted_run(smollm2_gguf, tmp_path):
     """Chat style (the GGUF's template), Python and C++: stop rules cut every sample; a run killed after its
     first sample and resumed writes what an uninterrupted run writes (greedy)."""
+    require_toolchains("cpp")  # the run scores its C++ samples
     args = ["--backend", "llamacpp", "--model", str(smollm2_gguf), "-l", "python,cpp", "--limit", "2"]
     whole = subprocess.run(_eval(tmp_path / "whole", *args), capture_output=True, text=True, env=_env(),
                            timeout=900, check=False)
