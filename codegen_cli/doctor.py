@@ -147,9 +147,18 @@ def doctor(cfg: DoctorConfig) -> DoctorReport:
 
         steps = plan(report)
         log_lines = apply(steps, confirmed=cfg.yes)
+        _forget_probes()  # a tool just installed (bubblewrap) must be probed again, not remembered missing
         report = _check(cfg)
         report.fix_log = log_lines
     return report
+
+
+def _forget_probes() -> None:
+    from codegen_cli.evaluate.sandbox import tiers
+
+    tiers._probe_cached.cache_clear()
+    tiers._uid_probe.cache_clear()
+    tiers._bwrap_help.clear()
 
 
 def _check(cfg: DoctorConfig) -> DoctorReport:
