@@ -19,14 +19,11 @@ which records what train needs to check it against the model it starts from:
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codegen_cli.atomic import atomic_write_json, sha256_json
+from codegen_cli.atomic import atomic_dir, atomic_write_json, sha256_json
 from codegen_cli.errors import InputDataError, UsageError
 from codegen_cli.tokenizer.specials import CODEGEN_TOKENIZER_FILE, CODEGEN_TOKENIZER_FORMAT
 
@@ -129,10 +126,7 @@ def save_pretrained_tokenizer(pretrained: PretrainedTokenizer, out_dir: Path, *,
     if added:  # special: never split, never produced from text (a literal `<|lang:Go|>` in code stays text)
         tok.add_tokens([AddedToken(tag, special=True, normalized=False) for tag in added], special_tokens=True)
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    tmp.chmod(0o755)
-    try:
+    with atomic_dir(out_dir) as tmp:
         tok.save_pretrained(str(tmp))
         base = {**pretrained.source, "vocab_size": base_size, "vocab_sha256": base_sha, "added_tokens": added,
                 "embeddings": {"from": base_size, "to": len(tok)} if added else None}
@@ -141,10 +135,4 @@ def save_pretrained_tokenizer(pretrained: PretrainedTokenizer, out_dir: Path, *,
             "languages": sorted({resolve(lang).name for lang in languages}),
             "special_tokens": roles, "vocab_sha256": vocab_sha256(tok), "base": base,
         })
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir

@@ -10,15 +10,12 @@ by the corpus size.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from codegen_cli.atomic import atomic_write_json, atomic_write_text
+from codegen_cli.atomic import atomic_dir, atomic_write_json, atomic_write_text
 from codegen_cli.errors import UsageError
 from codegen_cli.languages import (
     BY_NAME,
@@ -164,10 +161,7 @@ def save_tokenizer_folder(tok: Tokenizer, out_dir: str | Path, *, tag_style: str
     from transformers import PreTrainedTokenizerFast  # lazy: transformers takes seconds to import
 
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is meant to be shared
-    try:
+    with atomic_dir(out_dir) as tmp:
         tag_tokens = tag_tokens_for(languages, tag_style)
         hf = PreTrainedTokenizerFast(
             tokenizer_object=tok,
@@ -185,12 +179,6 @@ def save_tokenizer_folder(tok: Tokenizer, out_dir: str | Path, *, tag_style: str
             "languages": sorted({resolve(lang).name for lang in languages}),
         }
         atomic_write_json(tmp / CODEGEN_TOKENIZER_FILE, info)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 
